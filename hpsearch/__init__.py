@@ -1,0 +1,55 @@
+"""hpsearch: hyperparameter search the way cs231n teaches it.
+
+Log-scaled spaces, random / grid / Sobol / coarse-to-fine search, warnings when
+the best value sits on the edge of its range, parallel and resumable studies.
+
+The public names below are imported lazily (PEP 562) so that ``import hpsearch``
+and the ``hpsearch`` command start fast: pandas, matplotlib, joblib and optuna
+load only when the part that needs them is used.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # search space
+    "LogUniform": "hpsearch.distributions",
+    "Uniform": "hpsearch.distributions",
+    "IntUniform": "hpsearch.distributions",
+    "IntLogUniform": "hpsearch.distributions",
+    "Choice": "hpsearch.distributions",
+    "Fixed": "hpsearch.distributions",
+    "Space": "hpsearch.space",
+    # samplers
+    "BaseSampler": "hpsearch.samplers",
+    "RandomSampler": "hpsearch.samplers",
+    "GridSampler": "hpsearch.samplers",
+    "SobolSampler": "hpsearch.samplers",
+    "OptunaSampler": "hpsearch.samplers",
+    "get_sampler": "hpsearch.samplers",
+    # running and results
+    "Study": "hpsearch.study",
+    "Stage": "hpsearch.study",
+    "load_study": "hpsearch.study",
+    "SearchResult": "hpsearch.result",
+    "BoundaryFlag": "hpsearch.boundary",
+    "find_boundary_flags": "hpsearch.boundary",
+    # errors
+    "HpsearchError": "hpsearch.errors",
+    "StudyInterrupted": "hpsearch.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # cache: later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return __all__

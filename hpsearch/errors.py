@@ -1,0 +1,41 @@
+"""Errors that are the user's to fix, and the interruption that keeps results.
+
+The CLI turns every :class:`HpsearchError` (and ``ValueError`` raised while a
+study is being configured) into a one-line message and exit status 2.
+"""
+
+
+class HpsearchError(Exception):
+    """A mistake in the user's input: a study file, a storage, an argument.
+
+    The message is one line that names the file, key or parameter and what is
+    wrong with it.
+    """
+
+
+class StudyFileError(HpsearchError, ValueError):
+    """A study file that cannot be used: syntax, unknown key, bad value."""
+
+
+class StorageError(HpsearchError):
+    """A storage file that is not an hpsearch database, or is damaged."""
+
+
+class StudyMismatchError(HpsearchError):
+    """A study name that exists in the storage with other settings."""
+
+
+class StudyLockedError(HpsearchError):
+    """Another live process is running the same study on the same storage."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a search: dispatch stopped, finished trials kept.
+
+    Subclasses ``KeyboardInterrupt`` so scripts stop as usual; ``result`` holds
+    the :class:`~hpsearch.result.SearchResult` of the trials that finished.
+    """
+
+    def __init__(self, result=None, message="study interrupted"):
+        super().__init__(message)
+        self.result = result
