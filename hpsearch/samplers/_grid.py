@@ -1,0 +1,129 @@
+"""Grid search: the Cartesian product of a few values per parameter.
+
+With a budget of B trials, d numeric parameters and choices of sizes c_1, c_2, ..., each
+numeric parameter gets k = floor((B / prod c_j) ** (1 / d)) values, so a grid and a random
+search of the same budget cost the same, and the grid tries only k distinct values of
+each parameter where random search tries B (the lecture's picture).
+"""
+import copy
+import itertools
+import numbers
+
+from hpsearch.distributions import Choice, Fixed, IntUniform
+from hpsearch.samplers._base import PlannedSampler, check_start_args, reject_scipy
+
+
+def _int_root(budget, d):
+    """The largest integer k >= 1 with k ** d <= budget (exact, no float-root round-off)."""
+    k = max(1, int(budget ** (1.0 / d)))
+    while (k + 1) ** d <= budget * (1 + 1e-12):
+        k += 1
+    while k > 1 and k ** d > budget * (1 + 1e-12):
+        k -= 1
+    return k
+
+
+class GridSampler(PlannedSampler):
+    """Every combination of a few values per parameter, in a fixed order.
+
+    Numeric ranges get ``dist.grid(k)`` (geometric spacing on log ranges, both endpoints
+    included, unique integers); every value of a Choice; a Fixed value once. The order is
+    that of ``itertools.product`` over the parameters in space order (the last varies
+    fastest), the same for every seed.
+
+    Args:
+        points: optional ``{name: k}`` numbers of values for some numeric parameters; the
+            others share what is left of the budget.
+
+    ``start(space, n_trials, ...)`` returns the grid's size (``<= n_trials``); ``n_trials`` may
+    be None when ``points`` covers every numeric parameter (the whole grid is run).
+
+    Raises (in ``start``):
+        ValueError: a scipy.stats distribution in the space; ``points`` naming an unknown or
+            non-numeric parameter; a grid that cannot fit in ``n_trials``.
+    """
+
+    def __init__(self, points=None):
+        super().__init__()
+        points = dict(points or {})
+        for name, k in points.items():
+            if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+                raise ValueError(f"GridSampler points for {name!r} must be a positive integer, got {k!r}")
+        self.points = {name: int(k) for name, k in points.items()}
+
+    def start(self, space, n_trials, seed, direction):
+        space, n_trials, seed = check_start_args(space, n_trials, seed, direction, allow_none_trials=True)
+        self._planned = self._plan(space, n_trials, None)  # seed-independent by design
+        self._next = 0
+        return len(self._planned)
+
+    @staticmethod
+    def _point(names_values):
+        # Copy list values so that trials never share one mutable object.
+        return {name: copy.deepcopy(v) if isinstance(v, (list, dict)) else v for name, v in names_values}
+
+    def _plan(self, space, n_trials, rng):
+        axes = self.axes(space, n_trials)
+        return [self._point(nv) for nv in
+                itertools.product(*([(name, v) for v in values] for name, values in axes.items()))]
+
+    def axes(self, space, n_trials):
+        """The values tried for each parameter: ``{name: list}`` in space order.
+
+        Args:
+            space: a :class:`~hpsearch.space.Space`.
+            n_trials: the trial budget B (or None when ``points`` covers every numeric parameter).
+        """
+        reject_scipy(space, "grid")
+        for name in self.points:
+            if name not in space:
+                raise ValueError(f"GridSampler points name unknown parameter {name!r}; expected one of "
+                                 f"{', '.join(space)}")
+            if not space[name].ordered:
+                raise ValueError(f"GridSampler points give {name!r} a number of values, but it is a "
+                                 f"{type(space[name]).__name__}: only numeric ranges take one")
+        fixed_size = 1
+        counts = {}
+        for name, dist in space.items():
+            if isinstance(dist, Choice):
+                fixed_size *= len(dist)
+            elif name in self.points:
+                counts[name] = len(dist.grid(self.points[name]))
+                fixed_size *= counts[name]
+        free = [name for name, dist in space.items() if dist.ordered and name not in self.points]
+        if free and n_trials is None:
+            raise ValueError(f"GridSampler needs n_trials, or points for every numeric parameter "
+                             f"(missing: {', '.join(free)})")
+        if n_trials is not None and fixed_size > n_trials:
+            raise ValueError(f"the grid's choices and given points alone make {fixed_size} trials, more than "
+                             f"n_trials={n_trials}; raise n_trials or give fewer points")
+        budget = None if n_trials is None else n_trials / fixed_size
+        # Integer ranges with fewer values than k take all of them and leave the
+        # rest of the budget to the other parameters.
+        while free:
+            k = _int_root(budget, len(free))
+            small = [name for name in free if isinstance(space[name], IntUniform)
+                     and space[name].n_values() <= k]
+            if not small:
+                for name in free:
+                    counts[name] = len(space[name].grid(k))
+                break
+            for name in small:
+                counts[name] = space[name].n_values()
+                budget /= counts[name]
+                free.remove(name)
+        axes = {}
+        for name, dist in space.items():
+            if isinstance(dist, Fixed):
+                axes[name] = [dist.value]
+            elif isinstance(dist, Choice):
+                axes[name] = dist.values
+            elif name in self.points:
+                axes[name] = dist.grid(self.points[name])
+            else:
+                axes[name] = dist.grid(counts[name])
+        return axes
+
+    def __repr__(self):
+        return f"GridSampler(points={self.points!r})" if self.points else "GridSampler()"
+
