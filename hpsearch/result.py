@@ -1,0 +1,255 @@
+"""SearchResult: what a study found, as a trials table plus the best trial, flags and stages.
+
+A result is built from plain trial records (see ARCHITECTURE.md "Trial records"),
+either straight from a study that just ran or from a storage
+(:meth:`SearchResult.from_storage`, used by :func:`hpsearch.load_study`). It
+never runs anything.
+"""
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hpsearch.errors import StorageError
+
+__all__ = ["SearchResult", "StageRecord"]
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One stage of a search as it ran.
+
+    Attributes:
+        index: the stage index (0-based).
+        space: the :class:`~hpsearch.space.Space` the stage sampled from (for
+            coarse-to-fine, the narrowed space of later stages).
+        sampler: ``repr`` of the stage's sampler.
+        n_trials: the number of trials the sampler proposed.
+        budget: the budget each trial of the stage got.
+    """
+
+    index: int
+    space: Any
+    sampler: str
+    n_trials: int
+    budget: int
+
+
+def _is_better(a, b, direction):
+    return a > b if direction == "maximize" else a < b
+
+
+def _stage_record(d):
+    from hpsearch.space import Space
+
+    try:
+        space = Space.from_dict(d["space"])
+    except (ValueError, TypeError):
+        # a scipy.stats distribution stored by repr cannot be rebuilt; keep its dict form
+        space = d["space"]
+    return StageRecord(int(d["index"]), space, str(d["sampler"]), int(d["n_trials"]), d["budget"])
+
+
+def _flag(d):
+    from hpsearch.boundary import BoundaryFlag
+
+    return d if isinstance(d, BoundaryFlag) else BoundaryFlag(**d)
+
+
+class SearchResult:
+    """The outcome of a study (complete or interrupted).
+
+    Args:
+        records: finished trial records (dicts with ``number, stage, status, params,
+            metrics, budget, seed, start, end, duration, error, curve``), any order.
+        metric: the metric the study optimises.
+        direction: ``"maximize"`` or ``"minimize"``.
+        name: the study name.
+        param_names: parameter names in space order (the ``param_<name>`` columns);
+            names found only in records are appended in order of appearance.
+        stages: list of :class:`StageRecord`.
+        boundary: list of :class:`~hpsearch.boundary.BoundaryFlag` (or their dicts).
+
+    Attributes:
+        trials: DataFrame, one row per trial sorted by number, columns ``number, stage,
+            status, param_<name>... (space order), <metric>, <other metrics sorted>...,
+            budget, seed, duration, error``. List-valued parameters stay lists
+            (object columns); a metric a trial did not return is NaN.
+        best_trial: the best ``"ok"`` trial's record (dict), or None.
+        best_params: its params (dict), or None.
+        best_value: its metric value (float), or None.
+        boundary: the boundary flags of the stage holding the best trial.
+        stages: the stages as they ran.
+        curves: dict trial number -> list of per-epoch dicts ``{"epoch": e, ...}``.
+        metric, direction, name: the study's settings.
+    """
+
+    def __init__(self, records, metric, direction, name, param_names=(), stages=(), boundary=()):
+        self.metric = metric
+        self.direction = direction
+        self.name = name
+        self.records = sorted((dict(r) for r in records), key=lambda r: r["number"])
+        names = list(param_names)
+        for record in self.records:
+            names.extend(n for n in record.get("params", {}) if n not in names)
+        self.param_names = names
+        self.stages = list(stages)
+        self.boundary = [_flag(f) for f in boundary]
+        self.curves = {r["number"]: list(r.get("curve") or []) for r in self.records}
+        self.best_trial = self._best()
+        self.best_params = None if self.best_trial is None else dict(self.best_trial["params"])
+        self.best_value = None if self.best_trial is None else self.best_trial["metrics"][metric]
+        self.trials = self._table()
+
+    # ------------------------------------------------------------------ building
+    def _best(self):
+        best = None
+        for record in self.records:
+            if record["status"] != "ok":
+                continue
+            value = record["metrics"].get(self.metric)
+            if value is None or not math.isfinite(value):
+                continue
+            if best is None or _is_better(value, best["metrics"][self.metric], self.direction):
+                best = record
+        return None if best is None else dict(best)
+
+    def _table(self):
+        metric_names = {k for r in self.records for k in r.get("metrics", {})} - {self.metric}
+        metric_columns = [self.metric] + sorted(metric_names)
+        columns = {
+            "number": pd.Series([r["number"] for r in self.records], dtype="int64"),
+            "stage": pd.Series([r["stage"] for r in self.records], dtype="int64"),
+            "status": pd.Series([r["status"] for r in self.records], dtype=object),
+        }
+        for name in self.param_names:
+            values = [r.get("params", {}).get(name) for r in self.records]
+            # lists (e.g. hidden_dims) must stay whole, not be spread over rows
+            as_object = any(isinstance(v, (list, tuple, dict)) for v in values)
+            columns[f"param_{name}"] = pd.Series(values, dtype=object) if as_object else pd.Series(values)
+        for name in metric_columns:
+            columns[name] = pd.Series([r.get("metrics", {}).get(name, math.nan) for r in self.records],
+                                      dtype="float64")
+        columns["budget"] = pd.Series([r.get("budget") for r in self.records])
+        columns["seed"] = pd.Series([r.get("seed") for r in self.records], dtype="int64")
+        columns["duration"] = pd.Series([r.get("duration") for r in self.records], dtype="float64")
+        columns["error"] = pd.Series([r.get("error") for r in self.records], dtype=object)
+        table = pd.DataFrame(columns)
+        if not self.records:
+            table["budget"] = table["budget"].astype("int64")
+        return table
+
+    @classmethod
+    def from_storage(cls, storage, study):
+        """Read a study's result from a storage without running anything.
+
+        Args:
+            storage: a :class:`~hpsearch.storage.Storage`, or the path of a storage file.
+            study: the study's name (str) or its id in ``storage`` (int).
+
+        Raises:
+            StorageError: the file does not exist (it is not created), is not an
+                hpsearch database, or holds no study of that name (the message lists
+                the names present).
+        """
+        from hpsearch.storage import Storage
+
+        if isinstance(storage, Storage):
+            return cls._read(storage, study)
+        path = Path(storage)
+        if not path.is_file():
+            raise StorageError(f"storage file '{path}' does not exist")
+        with Storage(path) as opened:
+            return cls._read(opened, study)
+
+    @classmethod
+    def _read(cls, storage, study):
+        if isinstance(study, str):
+            study_id, spec = storage.find_study(study)
+            name = study
+        else:
+            for name in storage.study_names():
+                study_id, spec = storage.find_study(name)
+                if study_id == study:
+                    break
+            else:
+                raise StorageError(f"no study with id {study!r} in {storage!r}")
+        return cls(
+            storage.load_trials(study_id),
+            metric=spec["metric"],
+            direction=spec["direction"],
+            name=name,
+            param_names=list(spec.get("space", {})),
+            stages=[_stage_record(d) for d in storage.load_stages(study_id)],
+            boundary=storage.load_flags(study_id),
+        )
+
+    # ------------------------------------------------------------------ output
+    def __len__(self):
+        return len(self.records)
+
+    def __repr__(self):
+        best = "none" if self.best_value is None else f"{self.best_value:.6g}"
+        return (f"SearchResult(name={self.name!r}, trials={len(self.records)}, {self.metric} best={best}, "
+                f"flags={len(self.boundary)})")
+
+    def counts(self):
+        """Number of trials per status: ``{"ok": n, "diverged": n, "failed": n}``."""
+        counts = {"ok": 0, "diverged": 0, "failed": 0}
+        for record in self.records:
+            counts[record["status"]] = counts.get(record["status"], 0) + 1
+        return counts
+
+    def to_csv(self, path):
+        """Write the trials table to ``path`` (CSV, no index); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.trials.to_csv(path, index=False)
+        return path
+
+    def top(self, n=10):
+        """The ``n`` best "ok" trials as a DataFrame (best first)."""
+        ok = self.trials[self.trials["status"] == "ok"]
+        return ok.sort_values(self.metric, ascending=self.direction == "minimize", kind="stable").head(n)
+
+    def summary(self, top=10):
+        """A readable report: counts, the best trials, the stages and the boundary flags.
+
+        Args:
+            top: how many of the best trials to list.
+
+        Returns:
+            str (several lines, no trailing newline).
+        """
+        counts = self.counts()
+        lines = [f"study {self.name!r}: {len(self.records)} trials "
+                 f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "
+                 f"{self.direction} {self.metric}"]
+        if self.best_trial is None:
+            lines.append("no trial finished ok")
+        else:
+            params = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params.items())
+            lines.append(f"best {self.metric} = {self.best_value:.6g} (trial {self.best_trial['number']}): {params}")
+            shown = ["number", "stage", self.metric] + [f"param_{n}" for n in self.param_names] + ["budget"]
+            table = self.top(top)[shown].rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
+            lines.append(f"top {min(top, counts['ok'])} trials:")
+            lines.append(table.to_string(index=False, float_format=_fmt))
+        if len(self.stages) > 1:
+            lines.append("stages:")
+            for st in self.stages:
+                lines.append(f"  {st.index}: {st.n_trials} trials x budget {st.budget}, {st.sampler}")
+        if self.boundary:
+            lines.append("boundary flags (the best value sits at the edge of its range):")
+            lines.extend(f"  {flag.suggestion}" for flag in self.boundary)
+        failed = [r for r in self.records if r["status"] == "failed"]
+        if failed:
+            lines.append(f"first failure (trial {failed[0]['number']}): {failed[0]['error']}")
+        return "\n".join(lines)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
