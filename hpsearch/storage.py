@@ -27,7 +27,7 @@ from pathlib import Path
 
 from hpsearch.errors import StorageError, StudyLockedError, StudyMismatchError
 
-__all__ = ["Storage", "SCHEMA_VERSION"]
+__all__ = ["Storage", "SCHEMA_VERSION", "spec_differences"]
 
 SCHEMA_VERSION = 1
 _APP = "hpsearch"
@@ -235,8 +235,11 @@ class Storage:
     """
 
     def __init__(self, path=None, timeout=30.0, stale_after=3600.0):
-        if not (isinstance(timeout, (int, float)) and timeout >= 0 and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+        for key, value in (("timeout", timeout), ("stale_after", stale_after)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{key} must be a non-negative number of seconds, got {value!r}")
+        if isinstance(path, str) and path == ":memory:":
+            path = None  # sqlite3's own spelling of an in-memory database
         self.path = None if path is None else Path(path)
         self.timeout = float(timeout)
         self.stale_after = float(stale_after)
@@ -399,7 +402,10 @@ class Storage:
             raise ValueError(f"study name must be a non-empty string, got {name!r}")
         if not isinstance(spec, dict):
             raise ValueError(f"study spec must be a dict, got {type(spec).__name__}")
-        text = _dumps(spec)
+        try:
+            text = _dumps(spec)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"study spec of {name!r} cannot be stored: {exc}") from None
         new = json.loads(text)
         with self._guard("open study"), self._transaction() as conn:
             row = conn.execute("SELECT id, spec FROM studies WHERE name = ?", (name,)).fetchone()
@@ -538,10 +544,22 @@ class Storage:
             if key not in record:
                 raise ValueError(f"trial record is missing {key!r}; it has {', '.join(map(repr, record))}")
         full = {**_TRIAL_DEFAULTS, **record}
+        columns = []
+        for key in _TRIAL_COLUMNS:
+            value = _plain(full[key])
+            if not (value is None or isinstance(value, (int, float, str))):
+                raise ValueError(f"trial {full['number']!r}: {key!r} must be a number, a string or None, "
+                                 f"got {type(value).__name__} {value!r}")
+            columns.append(value)
         extra = {k: v for k, v in record.items() if k not in _TRIAL_DEFAULTS and k not in _TRIAL_COLUMNS}
-        values = (study_id, *(_plain(full[k]) for k in _TRIAL_COLUMNS),
-                  _dumps(full["params"]), _dumps(full["metrics"]), _dumps(full["curve"]),
-                  _dumps(extra) if extra else None)
+        texts = []
+        for key, value in (("params", full["params"]), ("metrics", full["metrics"]), ("curve", full["curve"]),
+                           ("extra keys", extra)):
+            try:
+                texts.append(_dumps(value) if value or key != "extra keys" else None)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"trial {full['number']!r}: {key} cannot be stored: {exc}") from None
+        values = (study_id, *columns, *texts)
         now = time.time()
         with self._guard("save trial"), self._transaction() as conn:
             conn.execute(_SAVE_TRIAL, values)

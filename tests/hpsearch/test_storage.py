@@ -103,13 +103,19 @@ def test_save_trial_upserts_by_number(storage):
     assert storage.count_trials(sid) == 1
 
 
-def test_save_trial_rejects_a_record_without_its_identity(storage):
+def test_save_trial_rejects_records_it_cannot_store(storage):
     sid = storage.open_study("demo", SPEC)
     record = make_record(0)
     del record["status"]
     with pytest.raises(ValueError, match="missing 'status'"):
         storage.save_trial(sid, record)
-    assert storage.count_trials(sid) == 0
+    with pytest.raises(ValueError, match="trial 1: 'budget' must be a number, a string or None, got dict"):
+        storage.save_trial(sid, make_record(1, budget={"epochs": 3}))
+    with pytest.raises(ValueError, match="trial 2: params cannot be stored: cannot store a builtin_function_or_method"):
+        storage.save_trial(sid, make_record(2, params={"act": print}))
+    with pytest.raises(ValueError, match="study spec of 'x' cannot be stored"):
+        storage.open_study("x", {"objective": print})
+    assert storage.count_trials(sid) == 0 and storage.study_names() == ["demo"]
 
 
 def test_stages_and_flags_round_trip(storage):
@@ -161,6 +167,15 @@ def test_file_storage_persists_and_uses_wal(tmp_path):
     # the record's numbers are real columns, queryable without parsing JSON
     assert conn.execute('SELECT number, status, seed, "end" FROM trials').fetchall() == [(0, "ok", 1000, 101.5)]
     conn.close()
+
+
+def test_bad_arguments_and_memory_spelling():
+    with pytest.raises(ValueError, match="timeout must be a non-negative number of seconds, got -1"):
+        Storage(timeout=-1)
+    with pytest.raises(ValueError, match="stale_after"):
+        Storage(stale_after=float("nan"))
+    with Storage(":memory:") as store:
+        assert store.path is None and repr(store) == "Storage(None)"
 
 
 def test_closed_storage_says_so(tmp_path):
@@ -372,6 +387,9 @@ def test_lease_from_another_host_is_taken_over_only_when_stale(tmp_path):
 def test_a_write_killed_mid_transaction_leaves_no_trace(tmp_path):
     path = tmp_path / "study.db"
     proc = spawn("crash", path, "demo")
+    with Storage(path, timeout=0.2) as waiting:  # the busy timeout bounds the wait for the writer
+        with pytest.raises(StorageError, match=f"{path} stayed locked by another process .* 0.2 s timeout"):
+            waiting.save_trial(waiting.find_study("demo")[0], make_record(5))
     kill(proc)
     with Storage(path) as store:
         sid, _ = store.find_study("demo")
