@@ -1,0 +1,446 @@
+"""Datasets: load, check, split (stratified, seeded) and preprocess, in one call.
+
+    data = load_dataset("digits", seed=0, preprocess="standardize")
+    data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test
+
+Sources:
+
+- named (``DATASETS``): ``digits`` (scikit-learn's bundled 1797 8x8 images),
+  ``spiral`` (the lecture's K-class spiral), ``blobs`` (Gaussian blobs);
+- a ``.npz`` file holding arrays ``X`` (n, ...) and ``y`` (n,);
+- a ``.csv`` file: one sample per row, the last column is the label, an optional header row;
+- a CIFAR-10 "python version" folder (``data_batch_1`` ... ``data_batch_5``, ``test_batch``).
+
+Features become a 2-D float array (images are flattened), labels int64 in 0..C-1
+(the sorted distinct labels, kept in ``Dataset.classes``). Bad data raises
+:class:`DataError` naming the file and the problem; a missing file raises
+:class:`DataFileNotFoundError` (also a ``FileNotFoundError``).
+"""
+import inspect
+import os
+import pickle
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.preprocess import make_preprocessor
+
+__all__ = ["Dataset", "DataError", "DataFileNotFoundError", "DATASETS", "load_dataset", "check_source",
+           "source_keywords", "load_digits", "make_spiral", "make_blobs"]
+
+
+class DataError(ValueError):
+    """Data that cannot be used: the message names the file (or source) and the problem."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A data file or folder that does not exist."""
+
+
+@dataclass(eq=False)
+class Dataset:
+    """Train / validation / test splits of one classification problem.
+
+    Attributes:
+        X_train, X_val, X_test: float arrays (n_split, input_dim).
+        y_train, y_val, y_test: int64 arrays (n_split,) with labels in 0..num_classes-1.
+        num_classes: number of classes C (default: 1 + the largest label in any split).
+        name: where the data came from (a dataset name or a path).
+        classes: the original label of each class index (None when the labels were already 0..C-1).
+        preprocessor: the fitted preprocessor (its statistics come from the training split).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray = None
+    y_test: np.ndarray = None
+    num_classes: int = None
+    name: str = "data"
+    classes: np.ndarray = None
+    preprocessor: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.X_test is None:
+            self.X_test = np.empty((0,) + np.shape(self.X_train)[1:], dtype=np.asarray(self.X_train).dtype)
+            self.y_test = np.empty(0, dtype=np.int64)
+        for split in ("train", "val", "test"):
+            X, y = getattr(self, f"X_{split}"), getattr(self, f"y_{split}")
+            if not isinstance(X, np.ndarray) or X.ndim != 2:
+                raise DataError(f"{self.name}: X_{split} must be a 2-D array, got shape {np.shape(X)}")
+            y = np.asarray(y)
+            if y.ndim != 1 or len(y) != len(X):
+                raise DataError(f"{self.name}: y_{split} must be 1-D with {len(X)} labels, got shape {y.shape}")
+            if y.dtype != np.int64:
+                setattr(self, f"y_{split}", y.astype(np.int64))
+        if len(self.X_train) == 0 or len(self.X_val) == 0:
+            raise DataError(f"{self.name}: the training and validation splits must not be empty")
+        dims = {self.X_train.shape[1], self.X_val.shape[1], self.X_test.shape[1]}
+        if len(dims) != 1:
+            raise DataError(f"{self.name}: the splits have different numbers of features {sorted(dims)}")
+        top = max(int(y.max()) for y in (self.y_train, self.y_val, self.y_test) if len(y))
+        if self.num_classes is None:
+            self.num_classes = top + 1
+        elif top >= self.num_classes:
+            raise DataError(f"{self.name}: label {top} is out of range for num_classes={self.num_classes}")
+
+    @property
+    def input_dim(self):
+        """Number of features per sample (D)."""
+        return self.X_train.shape[1]
+
+    def __repr__(self):
+        return (f"Dataset(name={self.name!r}, num_classes={self.num_classes}, input_dim={self.input_dim}, "
+                f"train={len(self.X_train)}, val={len(self.X_val)}, test={len(self.X_test)}, "
+                f"dtype={self.X_train.dtype})")
+
+
+# ---------------------------------------------------------------- named sources
+
+def load_digits(seed=0):
+    """scikit-learn's bundled digits: 1797 images of 8x8 pixels (values 0..16), 10 classes."""
+    from sklearn.datasets import load_digits as _load
+
+    X, y = _load(return_X_y=True)
+    return X, y
+
+
+def make_spiral(seed=0, n_classes=3, n_per_class=100, noise=0.2):
+    """The lecture's spiral: ``n_classes`` arms of ``n_per_class`` 2-D points, not linearly separable.
+
+    Arm k has radius ``r`` in [0, 1] and angle ``4k + 4r + noise * N(0, 1)``.
+    """
+    n_classes = _int_option("spiral", "n_classes", n_classes, 2)
+    n_per_class = _int_option("spiral", "n_per_class", n_per_class, 2)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
+        raise DataError(f"spiral: noise must be a non-negative number, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    X = np.empty((n_per_class * n_classes, 2))
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    r = np.linspace(0.0, 1.0, n_per_class)
+    for k in range(n_classes):
+        t = np.linspace(4.0 * k, 4.0 * (k + 1), n_per_class) + rng.standard_normal(n_per_class) * noise
+        X[k * n_per_class:(k + 1) * n_per_class] = np.c_[r * np.sin(t), r * np.cos(t)]
+    return X, y
+
+
+def make_blobs(seed=0, n_samples=600, centers=3, n_features=2, cluster_std=1.0):
+    """Isotropic Gaussian blobs (scikit-learn's ``make_blobs``), one class per blob."""
+    from sklearn.datasets import make_blobs as _blobs
+
+    n_samples = _int_option("blobs", "n_samples", n_samples, 2)
+    centers = _int_option("blobs", "centers", centers, 2)
+    n_features = _int_option("blobs", "n_features", n_features, 1)
+    return _blobs(n_samples=n_samples, centers=centers, n_features=n_features, cluster_std=cluster_std,
+                  random_state=int(seed))
+
+
+DATASETS = {"digits": load_digits, "spiral": make_spiral, "blobs": make_blobs}
+
+
+def _int_option(where, name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise DataError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------- files
+
+def _load_npz(path, x_key="X", y_key="y"):
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in (x_key, y_key) if k not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing array {missing[0]!r}; the file holds "
+                                f"{', '.join(npz.files) or 'no arrays'}")
+            return npz[x_key], npz[y_key]
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+
+
+def _load_csv(path, delimiter=",", header=None):
+    """Rows of numbers, last column the label; ``header=None`` detects a non-numeric first row."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    if not first.strip():
+        raise DataError(f"{path}: empty file")
+    if header is None:
+        try:
+            [float(cell) for cell in first.strip().split(delimiter)]
+            header = False
+        except ValueError:
+            header = True
+    try:
+        data = np.loadtxt(path, delimiter=delimiter, skiprows=int(bool(header)), ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    if data.shape[0] == 0:
+        raise DataError(f"{path}: no data rows")
+    if data.shape[1] < 2:
+        raise DataError(f"{path}: needs at least 2 columns (features..., label), got {data.shape[1]}")
+    return data[:, :-1], data[:, -1]
+
+
+def _cifar_batch(path):
+    try:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+    except FileNotFoundError:
+        raise DataFileNotFoundError(f"{path}: no such file") from None
+    except Exception as exc:  # any unpickling failure means "not a CIFAR batch"
+        raise DataError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"{path}: not a CIFAR-10 python batch (a {type(batch).__name__}, not a dict)")
+    get = lambda key: batch.get(key.encode(), batch.get(key))  # noqa: E731 - bytes keys, str in some copies
+    data, labels = get("data"), get("labels")
+    if data is None or labels is None:
+        raise DataError(f"{path}: not a CIFAR-10 python batch (needs keys b'data' and b'labels')")
+    data = np.asarray(data)
+    labels = np.asarray(labels)
+    _check_arrays(data, labels, path)
+    return data, labels
+
+
+def _cifar_batches(folder):
+    names = sorted((n for n in os.listdir(folder) if n.startswith("data_batch_")),
+                   key=lambda n: (len(n), n))
+    return names
+
+
+def _load_cifar10(folder, n_train=None):
+    """The training batches and the official test batch of a CIFAR-10 python folder."""
+    names = _cifar_batches(folder)
+    if not names:
+        raise DataError(f"{folder}: not a CIFAR-10 folder (no data_batch_1 ... data_batch_5 files)")
+    if not os.path.exists(os.path.join(folder, "test_batch")):
+        raise DataFileNotFoundError(f"{os.path.join(folder, 'test_batch')}: no such file (CIFAR-10 test batch)")
+    parts = [_cifar_batch(os.path.join(folder, n)) for n in names]
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    if n_train is not None:
+        n_train = _int_option(folder, "n_train", n_train, 2)
+        X, y = X[:n_train], y[:n_train]
+    X_test, y_test = _cifar_batch(os.path.join(folder, "test_batch"))
+    if X_test.shape[1:] != X.shape[1:]:
+        raise DataError(f"{folder}: test_batch images have shape {X_test.shape[1:]}, training ones {X.shape[1:]}")
+    return X, y, X_test, y_test
+
+
+_FILE_LOADERS = {".npz": _load_npz, ".csv": _load_csv}
+_CIFAR_OPTIONS = ("n_train",)
+
+
+# ---------------------------------------------------------------- checks
+
+def _check_arrays(X, y, where):
+    """Shapes, lengths and finiteness; raises DataError naming ``where``."""
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{where}: features must be numbers, got dtype {X.dtype}")
+    if X.ndim < 2:
+        raise DataError(f"{where}: X must have one row per sample (2-D, or images (n, ...) to flatten), "
+                        f"got shape {X.shape}")
+    if y.ndim != 1:
+        raise DataError(f"{where}: y must be 1-D (one label per sample), got shape {y.shape}")
+    if len(X) != len(y):
+        raise DataError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
+    if len(X) == 0 or X[0].size == 0:
+        raise DataError(f"{where}: no data (X has shape {X.shape})")
+    if X.dtype.kind == "f":
+        bad = ~np.isfinite(X)
+        if bad.any():
+            row, *col = np.argwhere(bad)[0]
+            kind = "NaN" if np.isnan(X[tuple([row, *col])]) else "inf"
+            raise DataError(f"{where}: features contain {kind} ({int(bad.sum())} non-finite values, "
+                            f"first in sample {row})")
+    if y.dtype.kind not in "biuf":
+        raise DataError(f"{where}: labels must be non-negative integers, got dtype {y.dtype}")
+    if y.dtype.kind == "f":
+        frac = ~np.isfinite(y) | (y != np.round(y))
+        if frac.any():
+            raise DataError(f"{where}: labels must be non-negative integers, found {y[frac][0].item()!r}")
+    if len(y) and y.min() < 0:
+        raise DataError(f"{where}: labels must be non-negative integers, found {y.min().item()!r}")
+    return X, y
+
+
+def _features(X, dtype):
+    return np.ascontiguousarray(X.reshape(len(X), int(np.prod(X.shape[1:]))), dtype=dtype)
+
+
+def _is_pathlike(source):
+    text = os.fspath(source)
+    return os.sep in text or (os.altsep and os.altsep in text) or os.path.splitext(text)[1] != "" \
+        or os.path.exists(text)
+
+
+def source_keywords(source):
+    """The source options ``source`` (a dataset name or a path) accepts, e.g. spiral's n_classes."""
+    if isinstance(source, str) and source in DATASETS:
+        return [p for p in inspect.signature(DATASETS[source]).parameters if p != "seed"]
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(f"dataset must be a name or a path, got {source!r}")
+    ext = os.path.splitext(os.fspath(source))[1].lower()
+    if ext in _FILE_LOADERS:
+        return [p for p in inspect.signature(_FILE_LOADERS[ext]).parameters if p != "path"]
+    return list(_CIFAR_OPTIONS)
+
+
+def check_source(source, **options):
+    """Check a source and its options without loading the data.
+
+    Raises:
+        DataError: unknown name (listing the valid ones), unknown option.
+        DataFileNotFoundError: a path that does not exist.
+    """
+    if isinstance(source, str) and source in DATASETS:
+        pass
+    elif isinstance(source, (str, os.PathLike)) and _is_pathlike(source):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise DataFileNotFoundError(f"{path}: no such file or folder")
+        ext = os.path.splitext(path)[1].lower()
+        if not os.path.isdir(path) and ext not in _FILE_LOADERS:
+            raise DataError(f"{path}: unsupported file type {ext!r}; expected a .npz or .csv file "
+                            f"or a CIFAR-10 folder")
+    else:
+        raise DataError(f"unknown dataset {source!r}; expected one of {', '.join(DATASETS)} "
+                        f"or a .npz/.csv path or a CIFAR-10 folder")
+    valid = source_keywords(source)
+    for key in options:
+        if key not in valid:
+            raise DataError(f"unknown option {key!r} for dataset {os.fspath(source)!r}; "
+                            f"expected {', '.join(valid) if valid else 'no options'}")
+
+
+# ---------------------------------------------------------------- splitting
+
+def _split(y, n_take, seed):
+    """Indices (rest, taken) with ``n_take`` of them taken, stratified by y when possible."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    if n_take == 0:
+        return idx, idx[:0]
+    try:
+        return train_test_split(idx, test_size=n_take, stratify=y, random_state=seed)
+    except ValueError:
+        # a class with a single member (or more classes than taken samples) cannot be stratified
+        return train_test_split(idx, test_size=n_take, random_state=seed)
+
+
+def _fraction(name, value, allow_zero):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or not (0.0 <= value < 1.0) or (value == 0.0 and not allow_zero):
+        lo = "[0" if allow_zero else "(0"
+        raise ValueError(f"{name} must be in {lo}, 1), got {value!r}")
+    return float(value)
+
+
+def _check_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def check_split(val_fraction, test_fraction):
+    """Validate the split fractions (each in [0, 1), val > 0, sum < 1); raises ValueError."""
+    val = _fraction("val_fraction", val_fraction, allow_zero=False)
+    test = _fraction("test_fraction", test_fraction, allow_zero=True)
+    if val + test >= 1.0:
+        raise ValueError(f"val_fraction + test_fraction must be < 1, got {val} + {test}")
+    return val, test
+
+
+# ---------------------------------------------------------------- the one entry point
+
+def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess="none", dtype="float32",
+                 n_components=None, whiten_eps=1e-5, **options):
+    """Load a dataset, check it, split it and preprocess it.
+
+    Args:
+        source: a name in ``DATASETS`` (digits, spiral, blobs), a ``.npz`` / ``.csv`` path or a
+            CIFAR-10 python folder.
+        seed: seeds the split and the generated sources (spiral, blobs).
+        val_fraction: share of the samples for validation, in (0, 1).
+        test_fraction: share for the test split, in [0, 1). CIFAR-10 uses its own test_batch
+            instead and ignores it.
+        preprocess: one of ``PREPROCESSORS`` (none, center, standardize, pca, whiten); fitted on
+            the training split only, applied unchanged to validation and test.
+        dtype: float dtype of the features ("float32" or "float64").
+        n_components: components kept by pca / whiten (None: all).
+        whiten_eps: added to each variance before whitening.
+        **options: the source's options: spiral ``n_classes``, ``n_per_class``, ``noise``;
+            blobs ``n_samples``, ``centers``, ``n_features``, ``cluster_std``; csv ``delimiter``,
+            ``header``; npz ``x_key``, ``y_key``; CIFAR-10 ``n_train``.
+
+    Returns:
+        A :class:`Dataset`; splits are stratified by class and seeded.
+
+    Raises:
+        DataError: unknown source or option, bad data (naming the file and the problem).
+        DataFileNotFoundError: a missing file.
+        ValueError: bad fractions, dtype or preprocessing settings.
+    """
+    val_fraction, test_fraction = check_split(val_fraction, test_fraction)
+    dt = _check_dtype(dtype)
+    pre_options = {"n_components": n_components}
+    if preprocess == "whiten":
+        pre_options["eps"] = whiten_eps
+    pre = make_preprocessor(preprocess, **pre_options)
+    check_source(source, **options)
+
+    X_test = y_test = None
+    if isinstance(source, str) and source in DATASETS:
+        where = source
+        X, y = DATASETS[source](seed=seed, **options)
+    else:
+        where = os.fspath(source)
+        if os.path.isdir(where):
+            X, y, X_test, y_test = _load_cifar10(where, **options)
+        else:
+            X, y = _FILE_LOADERS[os.path.splitext(where)[1].lower()](where, **options)
+    X, y = _check_arrays(X, y, where)
+
+    # labels -> 0..C-1 over every split together, so the same label means the same class
+    all_y = y if y_test is None else np.concatenate([y, y_test])
+    classes, codes = np.unique(all_y, return_inverse=True)
+    codes = codes.astype(np.int64)
+    if len(classes) < 2:
+        raise DataError(f"{where}: needs at least 2 classes, found only label {classes[0]!r}")
+    y = codes[:len(y)]
+    n = len(y)
+    if y_test is not None:
+        y_test = codes[len(y):]
+        rest, test_idx = np.arange(n), None
+    else:
+        rest, test_idx = _split(y, int(round(test_fraction * n)), seed)
+    n_val = max(1, int(round(val_fraction * n)))
+    if n_val >= len(rest):
+        raise DataError(f"{where}: {n} samples are too few to split with val_fraction={val_fraction}, "
+                        f"test_fraction={test_fraction}")
+    tr, va = _split(y[rest], n_val, seed)
+    train_idx, val_idx = rest[tr], rest[va]
+
+    X_train = _features(X[train_idx], dt)
+    X_val = _features(X[val_idx], dt)
+    if y_test is not None:
+        X_test = _features(X_test, dt)
+    else:
+        X_test, y_test = _features(X[test_idx], dt), y[test_idx]
+    try:
+        pre.fit(X_train)
+    except ValueError as exc:
+        raise ValueError(f"{where}: preprocess {preprocess!r}: {exc}") from None
+    X_train, X_val, X_test = (pre.transform(A) for A in (X_train, X_val, X_test))
+    is_identity = np.array_equal(classes, np.arange(len(classes)))
+    return Dataset(X_train, y[train_idx], X_val, y[val_idx], X_test, y_test, num_classes=len(classes),
+                   name=where, classes=None if is_identity else classes, preprocessor=pre)
