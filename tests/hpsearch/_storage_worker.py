@@ -3,6 +3,8 @@
     python _storage_worker.py hold   PATH NAME        acquire the study's lease, print "ready", wait forever
     python _storage_worker.py write  PATH NAME N      print "ready", wait for a line on stdin, save N trials
     python _storage_worker.py crash  PATH NAME        start a trial write, print "ready", wait inside it
+    python _storage_worker.py race   PATH NAME        print "ready", wait for a line, try to acquire, print
+                                                      "won" or "locked", hold until stdin closes
 
 Run with the repository root on PYTHONPATH.
 """
@@ -35,6 +37,18 @@ def main(mode, path, name, n=0):
         for number in range(int(n)):
             storage.save_trial(study_id, record(number))
         storage.close()
+    elif mode == "race":
+        from hpsearch.errors import StudyLockedError
+
+        print("ready", flush=True)
+        sys.stdin.readline()
+        try:
+            storage.acquire(study_id)
+            print("won", flush=True)
+        except StudyLockedError:
+            print("locked", flush=True)
+        sys.stdin.read()
+        storage.close()
     elif mode == "crash":
         # a trial row inside an open write transaction, as if the process died mid-write
         from hpsearch import storage as module
@@ -46,7 +60,7 @@ def main(mode, path, name, n=0):
             while True:
                 time.sleep(60)
     else:
-        raise SystemExit(f"unknown mode {mode!r}; expected one of hold, write, crash")
+        raise SystemExit(f"unknown mode {mode!r}; expected one of hold, write, race, crash")
 
 
 if __name__ == "__main__":

@@ -355,6 +355,21 @@ def test_second_process_cannot_run_a_leased_study_until_the_holder_dies(tmp_path
             kill(holder)
 
 
+def test_processes_racing_for_one_study_leave_exactly_one_winner(tmp_path):
+    path = tmp_path / "study.db"
+    racers = [spawn("race", path, "demo") for _ in range(3)]
+    try:
+        for proc in racers:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outcomes = sorted(proc.stdout.readline().strip() for proc in racers)
+        assert outcomes == ["locked", "locked", "won"]
+    finally:
+        for proc in racers:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+
+
 def test_same_process_reacquires_and_close_releases(tmp_path):
     path = tmp_path / "study.db"
     with Storage(path) as first:
