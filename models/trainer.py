@@ -1,0 +1,197 @@
+"""Trainer: the minibatch loop, its history, divergence detection and the report hook.
+
+    hist = Trainer(model, data, optimizer="adam", lr=1e-3, epochs=10, batch_size=128, seed=0).train()
+    hist["status"], hist["val_acc"], hist["best_val_acc"]
+
+The loop is where hyperparameter searches spend their time, so it is kept lean:
+indices (not the data) are shuffled each epoch with the trainer's own
+``numpy.random.default_rng``, one batch at a time is gathered into a reused
+buffer, and the optimizer updates the model's arrays in place.
+"""
+import math
+import numbers
+import time
+
+import numpy as np
+
+from models.optimizers import make_optimizer
+
+__all__ = ["Trainer", "check_trainer_settings", "DIVERGENCE_FACTOR"]
+
+# The run is stopped as diverged when a loss exceeds this multiple of the first loss.
+DIVERGENCE_FACTOR = 3.0
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_trainer_settings(epochs=1, batch_size=128, lr_decay=1.0, train_acc_samples=1000, seed=0):
+    """Validate the trainer's own settings; returns them normalised. Raises ValueError naming the bad one."""
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
+    if isinstance(lr_decay, bool) or not isinstance(lr_decay, numbers.Real) \
+            or not math.isfinite(lr_decay) or lr_decay <= 0:
+        raise ValueError(f"lr_decay must be a positive finite number (1.0 = no decay), got {lr_decay!r}")
+    if train_acc_samples is not None:
+        train_acc_samples = _positive_int("train_acc_samples", train_acc_samples)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return epochs, batch_size, float(lr_decay), train_acc_samples, int(seed)
+
+
+def _model_dtype(model):
+    for p in model.params.values():
+        return p.dtype
+    return np.dtype(np.float32)
+
+
+class Trainer:
+    """Minibatch training of a model with the cs231n contract (``params``, ``loss(X[, y])``).
+
+    Args:
+        model: e.g. ``models.MLP``; its ``params`` are updated in place.
+        data: any object with ``X_train, y_train, X_val, y_val`` arrays (a ``Dataset``). The
+            features are cast once to the model's dtype if they differ.
+        optimizer: a name in ``OPTIMIZERS`` or an optimizer object with ``step`` and ``lr``.
+        lr: learning rate; None uses the optimizer's own (torch's) default, e.g. 1e-3 for adam.
+        epochs: passes over the training data (positive int).
+        batch_size: samples per step (the last batch of an epoch may be smaller).
+        seed: seeds the trainer's RNG (shuffling and the train-accuracy subsample).
+        lr_decay: the learning rate is multiplied by this after every epoch.
+        report: optional ``report(epoch, metrics)`` called after every epoch (1-based) with
+            ``{"loss": mean loss of the epoch, "loss_iters": [loss of every iteration],
+            "train_acc", "val_acc", "lr": the epoch's learning rate}`` (plain floats).
+        train_acc_samples: size of the fixed random training subsample on which train accuracy
+            is measured every epoch (None: all training samples).
+        **optimizer_kwargs: the optimizer's keywords (torch names: momentum, betas, eps, ...).
+
+    Raises:
+        ValueError: an invalid setting, an unknown optimizer or optimizer keyword (named).
+    """
+
+    def __init__(self, model, data, optimizer="adam", lr=None, epochs=10, batch_size=128, seed=0,
+                 lr_decay=1.0, report=None, train_acc_samples=1000, **optimizer_kwargs):
+        (self.epochs, self.batch_size, self.lr_decay,
+         self.train_acc_samples, self.seed) = check_trainer_settings(epochs, batch_size, lr_decay,
+                                                                     train_acc_samples, seed)
+        if report is not None and not callable(report):
+            raise ValueError(f"report must be callable or None, got {report!r}")
+        self.report = report
+        self.model = model
+        if isinstance(optimizer, str):
+            if lr is not None:
+                optimizer_kwargs["lr"] = lr
+            self.optimizer = make_optimizer(optimizer, **optimizer_kwargs)
+        else:
+            if lr is not None or optimizer_kwargs:
+                raise ValueError("lr and optimizer keywords cannot be given with an optimizer object; "
+                                 "set them on the object")
+            self.optimizer = make_optimizer(optimizer)
+        if not isinstance(getattr(self.optimizer, "lr", None), numbers.Real):
+            raise ValueError(f"the optimizer needs a numeric lr attribute, got {self.optimizer!r}")
+
+        missing = [a for a in ("X_train", "y_train", "X_val", "y_val") if not hasattr(data, a)]
+        if missing:
+            raise ValueError(f"data must have X_train, y_train, X_val, y_val arrays; missing {', '.join(missing)}")
+        dtype = _model_dtype(model)
+        self.X_train = np.ascontiguousarray(data.X_train, dtype=dtype)
+        self.y_train = np.asarray(data.y_train, dtype=np.int64)
+        self.X_val = np.ascontiguousarray(data.X_val, dtype=dtype)
+        self.y_val = np.asarray(data.y_val, dtype=np.int64)
+        if self.X_train.ndim != 2 or len(self.X_train) != len(self.y_train) or len(self.X_train) == 0:
+            raise ValueError(f"X_train {self.X_train.shape} and y_train {self.y_train.shape} must be "
+                             f"(N, D) and (N,) with N > 0")
+        if self.X_val.ndim != 2 or len(self.X_val) != len(self.y_val) or len(self.X_val) == 0:
+            raise ValueError(f"X_val {self.X_val.shape} and y_val {self.y_val.shape} must be "
+                             f"(N, D) and (N,) with N > 0")
+
+        # two independent streams: the shuffles, and the fixed train-accuracy subsample
+        shuffle_seq, subsample_seq = np.random.SeedSequence(self.seed).spawn(2)
+        self.rng = np.random.default_rng(shuffle_seq)
+        n = len(self.X_train)
+        if self.train_acc_samples is None or self.train_acc_samples >= n:
+            self._acc_X, self._acc_y = self.X_train, self.y_train
+        else:
+            pick = np.sort(np.random.default_rng(subsample_seq).choice(n, self.train_acc_samples, replace=False))
+            self._acc_X, self._acc_y = self.X_train[pick], self.y_train[pick]
+        self.history = None
+
+    def _accuracy(self, X, y):
+        acc = getattr(self.model, "accuracy", None)
+        if acc is not None:
+            return float(acc(X, y))
+        return float(np.mean(np.argmax(self.model.loss(X), axis=1) == y))
+
+    def train(self):
+        """Run ``epochs`` epochs (calling again continues from the current weights and optimizer state).
+
+        Returns:
+            dict with ``loss`` (every iteration), ``train_acc``, ``val_acc``, ``lr``, ``epoch_time``
+            (seconds) per completed epoch, ``best_val_acc`` (NaN if no epoch completed),
+            ``best_epoch`` (1-based, 0 if none), ``epochs_run`` (completed epochs) and ``status``:
+            ``"diverged"`` as soon as a loss is NaN/inf or above 3x the first loss (training stops
+            at once; the unfinished epoch is not reported), else ``"ok"``.
+        """
+        model, opt = self.model, self.optimizer
+        X, y = self.X_train, self.y_train
+        n = len(X)
+        bs = min(self.batch_size, n)
+        loss_fn = model.loss
+        step = opt.step
+        params = model.params
+        permutation = self.rng.permutation
+        # gather each batch into a reused buffer instead of allocating one per step
+        xbuf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+        ybuf = np.empty(bs, dtype=y.dtype)
+        starts = range(0, n, bs)
+
+        hist = {"loss": [], "train_acc": [], "val_acc": [], "lr": [], "epoch_time": [],
+                "best_val_acc": math.nan, "best_epoch": 0, "epochs_run": 0, "status": "ok"}
+        losses = hist["loss"]
+        limit = None
+        best = -math.inf
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status
+            for epoch in range(1, self.epochs + 1):
+                t0 = time.perf_counter()
+                lr = float(opt.lr)
+                order = permutation(n)
+                first = len(losses)
+                for start in starts:
+                    idx = order[start:start + bs]
+                    m = len(idx)
+                    xb, yb = (xbuf, ybuf) if m == bs else (xbuf[:m], ybuf[:m])
+                    np.take(X, idx, axis=0, out=xb)
+                    np.take(y, idx, out=yb)
+                    loss, grads = loss_fn(xb, yb)
+                    loss = float(loss)
+                    losses.append(loss)
+                    if limit is None:
+                        limit = DIVERGENCE_FACTOR * loss
+                    if not loss <= limit:   # also true for NaN
+                        hist["status"] = "diverged"
+                        break
+                    step(params, grads)
+                if hist["status"] == "diverged":
+                    break
+                train_acc = self._accuracy(self._acc_X, self._acc_y)
+                val_acc = self._accuracy(self.X_val, self.y_val)
+                hist["train_acc"].append(train_acc)
+                hist["val_acc"].append(val_acc)
+                hist["lr"].append(lr)
+                hist["epochs_run"] = epoch
+                if val_acc > best:
+                    best = val_acc
+                    hist["best_val_acc"], hist["best_epoch"] = val_acc, epoch
+                if self.lr_decay != 1.0:
+                    opt.lr = lr * self.lr_decay
+                hist["epoch_time"].append(time.perf_counter() - t0)
+                if self.report is not None:
+                    epoch_losses = losses[first:]
+                    self.report(epoch, {"loss": math.fsum(epoch_losses) / len(epoch_losses),
+                                        "loss_iters": list(epoch_losses), "train_acc": train_acc,
+                                        "val_acc": val_acc, "lr": lr})
+        self.history = hist
+        return hist

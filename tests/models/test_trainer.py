@@ -1,0 +1,144 @@
+"""Trainer: learning, determinism, divergence as a status, the report hook, lr decay, settings."""
+import math
+
+import numpy as np
+import pytest
+
+from models import MLP, Trainer, load_dataset, make_optimizer
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return load_dataset("spiral", seed=0, n_per_class=60)
+
+
+def _mlp(data, seed=0, **kwargs):
+    return MLP(data.input_dim, kwargs.pop("hidden_dims", [32]), data.num_classes, seed=seed, **kwargs)
+
+
+def test_digits_small_mlp_reaches_95_percent(digits):
+    model = MLP(64, [100], 10, seed=0)
+    hist = Trainer(model, digits, optimizer="adam", lr=3e-3, epochs=15, batch_size=64, seed=0).train()
+    assert hist["status"] == "ok" and hist["epochs_run"] == 15
+    assert hist["val_acc"][-1] >= 0.95
+    assert hist["best_val_acc"] == max(hist["val_acc"])
+    assert hist["val_acc"][hist["best_epoch"] - 1] == hist["best_val_acc"]
+    # the loss fell from about ln(10) at the start
+    assert hist["loss"][0] == pytest.approx(math.log(10), rel=0.5) and np.mean(hist["loss"][-10:]) < 0.3
+
+
+def test_history_layout(spiral):
+    hist = Trainer(_mlp(spiral), spiral, epochs=3, batch_size=50, seed=0).train()
+    iters_per_epoch = math.ceil(len(spiral.X_train) / 50)
+    assert len(hist["loss"]) == 3 * iters_per_epoch
+    for key in ("train_acc", "val_acc", "lr", "epoch_time"):
+        assert len(hist[key]) == 3
+    assert all(isinstance(v, float) for v in hist["loss"] + hist["train_acc"] + hist["val_acc"] + hist["lr"])
+
+
+def test_same_seed_same_history_other_seed_differs(spiral):
+    runs = [Trainer(_mlp(spiral, seed=1, dropout=0.2), spiral, optimizer="momentum", lr=0.05, epochs=4,
+                    batch_size=32, seed=t).train() for t in (7, 7, 8)]
+    assert runs[0]["loss"] == runs[1]["loss"] and runs[0]["val_acc"] == runs[1]["val_acc"]
+    assert runs[0]["loss"] != runs[2]["loss"]   # the shuffles come from the trainer's seed
+
+
+def test_divergence_is_a_status_not_an_exception(spiral):
+    model = _mlp(spiral)
+    hist = Trainer(model, spiral, optimizer="sgd", lr=1e4, epochs=20, batch_size=16, seed=0).train()
+    assert hist["status"] == "diverged"
+    assert hist["epochs_run"] < 20
+    bad = hist["loss"][-1]
+    assert not (bad <= 3 * hist["loss"][0])     # the loss that stopped the run is recorded
+    assert all(v <= 3 * hist["loss"][0] for v in hist["loss"][:-1])
+
+
+def test_nan_loss_diverges_at_once(spiral):
+    model = _mlp(spiral)
+    model.params["W1"][0, 0] = np.nan
+    calls = []
+    hist = Trainer(model, spiral, epochs=5, report=lambda e, m: calls.append(e)).train()
+    assert hist["status"] == "diverged" and len(hist["loss"]) == 1 and math.isnan(hist["loss"][0])
+    assert hist["epochs_run"] == 0 and calls == [] and math.isnan(hist["best_val_acc"])
+
+
+def test_report_once_per_epoch_with_documented_metrics(spiral):
+    calls = []
+    hist = Trainer(_mlp(spiral), spiral, epochs=4, batch_size=40, lr=0.01, seed=3,
+                   report=lambda epoch, metrics: calls.append((epoch, metrics))).train()
+    assert [e for e, _ in calls] == [1, 2, 3, 4]
+    per_epoch = math.ceil(len(spiral.X_train) / 40)
+    for i, (epoch, m) in enumerate(calls):
+        assert set(m) == {"loss", "loss_iters", "train_acc", "val_acc", "lr"}
+        assert m["loss_iters"] == hist["loss"][i * per_epoch:(i + 1) * per_epoch]
+        assert m["loss"] == pytest.approx(np.mean(m["loss_iters"]))
+        assert m["val_acc"] == hist["val_acc"][i] and m["train_acc"] == hist["train_acc"][i]
+        assert type(m["loss"]) is float and all(type(v) is float for v in m["loss_iters"])
+
+
+def test_lr_decay_per_epoch(spiral):
+    trainer = Trainer(_mlp(spiral), spiral, optimizer="sgd", lr=0.1, lr_decay=0.5, epochs=4, seed=0)
+    hist = trainer.train()
+    assert hist["lr"] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+    assert trainer.optimizer.lr == pytest.approx(0.00625)
+
+
+def test_default_lr_is_the_optimizers(spiral):
+    assert Trainer(_mlp(spiral), spiral, optimizer="adagrad").optimizer.lr == 1e-2
+    assert Trainer(_mlp(spiral), spiral).optimizer.lr == 1e-3
+
+
+def test_optimizer_keywords_and_objects(spiral):
+    t = Trainer(_mlp(spiral), spiral, optimizer="rmsprop", lr=0.01, momentum=0.5, centered=True)
+    assert t.optimizer.momentum == 0.5 and t.optimizer.centered
+    opt = make_optimizer("nesterov", lr=0.02)
+    assert Trainer(_mlp(spiral), spiral, optimizer=opt).optimizer is opt
+    with pytest.raises(ValueError, match="cannot be given with an optimizer object"):
+        Trainer(_mlp(spiral), spiral, optimizer=opt, lr=0.1)
+
+
+def test_train_accuracy_on_a_fixed_subsample(spiral):
+    hist = Trainer(_mlp(spiral), spiral, epochs=3, train_acc_samples=25, seed=0).train()
+    for acc in hist["train_acc"]:
+        assert (acc * 25) == pytest.approx(round(acc * 25))
+    full = Trainer(_mlp(spiral), spiral, epochs=1, train_acc_samples=None, seed=0)
+    assert full._acc_X is full.X_train
+
+
+def test_data_is_not_copied_or_modified(spiral):
+    before = spiral.X_train.copy()
+    trainer = Trainer(_mlp(spiral), spiral, epochs=2)
+    assert trainer.X_train is spiral.X_train          # same dtype: no copy
+    trainer.train()
+    np.testing.assert_array_equal(spiral.X_train, before)   # indices were shuffled, not the data
+
+
+def test_float64_model_with_float32_data(spiral):
+    model = _mlp(spiral, dtype="float64")
+    hist = Trainer(model, spiral, epochs=2).train()
+    assert hist["status"] == "ok" and model.params["W1"].dtype == np.float64
+
+
+def test_any_object_with_the_arrays_works(spiral):
+    class Plain:
+        X_train, y_train, X_val, y_val = spiral.X_train, spiral.y_train, spiral.X_val, spiral.y_val
+
+    assert Trainer(_mlp(spiral), Plain(), epochs=1).train()["status"] == "ok"
+    with pytest.raises(ValueError, match="missing X_val, y_val"):
+        Trainer(_mlp(spiral), type("D", (), {"X_train": 1, "y_train": 2})())
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(optimizer="sgd", momentom=0.9), r"unknown keyword 'momentom' for optimizer 'sgd'; expected one of lr, momentum"),
+    (dict(optimizer="lbfgs"), r"unknown optimizer 'lbfgs'; expected one of sgd"),
+    (dict(epochs=0), r"epochs must be a positive integer, got 0"),
+    (dict(batch_size=2.5), r"batch_size must be a positive integer, got 2.5"),
+    (dict(lr_decay=0.0), r"lr_decay must be a positive finite number"),
+    (dict(lr=-1.0), r"lr must be a finite number in \(0.0, inf\), got -1.0"),
+    (dict(train_acc_samples=0), r"train_acc_samples must be a positive integer"),
+    (dict(seed=-1), r"seed must be a non-negative integer"),
+    (dict(report="print"), r"report must be callable"),
+])
+def test_bad_settings_are_named(spiral, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Trainer(_mlp(spiral), spiral, **kwargs)
