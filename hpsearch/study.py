@@ -301,13 +301,15 @@ class Study:
         return _qualified_name(self.objective)
 
     def _spec(self, stages, samplers, seed, settings, batch):
-        stage_specs = []
-        for stage, sampler in zip(stages, samplers):
+        # keyed by stage index (not a list) so a changed setting is reported as e.g.
+        # "stages.1.n_trials: 20 -> 30" by the storage's spec comparison
+        stage_specs = {}
+        for k, (stage, sampler) in enumerate(zip(stages, samplers)):
             entry = {"n_trials": stage.n_trials, "budget": stage.budget, "sampler": repr(sampler)}
             if getattr(sampler, "is_adaptive", False):
                 # adaptive proposals depend on how many results were told before each ask
                 entry["batch_size"] = batch
-            stage_specs.append(entry)
+            stage_specs[str(k)] = entry
         return {
             "space": self.space.to_dict(),
             "metric": self.metric,

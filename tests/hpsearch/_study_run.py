@@ -1,0 +1,35 @@
+"""Run a small stored study in a subprocess (for the SIGKILL / SIGINT tests of test_resume.py).
+
+usage: python _study_run.py DB NAME N_TRIALS N_JOBS SLEEP
+
+Prints one JSON line: {"done": n} when the study finished, {"interrupted": n} (exit 130)
+after Ctrl-C, where n is the number of trials in the returned result.
+"""
+import json
+import sys
+
+import hpsearch as hp
+from hpsearch.errors import StudyInterrupted
+from hpsearch.objectives import LogBowl
+
+SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1), "act": hp.Choice(["relu", "tanh"])}
+
+
+def make_study(db, name, sleep=0.0):
+    """The study both the subprocess and the test build (``sleep`` is not part of its identity)."""
+    bowl = LogBowl({"lr": 1e-3, "reg": 1e-3}, choices={"act": "relu"}, noise=0.05, sleep=sleep)
+    return hp.Study(bowl, SPACE, metric="score", storage=db, name=name)
+
+
+def main(db, name, n_trials, n_jobs, sleep):
+    study = make_study(db, name, float(sleep))
+    try:
+        res = study.optimize(n_trials=int(n_trials), budget=2, n_jobs=int(n_jobs), seed=0)
+    except StudyInterrupted as exc:
+        print(json.dumps({"interrupted": len(exc.result.trials)}), flush=True)
+        sys.exit(130)
+    print(json.dumps({"done": len(res.trials)}), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
