@@ -161,21 +161,23 @@ class Hill(hp.BaseSampler):
             self.best, self.best_value = params["lr"], value
 
 
-def test_adaptive_resume_tells_stored_values_instead_of_rerunning(tmp_path):
-    fresh = hp.Study(BOWL, SPACE, metric="score").optimize(sampler=Hill(), n_trials=12, batch_size=2, seed=0)
+@pytest.mark.parametrize("make_sampler", [Hill, lambda: "tpe"], ids=["hill", "tpe"])
+def test_adaptive_resume_tells_stored_values_instead_of_rerunning(tmp_path, make_sampler):
+    fresh = hp.Study(BOWL, SPACE, metric="score").optimize(sampler=make_sampler(), n_trials=12, batch_size=2,
+                                                           seed=0)
     db = tmp_path / "a.db"
     with pytest.raises(StudyInterrupted):
         hp.Study(InterruptAt(BOWL, 0, 0, 7), SPACE, metric="score", storage=db, name="a").optimize(
-            sampler=Hill(), n_trials=12, batch_size=2, seed=0)
+            sampler=make_sampler(), n_trials=12, batch_size=2, seed=0)
     counting = InterruptAt(BOWL, 0, 9, 9)
     res = hp.Study(counting, SPACE, metric="score", storage=db, name="a").optimize(
-        sampler=Hill(), n_trials=12, batch_size=2, seed=0)
+        sampler=make_sampler(), n_trials=12, batch_size=2, seed=0)
     assert counting.calls == 5  # trials 7..11
     assert _table(res).equals(_table(fresh))
     # the batch size shapes adaptive proposals, so it is part of the study's identity
     with pytest.raises(StudyMismatchError, match=r"stages\.0\.batch_size: 2 -> 3"):
         hp.Study(BOWL, SPACE, metric="score", storage=db, name="a").optimize(
-            sampler=Hill(), n_trials=12, batch_size=3, seed=0)
+            sampler=make_sampler(), n_trials=12, batch_size=3, seed=0)
 
 
 # ---------------------------------------------------------------------- failed trials
