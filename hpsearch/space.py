@@ -11,8 +11,10 @@ Example::
     >>> space = Space({"lr": LogUniform(1e-6, 1e-1), "act": Choice(["relu", "tanh"]), "epochs": Fixed(5)})
     >>> space.dims
     ('lr', 'act')
-    >>> space.from_unit([0.8, 0.9])
-    {'lr': 0.001, 'act': 'tanh', 'epochs': 5}
+    >>> space.from_unit([1.0, 0.9])
+    {'lr': 0.1, 'act': 'tanh', 'epochs': 5}
+    >>> space.to_unit({"lr": 1e-3, "act": "relu", "epochs": 5}).round(2).tolist()
+    [0.6, 0.25]
 """
 from collections.abc import Mapping
 

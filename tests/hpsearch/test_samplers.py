@@ -234,3 +234,20 @@ def test_all_fixed_space(name):
     n = sampler.start(space, 3, 0, "minimize")
     assert n == (1 if name == "grid" else 3)
     assert sampler.ask(n)[0] == {"a": 1, "b": "x"}
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_every_registered_name_gives_a_sampler(name):
+    sampler = get_sampler(name)
+    assert all(callable(getattr(sampler, m)) for m in ("start", "ask", "tell"))
+    assert isinstance(sampler.is_adaptive, bool)
+    assert repr(sampler)
+
+
+def test_optuna_instances_are_wrapped_lazily():
+    import optuna
+
+    from hpsearch.samplers import OptunaSampler
+
+    wrapped = get_sampler(optuna.samplers.RandomSampler(seed=0))
+    assert isinstance(wrapped, OptunaSampler)
