@@ -63,11 +63,12 @@ def _integer(cls_name, what, x):
 def _freeze(value):
     """A hashable stand-in for ``value``: lists -> tuples, dicts -> sorted item tuples.
 
-    bools are tagged so that ``Choice([0, False])`` keeps two different values
-    (``0 == False`` in Python).
+    Lists and tuples freeze alike: a tuple choice comes back from a JSON storage as a
+    list and must still be recognised. bools are tagged so that ``Choice([0, False])``
+    keeps two different values (``0 == False`` in Python).
     """
     if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_freeze(v) for v in value))
+        return ("seq", tuple(_freeze(v) for v in value))
     if isinstance(value, dict):
         return ("dict", tuple(sorted((repr(k), _freeze(v)) for k, v in value.items())))
     if isinstance(value, (bool, np.bool_)):

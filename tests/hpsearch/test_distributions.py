@@ -110,6 +110,9 @@ def test_frozen_and_choice_values_are_copies():
     assert c.from_unit(0.0) == [50] and c.from_unit(0.0) is not c.from_unit(0.0)
     assert {Choice([[1], [2]]), Choice([[1], [2]])} == {Choice([[1], [2]])}
     assert Choice([0, False]).values == [0, False]  # 0 == False in Python, but they are distinct choices
+    # a tuple choice read back from JSON storage is a list: still the same choice
+    t = Choice([(50,), (100, 100)])
+    assert t.index([100, 100]) == 1 and t.values == [(50,), (100, 100)]
 
 
 @pytest.mark.parametrize("dist", [d for d in ALL if d.ordered], ids=repr)
