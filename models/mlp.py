@@ -1,0 +1,321 @@
+"""MLP: a fully connected softmax classifier with the cs231n model contract.
+
+    model = MLP(64, [100], 10, activation="relu", init="he")
+    scores = model.loss(X)              # evaluation mode -> (N, C)
+    loss, grads = model.loss(X, y)      # training mode -> float, dict like model.params
+    val_loss = model.loss(X, y, train=False)
+
+Each hidden layer is affine -> [batchnorm] -> activation -> [dropout]; the output layer is
+affine -> softmax cross-entropy. The L2 penalty 0.5 * reg * sum(W**2) covers the weight
+matrices only (not biases, gamma, beta or alpha).
+
+Speed: everything stays in the model's dtype (float32 by default), work arrays are
+reused while the batch shape repeats, and the gradient with respect to the network input
+is never computed.
+"""
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.activations import ACTIVATIONS, Activation, make_activation
+from models.initializers import get_initializer
+from models.layers import Affine, BatchNorm, Dropout, softmax_cross_entropy
+
+__all__ = ["MLP"]
+
+_DTYPES = ("float32", "float64")
+
+
+@dataclass
+class HiddenLayer:
+    """The layers and parameter names of one hidden layer (index starting at 1)."""
+
+    index: int
+    units: int
+    affine: Affine
+    activation: Activation
+    batchnorm: BatchNorm | None
+    dropout: Dropout | None
+    W: str
+    b: str
+    gamma: str | None
+    beta: str | None
+    act_params: dict  # activation parameter name -> params key, e.g. {"alpha": "alpha1"}
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name, value, low, high=math.inf, low_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = math.isfinite(value) and (value > low if low_open else value >= low) and value < high
+    if not ok:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}), got {value!r}")
+    return value
+
+
+class MLP:
+    """Fully connected network for classification, trained by an external optimizer.
+
+    Args:
+        input_dim: D, the number of input features (int >= 1).
+        hidden_dims: sizes of the hidden layers (sequence of ints >= 1; may be empty for
+            softmax regression; a single int means one hidden layer).
+        num_classes: C (int >= 2).
+        activation: name in ``ACTIVATIONS``.
+        init: weight initialiser name in ``INITIALIZERS``.
+        batchnorm: insert batch normalisation between each hidden affine and its activation.
+        dropout: probability of dropping a hidden unit in training, in [0, 1).
+        reg: L2 strength >= 0; penalty 0.5 * reg * sum(W**2) over weight matrices.
+        dtype: "float32" (default, fast) or "float64" (gradient checks).
+        seed: non-negative int; ``np.random.default_rng(seed)`` draws the initial weights
+            and then the dropout masks (``model.rng``).
+        bias_init: initial value of every bias (the lecture suggests 0.01 for ReLU).
+        maxout_k: linear pieces per unit for ``activation="maxout"`` (int >= 2).
+
+    Attributes:
+        params: dict name -> ndarray of ``dtype``: "W1" (D, k*H1), "b1" (k*H1,), ...,
+            "WL" (H_last, C), "bL" (C,); "gamma{i}", "beta{i}" (k*H_i,) with batchnorm;
+            "alpha{i}" (H_i,) with prelu (k = maxout_k for maxout, else 1). Optimizers
+            update these arrays in place; the model never rebinds them.
+        hidden_layers: list of ``HiddenLayer`` (its ``activation.out`` holds the last
+            forward's activations, used by ``models.babysit``).
+        rng: the model's ``numpy.random.Generator``.
+
+    Raises:
+        ValueError: any invalid argument, naming it, its value and what is valid.
+    """
+
+    def __init__(self, input_dim, hidden_dims, num_classes, activation="relu", init="he",
+                 batchnorm=False, dropout=0.0, reg=0.0, dtype="float32", seed=0,
+                 bias_init=0.0, maxout_k=2):
+        self.input_dim = _check_int("input_dim", input_dim, 1)
+        if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
+            hidden_dims = (hidden_dims,)
+        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
+            raise ValueError(f"hidden_dims must be a sequence of integers >= 1, got {hidden_dims!r}")
+        hidden_dims = tuple(hidden_dims)
+        for h in hidden_dims:
+            if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
+                raise ValueError(f"hidden_dims must be a sequence of integers >= 1, got {hidden_dims!r}")
+        self.hidden_dims = tuple(int(h) for h in hidden_dims)
+        self.num_classes = _check_int("num_classes", num_classes, 2)
+        if activation not in ACTIVATIONS:
+            make_activation(activation)  # raises the registry's "unknown activation" error
+        self.activation = activation
+        self.init = init
+        initializer = get_initializer(init)
+        if not isinstance(batchnorm, (bool, np.bool_)):
+            raise ValueError(f"batchnorm must be True or False, got {batchnorm!r}")
+        self.batchnorm = bool(batchnorm)
+        self.dropout = _check_float("dropout", dropout, 0.0, 1.0)
+        self.reg = _check_float("reg", reg, 0.0)
+        self.dtype = _check_dtype(dtype)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.bias_init = _check_float("bias_init", bias_init, -math.inf)
+        self.maxout_k = _check_int("maxout_k", maxout_k, 2)
+        self.rng = np.random.default_rng(self.seed)
+
+        self.params = {}
+        self.hidden_layers = []
+        fan_in = self.input_dim
+        for i, units in enumerate(self.hidden_dims, start=1):
+            options = {"k": self.maxout_k} if activation == "maxout" else {}
+            act = make_activation(activation, **options)
+            width = act.width_factor * units  # maxout: k linear pieces per unit
+            layer = HiddenLayer(
+                index=i, units=units, affine=Affine(), activation=act,
+                batchnorm=BatchNorm(width, self.dtype) if self.batchnorm else None,
+                dropout=Dropout(self.dropout) if self.dropout > 0 else None,
+                W=f"W{i}", b=f"b{i}",
+                gamma=f"gamma{i}" if self.batchnorm else None,
+                beta=f"beta{i}" if self.batchnorm else None,
+                act_params={},
+            )
+            self.params[layer.W] = initializer(fan_in, width, self.rng, self.dtype)
+            self.params[layer.b] = np.full(width, self.bias_init, dtype=self.dtype)
+            if self.batchnorm:
+                self.params[layer.gamma] = np.ones(width, dtype=self.dtype)
+                self.params[layer.beta] = np.zeros(width, dtype=self.dtype)
+            for pname, value in act.init_params(units, self.dtype).items():
+                key = f"{pname}{i}"
+                layer.act_params[pname] = key
+                self.params[key] = value
+            self.hidden_layers.append(layer)
+            fan_in = units
+        last = len(self.hidden_dims) + 1
+        self._W_out, self._b_out = f"W{last}", f"b{last}"
+        self.params[self._W_out] = initializer(fan_in, self.num_classes, self.rng, self.dtype)
+        self.params[self._b_out] = np.full(self.num_classes, self.bias_init, dtype=self.dtype)
+        self._out_affine = Affine()
+        self.weight_names = [layer.W for layer in self.hidden_layers] + [self._W_out]
+        self._grads = None  # preallocated gradient arrays, created on the first training step
+
+    # ------------------------------------------------------------------ public API
+    def loss(self, X, y=None, train=None):
+        """Scores, or the loss and gradients.
+
+        Args:
+            X: (N, D) inputs; cast to the model's dtype if needed (pass that dtype to avoid a copy).
+            y: (N,) integer labels in [0, C), or None.
+            train: only with ``y``: True (default) trains, False evaluates.
+
+        Returns:
+            - ``loss(X)``: scores (N, C), evaluation mode (no dropout, batchnorm running
+              statistics).
+            - ``loss(X, y)``: ``(loss, grads)`` in training mode; ``grads`` has exactly the keys,
+              shapes and dtypes of ``params``. The gradient arrays are reused by the next
+              training call: consume (or copy) them before calling again.
+            - ``loss(X, y, train=False)``: the evaluation-mode loss (data loss + L2 penalty)
+              as a float, nothing updated.
+        """
+        X = self._check_X(X)
+        if y is None:
+            if train:
+                raise ValueError("train=True needs labels y")
+            return self._eval_scores(X)
+        y = self._check_y(y, X.shape[0])
+        if train is None or train:
+            return self._train_step(X, y)
+        return self._eval_loss(X, y)
+
+    def predict(self, X, batch_size=1024):
+        """Predicted labels (N,) int64, in evaluation mode, ``batch_size`` rows at a time."""
+        X = self._check_X(X)
+        out = np.empty(X.shape[0], dtype=np.int64)
+        for start in range(0, X.shape[0], batch_size):
+            stop = start + batch_size
+            out[start:stop] = self._forward(X[start:stop], train=False).argmax(axis=1)
+        return out
+
+    def accuracy(self, X, y, batch_size=1024):
+        """Fraction of rows of X (N, D) whose predicted label equals y (N,)."""
+        y = self._check_y(y, np.shape(X)[0] if np.ndim(X) == 2 else -1)
+        return float(np.mean(self.predict(X, batch_size) == y))
+
+    def penalty(self):
+        """The L2 penalty 0.5 * reg * sum(W**2) over the weight matrices, as a float."""
+        if self.reg == 0.0:
+            return 0.0
+        total = 0.0
+        for name in self.weight_names:
+            w = self.params[name].ravel()
+            total += float(np.dot(w, w))
+        return 0.5 * self.reg * total
+
+    def __repr__(self):
+        return (f"MLP(input_dim={self.input_dim}, hidden_dims={list(self.hidden_dims)}, "
+                f"num_classes={self.num_classes}, activation={self.activation!r}, init={self.init!r}, "
+                f"batchnorm={self.batchnorm}, dropout={self.dropout}, reg={self.reg}, "
+                f"dtype={self.dtype.name!r}, seed={self.seed})")
+
+    # ------------------------------------------------------------------ internals
+    def _check_X(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.input_dim:
+            raise ValueError(f"X must have shape (N, {self.input_dim}), got {X.shape}")
+        if X.dtype != self.dtype:
+            X = X.astype(self.dtype)
+        return X
+
+    def _check_y(self, y, n):
+        y = np.asarray(y)
+        if y.shape != (n,) or y.dtype.kind not in "iu":
+            raise ValueError(f"y must be an integer array of shape ({n},), got {y.dtype} {y.shape}")
+        return y
+
+    def _forward(self, X, train):
+        """Scores (N, C) (a work buffer); stores on each layer what backward needs."""
+        P = self.params
+        h = X
+        for layer in self.hidden_layers:
+            a = layer.affine.forward(h, P[layer.W], P[layer.b])
+            if layer.batchnorm is not None:
+                a = layer.batchnorm.forward(a, P[layer.gamma], P[layer.beta], train)
+            if layer.act_params:
+                h = layer.activation.forward(a, **{k: P[v] for k, v in layer.act_params.items()})
+            else:
+                h = layer.activation.forward(a)
+            if layer.dropout is not None:
+                h = layer.dropout.forward(h, self.rng, train)
+        return self._out_affine.forward(h, P[self._W_out], P[self._b_out])
+
+    def _grad_buffers(self):
+        if self._grads is None:
+            self._grads = {name: np.empty_like(p) for name, p in self.params.items()}
+        return self._grads
+
+    def _train_step(self, X, y):
+        scores = self._forward(X, train=True)
+        data_loss, dscores = softmax_cross_entropy(scores, y)
+        P = self.params
+        grads = self._grad_buffers()
+        dh, _, _ = self._out_affine.backward(
+            dscores, need_dx=bool(self.hidden_layers),
+            dW=grads[self._W_out], db=grads[self._b_out])
+        for layer in reversed(self.hidden_layers):
+            if layer.dropout is not None:
+                dh = layer.dropout.backward(dh)
+            da, act_grads = layer.activation.backward(dh)
+            for pname, g in act_grads.items():
+                grads[layer.act_params[pname]][...] = g
+            if layer.batchnorm is not None:
+                da, _, _ = layer.batchnorm.backward(
+                    da, dgamma=grads[layer.gamma], dbeta=grads[layer.beta])
+            dh, _, _ = layer.affine.backward(
+                da, need_dx=layer.index > 1, dW=grads[layer.W], db=grads[layer.b])
+        loss = data_loss
+        if self.reg != 0.0:
+            reg = self.reg
+            for name in self.weight_names:
+                W, dW = P[name], grads[name]
+                w = W.ravel()
+                loss += 0.5 * reg * float(np.dot(w, w))
+                # dW += reg * W without a full-size temporary array
+                scratch = self._scratch(W.shape)
+                np.multiply(W, reg, out=scratch)
+                dW += scratch
+        return loss, grads
+
+    def _scratch(self, shape):
+        buf = getattr(self, "_scratch_buf", None)
+        size = math.prod(shape)
+        if buf is None or buf.size < size:
+            buf = self._scratch_buf = np.empty(size, dtype=self.dtype)
+        return buf[:size].reshape(shape)
+
+    def _eval_scores(self, X, batch_size=1024):
+        scores = np.empty((X.shape[0], self.num_classes), dtype=self.dtype)
+        for start in range(0, X.shape[0], batch_size):
+            stop = start + batch_size
+            scores[start:stop] = self._forward(X[start:stop], train=False)
+        return scores
+
+    def _eval_loss(self, X, y, batch_size=1024):
+        total = 0.0
+        for start in range(0, X.shape[0], batch_size):
+            stop = min(start + batch_size, X.shape[0])
+            scores = self._forward(X[start:stop], train=False)
+            loss, _ = softmax_cross_entropy(scores, y[start:stop])
+            total += loss * (stop - start)
+        return total / max(X.shape[0], 1) + self.penalty()
+
+
+def _check_dtype(value):
+    try:
+        dtype = None if value is None else np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in _DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {value!r}")
+    return dtype

@@ -1,0 +1,222 @@
+"""MLP: the params/loss contract, whole-network gradient checks, validation, dtypes."""
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+
+from models.activations import ACTIVATIONS
+from models.initializers import INITIALIZERS
+from models.mlp import MLP
+
+D, C, N = 5, 3, 8
+
+
+def _data(rng, n=N, dtype=np.float64):
+    return rng.standard_normal((n, D)).astype(dtype), rng.integers(0, C, n)
+
+
+def _check_gradients(model, X, y, numeric_grad, rel_error, seed=None, tol=1e-6):
+    """Compare every analytic gradient with centred differences (float64 model)."""
+    if seed is not None:
+        model.rng = np.random.default_rng(seed)
+    _, grads = model.loss(X, y)
+    grads = {k: v.copy() for k, v in grads.items()}  # the next call reuses the arrays
+
+    def f():
+        if seed is not None:  # the same dropout masks on every evaluation
+            model.rng = np.random.default_rng(seed)
+        return model.loss(X, y)[0]
+
+    for name, p in model.params.items():
+        num = numeric_grad(f, p)
+        err = rel_error(grads[name], num)
+        # biases right before batchnorm have a zero gradient: compare those absolutely
+        assert err < tol or np.abs(grads[name] - num).max() < 1e-9, f"{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"reg": 0.3},
+    {"batchnorm": True},
+    {"batchnorm": True, "reg": 0.1, "activation": "tanh"},
+    {"activation": "prelu", "reg": 0.05},
+    {"activation": "maxout", "maxout_k": 3, "batchnorm": True},
+    {"activation": "selu", "init": "lecun"},
+], ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "default")
+def test_whole_network_gradients(kwargs, rng, numeric_grad, rel_error):
+    model = MLP(D, [6, 4], C, dtype="float64", seed=1, bias_init=0.01, **kwargs)
+    X, y = _data(rng)
+    _check_gradients(model, X, y, numeric_grad, rel_error)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_whole_network_gradients_with_dropout_fixed_seed(batchnorm, rng, numeric_grad, rel_error):
+    # bias_init keeps pre-activations of fully dropped rows off ReLU's kink at exactly 0
+    model = MLP(D, [7, 5], C, dropout=0.3, reg=0.05, batchnorm=batchnorm, dtype="float64", seed=2,
+                bias_init=0.01)
+    X, y = _data(rng)
+    _check_gradients(model, X, y, numeric_grad, rel_error, seed=11)
+
+
+def test_softmax_regression_without_hidden_layers(rng, numeric_grad, rel_error):
+    model = MLP(D, [], C, dtype="float64", reg=0.2)
+    assert sorted(model.params) == ["W1", "b1"]
+    X, y = _data(rng)
+    _check_gradients(model, X, y, numeric_grad, rel_error)
+
+
+def test_params_names_shapes_and_dtypes():
+    model = MLP(10, [8, 6], 4, activation="prelu", batchnorm=True)
+    shapes = {k: v.shape for k, v in model.params.items()}
+    assert shapes == {"W1": (10, 8), "b1": (8,), "gamma1": (8,), "beta1": (8,), "alpha1": (8,),
+                      "W2": (8, 6), "b2": (6,), "gamma2": (6,), "beta2": (6,), "alpha2": (6,),
+                      "W3": (6, 4), "b3": (4,)}
+    assert all(v.dtype == np.float32 for v in model.params.values())
+    np.testing.assert_array_equal(model.params["alpha1"], 0.25)
+    np.testing.assert_array_equal(model.params["gamma2"], 1.0)
+    maxout = MLP(10, [8], 4, activation="maxout", maxout_k=3)
+    assert maxout.params["W1"].shape == (10, 24) and maxout.params["W2"].shape == (8, 4)
+
+
+def test_grads_have_exactly_the_params_keys_shapes_and_dtypes(rng):
+    for activation in ACTIVATIONS:
+        model = MLP(D, [6], C, activation=activation, batchnorm=True, dropout=0.2, reg=1e-3)
+        X, y = _data(rng, dtype=np.float32)
+        loss, grads = model.loss(X, y)
+        assert isinstance(loss, float) and np.isfinite(loss)
+        assert grads.keys() == model.params.keys()
+        for name, g in grads.items():
+            p = model.params[name]
+            assert (g.shape, g.dtype) == (p.shape, p.dtype), f"{activation} {name}"
+
+
+def test_float32_model_keeps_float32_for_float64_input(rng):
+    model = MLP(D, [6], C)
+    X, y = _data(rng, dtype=np.float64)
+    assert model.loss(X).dtype == np.float32
+    assert all(g.dtype == np.float32 for g in model.loss(X, y)[1].values())
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(model.loss(X), model.loss(X32))
+
+
+def test_float32_and_float64_models_agree(rng):
+    X, y = _data(rng, n=50)
+    l32, g32 = MLP(D, [20], C, dtype="float32", seed=3).loss(X, y)
+    l64, g64 = MLP(D, [20], C, dtype="float64", seed=3).loss(X, y)
+    assert l32 == pytest.approx(l64, rel=1e-5)
+    np.testing.assert_allclose(g32["W1"], g64["W1"], rtol=1e-3, atol=1e-6)
+
+
+def test_evaluation_mode_is_deterministic_and_differs_from_training_with_dropout(rng):
+    model = MLP(D, [50], C, dropout=0.5, seed=0)
+    X, y = _data(rng)
+    s1, s2 = model.loss(X), model.loss(X)
+    assert s1.shape == (N, C)
+    np.testing.assert_array_equal(s1, s2)
+    eval_loss = model.loss(X, y, train=False)
+    expected = -log_softmax(s1.astype(np.float64), axis=1)[np.arange(N), y].mean()
+    assert eval_loss == pytest.approx(expected, rel=1e-5)
+    train_losses = {round(model.loss(X, y)[0], 6) for _ in range(3)}
+    assert len(train_losses) == 3  # fresh masks every training step
+
+
+def test_evaluation_uses_batchnorm_running_statistics(rng):
+    model = MLP(D, [6], C, batchnorm=True, dtype="float64")
+    X, y = _data(rng)
+    before = model.loss(X)  # running mean 0, var 1: batchnorm is ~identity
+    bn = model.hidden_layers[0].batchnorm
+    model.loss(X * 10 + 3, y)
+    assert np.all(bn.running_mean != 0)
+    after = model.loss(X)
+    assert not np.allclose(before, after)
+    np.testing.assert_array_equal(after, model.loss(X))  # evaluation does not update them
+
+
+def test_l2_penalty_covers_weight_matrices_only(rng):
+    X, y = _data(rng)
+    plain = MLP(D, [6], C, activation="prelu", batchnorm=True, dtype="float64", seed=4)
+    reg = MLP(D, [6], C, activation="prelu", batchnorm=True, dtype="float64", seed=4, reg=0.7)
+    l0, g0 = plain.loss(X, y)
+    g0 = {k: v.copy() for k, v in g0.items()}
+    l1, g1 = reg.loss(X, y)
+    P = reg.params
+    penalty = 0.5 * 0.7 * (np.sum(P["W1"] ** 2) + np.sum(P["W2"] ** 2))
+    assert l1 - l0 == pytest.approx(penalty, rel=1e-10)
+    assert reg.penalty() == pytest.approx(penalty, rel=1e-10)
+    for name in P:
+        extra = 0.7 * P[name] if name in ("W1", "W2") else 0.0
+        np.testing.assert_allclose(g1[name], g0[name] + extra, rtol=1e-10, atol=1e-14)
+
+
+def test_params_are_updated_in_place_and_never_rebound(rng):
+    model = MLP(D, [6], C)
+    ids = {k: id(v) for k, v in model.params.items()}
+    X, y = _data(rng, dtype=np.float32)
+    before = model.loss(X)
+    model.params["W2"] *= 2  # what an optimizer does
+    np.testing.assert_allclose(model.loss(X), 2 * before - model.params["b2"], rtol=1e-5, atol=1e-6)
+    model.loss(X, y)
+    assert {k: id(v) for k, v in model.params.items()} == ids
+
+
+def test_seed_controls_initialisation():
+    a, b, c = MLP(D, [6], C, seed=7), MLP(D, [6], C, seed=7), MLP(D, [6], C, seed=8)
+    np.testing.assert_array_equal(a.params["W1"], b.params["W1"])
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+@pytest.mark.parametrize("init", sorted(INITIALIZERS))
+def test_every_initializer_builds_a_model(init):
+    model = MLP(D, [6], C, init=init, bias_init=0.01)
+    np.testing.assert_array_equal(model.params["b1"], np.float32(0.01))
+    assert model.params["W1"].std() > 0
+
+
+def test_predict_and_accuracy_in_batches(rng):
+    model = MLP(D, [6], C)
+    X, _ = _data(rng, n=25, dtype=np.float32)
+    labels = model.loss(X).argmax(axis=1)
+    pred = model.predict(X, batch_size=4)
+    np.testing.assert_array_equal(pred, labels)
+    assert model.accuracy(X, labels, batch_size=7) == 1.0
+    assert model.accuracy(X, (labels + 1) % C) == 0.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_dim": 0}, "input_dim must be an integer >= 1, got 0"),
+    ({"input_dim": 2.5}, "input_dim must be an integer >= 1, got 2.5"),
+    ({"hidden_dims": [10, 0]}, r"hidden_dims must be a sequence of integers >= 1, got \(10, 0\)"),
+    ({"hidden_dims": "100"}, "hidden_dims must be a sequence of integers >= 1, got '100'"),
+    ({"num_classes": 1}, "num_classes must be an integer >= 2, got 1"),
+    ({"activation": "swish"}, "unknown activation 'swish'; expected one of elu, leaky_relu"),
+    ({"init": "glorot"}, "unknown init 'glorot'; expected one of he, he_uniform"),
+    ({"batchnorm": "yes"}, "batchnorm must be True or False, got 'yes'"),
+    ({"dropout": 1.0}, r"dropout must be a finite number in \[0.0, 1.0\), got 1.0"),
+    ({"dropout": -0.1}, r"dropout must be a finite number in \[0.0, 1.0\), got -0.1"),
+    ({"reg": -1e-3}, r"reg must be a finite number in \[0.0, inf\), got -0.001"),
+    ({"reg": float("nan")}, "reg must be a finite number"),
+    ({"dtype": "float16"}, "dtype must be one of float32, float64, got 'float16'"),
+    ({"dtype": None}, "dtype must be one of float32, float64, got None"),
+    ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+    ({"bias_init": float("inf")}, "bias_init must be a finite number"),
+    ({"maxout_k": 1, "activation": "maxout"}, "maxout_k must be an integer >= 2, got 1"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    args = {"input_dim": D, "hidden_dims": [6], "num_classes": C, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        MLP(**args)
+
+
+def test_bad_inputs_to_loss(rng):
+    model = MLP(D, [6], C)
+    X, y = _data(rng)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 5\), got \(8, 4\)"):
+        model.loss(X[:, :4])
+    with pytest.raises(ValueError, match=r"y must be an integer array of shape \(8,\)"):
+        model.loss(X, y[:3])
+    with pytest.raises(ValueError, match="y must be an integer array"):
+        model.loss(X, y.astype(float))
+
+
+def test_hidden_dims_accepts_a_single_int_and_numpy_ints():
+    model = MLP(np.int64(D), np.int64(6), C)
+    assert model.hidden_dims == (6,) and model.input_dim == D
