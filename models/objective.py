@@ -1,0 +1,261 @@
+"""MLPObjective: the search protocol around Trainer (see ARCHITECTURE.md, "The objective protocol").
+
+    objective = MLPObjective("digits", preprocess="standardize", hidden_dims=[100])
+    metrics = objective({"lr": 3e-3, "reg": 1e-4}, budget=5, seed=123)
+    metrics["val_acc"], metrics["status"]
+
+A trial's settings are the fixed settings given to the constructor, overridden by
+the sampled ``params``. Every setting of the MLP, the trainer, the optimizer and
+the data can be fixed or searched (see :data:`SETTINGS` and ``valid_settings()``).
+The dataset is loaded and preprocessed once per process and cached at module
+level (keyed by the data settings), so sending the objective to a worker process
+for every trial costs only its few settings: it never pickles the data.
+"""
+import difflib
+import math
+import numbers
+from collections import OrderedDict
+
+import numpy as np
+
+from models.datasets import Dataset, check_source, check_split, load_dataset, source_keywords
+from models.optimizers import OPTIMIZERS, make_optimizer, optimizer_keywords
+from models.preprocess import make_preprocessor
+from models.trainer import Trainer, check_trainer_settings
+
+__all__ = ["MLPObjective", "SETTINGS"]
+
+_MLP = ("hidden_dims", "width", "depth", "activation", "init", "batchnorm", "dropout", "reg", "dtype",
+        "bias_init", "maxout_k")
+_TRAINER = ("optimizer", "lr", "batch_size", "lr_decay", "train_acc_samples")
+# Every optimizer keyword except lr (a trainer setting) and adagrad's lr_decay, whose name the
+# trainer's per-epoch lr_decay takes; beta1 / beta2 are scalar spellings of betas for searches.
+_OPTIMIZER = tuple(dict.fromkeys(k for name in OPTIMIZERS for k in optimizer_keywords(name)
+                                 if k not in ("lr", "lr_decay"))) + ("beta1", "beta2")
+_DATA = ("preprocess", "n_components", "whiten_eps", "val_fraction", "test_fraction", "data_seed")
+
+#: The settings groups an MLPObjective understands (the dataset's own options come on top).
+SETTINGS = {"mlp": _MLP, "trainer": _TRAINER, "optimizer": _OPTIMIZER, "data": _DATA}
+
+_DEFAULT_HIDDEN = [100]
+_CACHE_SIZE = 4
+_DATA_CACHE = OrderedDict()   # data key -> Dataset, per process (least recently used dropped first)
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _hidden_dims(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
+    dims = list(value)
+    if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in dims):
+        raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
+    return [int(h) for h in dims]
+
+
+def _count(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class MLPObjective:
+    """The NumPy MLP as a search objective: ``objective(params, budget, seed, report=None) -> dict``.
+
+    Args:
+        dataset: a name in ``DATASETS`` (digits, spiral, blobs), a .npz / .csv path or a CIFAR-10
+            folder, loaded lazily once per process; or a :class:`~models.datasets.Dataset`, which
+            is then pickled with the objective (fine for small data, costly for large).
+        **fixed_settings: settings shared by every trial (sampled params override them):
+
+            - MLP: ``hidden_dims`` (default [100]), or ``width`` and ``depth`` (hidden_dims =
+              [width] * depth; depth defaults to the length of the fixed hidden_dims, width to its
+              first size), ``activation``, ``init``, ``batchnorm``, ``dropout``, ``reg``, ``dtype``,
+              ``bias_init``, ``maxout_k``;
+            - trainer: ``optimizer`` (default adam), ``lr`` (default: the optimizer's), ``batch_size``,
+              ``lr_decay`` (per epoch), ``train_acc_samples``;
+            - optimizer keywords (torch names): ``momentum``, ``dampening``, ``nesterov``,
+              ``weight_decay``, ``betas`` (or scalars ``beta1`` / ``beta2``), ``eps``, ``alpha``, ``rho``,
+              ``centered``, ``amsgrad``, ``initial_accumulator_value``, ``decoupled_weight_decay``;
+              keywords that the trial's optimizer does not take are ignored, so a study can search
+              the optimizer and, say, momentum together;
+            - data: ``preprocess``, ``n_components``, ``whiten_eps``, ``val_fraction``,
+              ``test_fraction``, ``data_seed`` (the split seed, default 0: the same split for every
+              trial), and the dataset's options (e.g. spiral ``n_classes``).
+
+    Raises:
+        ValueError: an unknown setting (with the closest valid name) or an invalid value, at
+            construction for the fixed settings.
+    """
+
+    def __init__(self, dataset="digits", **fixed_settings):
+        if isinstance(dataset, Dataset):
+            self._source_options = ()
+        else:
+            check_source(dataset)
+            self._source_options = tuple(source_keywords(dataset))
+        self.dataset = dataset
+        self.fixed = dict(fixed_settings)
+        self._data = None   # (key, Dataset) of the last trial in this process; never pickled
+        self._check_names(self.fixed, "setting")
+        self.validate({})
+
+    # ------------------------------------------------------------------ settings
+    def valid_settings(self):
+        """Every setting name this objective accepts, in groups' order."""
+        names = list(_MLP) + list(_TRAINER) + list(_OPTIMIZER)
+        if not isinstance(self.dataset, Dataset):
+            names += list(_DATA) + list(self._source_options)
+        return names
+
+    def _check_names(self, settings, where):
+        valid = self.valid_settings()
+        for name in settings:
+            if name not in valid:
+                close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
+                if close:
+                    raise ValueError(f"unknown {where} {name!r}; did you mean {close[0]!r}?")
+                raise ValueError(f"unknown {where} {name!r}; expected one of {', '.join(valid)}")
+
+    def _resolve(self, params):
+        """(mlp kwargs, hidden_dims, trainer kwargs, data settings) for fixed settings + params."""
+        self._check_names(params, "setting")
+        s = {**self.fixed, **params}
+
+        if "hidden_dims" in params and ("width" in params or "depth" in params):
+            raise ValueError("give either hidden_dims or width/depth as parameters, not both")
+        base = _hidden_dims(s.get("hidden_dims", _DEFAULT_HIDDEN))
+        if ("width" in s or "depth" in s) and not ("hidden_dims" in params):
+            width = _count("width", s["width"], 1) if "width" in s else (base[0] if base else _DEFAULT_HIDDEN[0])
+            depth = _count("depth", s["depth"], 0) if "depth" in s else max(len(base), 1)
+            hidden = [width] * depth
+        else:
+            hidden = base
+        mlp = {k: s[k] for k in _MLP if k in s and k not in ("hidden_dims", "width", "depth")}
+
+        optimizer = s.get("optimizer", "adam")
+        if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+            make_optimizer(optimizer)   # raises "unknown optimizer ..."
+        accepted = optimizer_keywords(optimizer)
+        opt = {k: s[k] for k in _OPTIMIZER if k in s and k in accepted}
+        if "betas" in accepted and ("beta1" in s or "beta2" in s):
+            if "betas" in s:
+                raise ValueError("give either betas or beta1/beta2, not both")
+            default = OPTIMIZERS[optimizer]().betas
+            opt["betas"] = (s.get("beta1", default[0]), s.get("beta2", default[1]))
+        trainer = {k: s[k] for k in _TRAINER if k in s}
+        trainer.update(opt)
+        data = {k: s[k] for k in _DATA + self._source_options if k in s}
+        data["dtype"] = mlp.get("dtype", "float32")
+        return mlp, hidden, trainer, data
+
+    def validate(self, params):
+        """Check a params dict (merged over the fixed settings) without training.
+
+        Raises:
+            ValueError: an unknown setting (with a suggestion) or an invalid value, naming it.
+        """
+        from models.mlp import MLP
+
+        mlp, hidden, trainer, data = self._resolve(params)
+        # the MLP validates its own settings; tiny layers keep this cheap for any hidden_dims
+        MLP(1, [1] * len(hidden), 2, **mlp)
+        trainer = dict(trainer)
+        optimizer = trainer.pop("optimizer", "adam")
+        check_trainer_settings(1, trainer.pop("batch_size", 128), trainer.pop("lr_decay", 1.0),
+                               trainer.pop("train_acc_samples", 1000))
+        make_optimizer(optimizer, **trainer)
+        if not isinstance(self.dataset, Dataset):
+            check_split(data.get("val_fraction", 0.2), data.get("test_fraction", 0.2))
+            preprocess = data.get("preprocess", "none")
+            options = {"n_components": data.get("n_components")}
+            if preprocess == "whiten" and "whiten_eps" in data:
+                options["eps"] = data["whiten_eps"]
+            make_preprocessor(preprocess, **options)
+            _count("data_seed", data.get("data_seed", 0), 0)
+            check_source(self.dataset, **{k: data[k] for k in self._source_options if k in data})
+
+    def get_params(self):
+        """The fixed settings and the dataset, as a JSON-able dict (stored with a study)."""
+        dataset = repr(self.dataset) if isinstance(self.dataset, Dataset) else str(self.dataset)
+        return {"dataset": dataset, **_jsonable(self.fixed)}
+
+    # ------------------------------------------------------------------ data
+    def _load(self, data):
+        if isinstance(self.dataset, Dataset):
+            return self.dataset
+        key = (str(self.dataset), tuple(sorted((k, repr(v)) for k, v in data.items())))
+        if self._data is not None and self._data[0] == key:
+            return self._data[1]
+        dataset = _DATA_CACHE.get(key)
+        if dataset is None:
+            options = dict(data)
+            seed = options.pop("data_seed", 0)
+            dataset = load_dataset(self.dataset, seed=seed, **options)
+            _DATA_CACHE[key] = dataset
+            while len(_DATA_CACHE) > _CACHE_SIZE:
+                _DATA_CACHE.popitem(last=False)
+        else:
+            _DATA_CACHE.move_to_end(key)
+        self._data = (key, dataset)
+        return dataset
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_data"] = None   # the data is reloaded (once) in the receiving process
+        return state
+
+    # ------------------------------------------------------------------ the protocol
+    def __call__(self, params, budget, seed, report=None):
+        """Train one MLP for ``budget`` epochs with ``params`` over the fixed settings.
+
+        Args:
+            params: sampled settings (plain values) keyed by setting name.
+            budget: number of epochs (positive int).
+            seed: non-negative int; the model's initialisation and dropout and the trainer's
+                shuffles are drawn from independent streams derived from it (SeedSequence).
+            report: optional ``report(epoch, metrics)`` called after every epoch.
+
+        Returns:
+            ``{"val_acc": last epoch's validation accuracy, "best_val_acc", "train_acc": last epoch's,
+            "loss": mean loss of the last epoch, "epochs": epochs completed,
+            "status": "ok" | "diverged"}`` (accuracies are NaN when no epoch completed).
+
+        Raises:
+            ValueError: unknown setting or invalid value (the runner records the trial as failed).
+        """
+        from models.mlp import MLP
+
+        budget = _count("budget", budget, 1)
+        seed = _count("seed", seed, 0)
+        mlp, hidden, trainer, data = self._resolve(params)
+        dataset = self._load(data)
+        model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
+        model = MLP(dataset.input_dim, hidden, dataset.num_classes,
+                    seed=int(model_seq.generate_state(1)[0]), **mlp)
+        hist = Trainer(model, dataset, epochs=budget, seed=int(trainer_seq.generate_state(1)[0]),
+                       report=report, **trainer).train()
+        per_epoch = math.ceil(len(dataset.X_train) / min(trainer.get("batch_size", 128), len(dataset.X_train)))
+        last = hist["loss"][hist["epochs_run"] * per_epoch:] if hist["status"] != "ok" else hist["loss"][-per_epoch:]
+        return {
+            "val_acc": hist["val_acc"][-1] if hist["val_acc"] else math.nan,
+            "best_val_acc": hist["best_val_acc"],
+            "train_acc": hist["train_acc"][-1] if hist["train_acc"] else math.nan,
+            "loss": math.fsum(last) / len(last) if last else math.nan,
+            "epochs": hist["epochs_run"],
+            "status": hist["status"],
+        }
+
+    def __repr__(self):
+        args = ", ".join([repr(self.get_params()["dataset"])] + [f"{k}={v!r}" for k, v in self.fixed.items()])
+        return f"MLPObjective({args})"
