@@ -1,0 +1,192 @@
+"""Shared helpers of the plots: figures, parameter axes, value formatting, message panels.
+
+Every plot builds a :class:`matplotlib.figure.Figure` directly (never pyplot), so
+drawing is thread-safe, keeps no global state and never opens a window; saving a
+figure to PNG uses the Agg canvas whatever the configured backend.
+"""
+import math
+import textwrap
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+# Colours that read well on white and in grey-scale print.
+OK_COLOR = "#1f77b4"
+EDGE_COLOR = "#4c72b0"
+OLD_EDGE_COLOR = "#9aa5b1"
+FLAG_COLOR = "#d62728"
+BEST_COLOR = "#ffbf00"
+BAD_COLOR = "#7f7f7f"
+CMAP = "viridis"
+STAGE_CMAP = "plasma"
+
+STATUS_MARKERS = {"diverged": "x", "failed": "+"}
+
+
+def new_figure(ncols, nrows, panel=(4.2, 3.3), extra_height=0.0):
+    """A constrained-layout figure sized for ``nrows x ncols`` panels of ``panel`` inches."""
+    width = max(4.5, panel[0] * ncols)
+    height = max(2.5, panel[1] * nrows + extra_height)
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def grid_shape(n, max_cols=3):
+    """(ncols, nrows) of a near-square grid for ``n`` panels."""
+    ncols = min(max_cols, max(1, n))
+    return ncols, max(1, math.ceil(n / ncols))
+
+
+def fmt(value):
+    """A short label for a parameter or metric value: 3 significant digits for floats."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.2e}"
+        return f"{value:.3g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def wrap(text, width=48):
+    """``text`` wrapped to lines of at most ``width`` characters (for panel annotations)."""
+    return "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
+
+
+def message_figure(title, message, figsize=(7.0, 3.0)):
+    """A figure with one empty panel that states ``message`` (used instead of raising)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax = fig.add_subplot()
+    message_panel(ax, message)
+    ax.set_title(title)
+    return fig
+
+
+def message_panel(ax, message):
+    """Turn ``ax`` into a text panel saying ``message``."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, wrap(message, 60), ha="center", va="center", fontsize=11,
+            transform=ax.transAxes, bbox=dict(boxstyle="round,pad=0.6", fc="#f4f4f4", ec="#bbbbbb"))
+
+
+def is_choice(dist):
+    """True for a Choice-like distribution (unordered, a list of ``values``)."""
+    return not getattr(dist, "ordered", False) and hasattr(dist, "values") and not callable(dist.values)
+
+
+def is_fixed(dist):
+    return type(dist).__name__ == "Fixed"
+
+
+def value_key(value):
+    """A hashable key for a parameter value (lists become tuples) used to group categories."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, value_key(v)) for k, v in value.items()))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def categories(dists, values):
+    """The ordered categories of a choice parameter.
+
+    The values of the Choice distributions in ``dists`` (first appearance wins),
+    then any other value seen in ``values``.
+
+    Returns:
+        (keys, labels): lists of hashable keys and their tick labels.
+    """
+    keys, labels = [], []
+    for dist in dists:
+        if dist is not None and is_choice(dist):
+            for v in dist.values:
+                k = value_key(v)
+                if k not in keys:
+                    keys.append(k)
+                    labels.append(fmt(v))
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        k = value_key(v)
+        if k not in keys:
+            keys.append(k)
+            labels.append(fmt(v))
+    return keys, labels
+
+
+def numeric(values):
+    """``values`` as a float array (non-numbers become NaN)."""
+    return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+# The R2 low-discrepancy sequence's steps: spread(..., step=R2_X) and spread(..., step=R2_Y)
+# together fill a 2-D strip evenly (a 1-D sequence used on both axes would draw a diagonal).
+R2_X, R2_Y = 0.7548776662466927, 0.5698402909980532
+
+
+def spread(groups, width=0.5, step=0.6180339887498949):
+    """Deterministic offsets that spread points sharing a group, like jitter without an RNG.
+
+    The k-th point of a group gets ``frac(0.5 + k * step)`` (default: the golden ratio),
+    scaled to the width: a low-discrepancy sequence, so points fill the strip evenly.
+
+    Args:
+        groups: array of group labels, shape (n,).
+        width: total spread of one group.
+        step: the sequence's step (see ``R2_X``, ``R2_Y``).
+
+    Returns:
+        float array (n,) of offsets in [-width/2, width/2]; 0 for a group of one.
+    """
+    groups = np.asarray(groups)
+    out = np.zeros(len(groups))
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        if len(idx) > 1:
+            out[idx] = (np.mod(np.arange(len(idx)) * step + 0.5, 1.0) - 0.5) * width
+    return out
+
+
+def set_param_scale(ax, dist, axis="x", keys=None, labels=None):
+    """Log scale for log parameters, category ticks for choices, a plain axis otherwise."""
+    if dist is not None and is_choice(dist) or keys is not None:
+        ticks = np.arange(len(labels or []))
+        if axis == "x":
+            ax.set_xticks(ticks, labels, rotation=30 if max(map(len, labels or [""])) > 6 else 0,
+                          ha="right" if max(map(len, labels or [""])) > 6 else "center")
+            ax.set_xlim(-0.6, len(ticks) - 0.4)
+        else:
+            ax.set_yticks(ticks, labels)
+            ax.set_ylim(-0.6, len(ticks) - 0.4)
+    elif dist is not None and getattr(dist, "log", False):
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+
+
+def better_word(direction):
+    return "higher is better" if direction == "maximize" else "lower is better"
+
+
+def metric_scale(ax, values, direction):
+    """Log y for a minimised, positive metric spanning more than two decades (losses)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if direction == "minimize" and len(values) > 1 and values.min() > 0 and values.max() / values.min() > 100:
+        ax.set_yscale("log")
+
+
+def save_figure(fig, path, dpi=110):
+    """Write ``fig`` as a PNG to ``path`` (parents created) and free its artists; returns the Path."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, format="png")
+    fig.clear()
+    return path

@@ -1,0 +1,276 @@
+"""The lecture's picture: a grid of B trials against B random trials (Bergstra & Bengio 2012).
+
+Two panels show the same number of trials laid out by the grid sampler and by the
+random sampler over two parameters. Along each axis a marginal panel shows every
+distinct value a design tried: a grid repeats the same ~sqrt(B) values of each
+parameter (fewer still when more parameters share the grid), while random search
+tries B different values of every parameter. When only one of the two parameters
+matters, that is the number of chances each design had to find its best value.
+"""
+import numpy as np
+import pandas as pd
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, CMAP, OK_COLOR, OLD_EDGE_COLOR, better_word,
+                                   categories, fmt, is_choice, numeric, value_key)
+
+__all__ = ["plot_random_vs_grid", "default_params"]
+
+
+def default_params(space):
+    """The two parameters drawn by default: the first two ordered dims, then other dims.
+
+    Raises:
+        ValueError: the space has fewer than two non-fixed parameters.
+    """
+    dims = list(space.dims)
+    ordered = [n for n in dims if getattr(space[n], "ordered", False)]
+    chosen = (ordered + [n for n in dims if n not in ordered])[:2]
+    if len(chosen) < 2:
+        raise ValueError(f"the random-vs-grid plot needs a space with at least two searched parameters, "
+                         f"got {list(dims)}")
+    return chosen
+
+
+def _design(space, sampler_name, n_trials, seed):
+    """The parameter dicts the named sampler proposes for ``n_trials`` trials, as a trials table."""
+    from hpsearch.samplers import get_sampler
+
+    sampler = get_sampler(sampler_name)
+    n = sampler.start(space, n_trials, seed, "maximize")
+    rows = sampler.ask(n)
+    return pd.DataFrame({f"param_{name}": pd.Series([r[name] for r in rows], dtype=object)
+                         for name in space})
+
+
+class _Axis:
+    """How one parameter maps to a plot axis: numeric (maybe log) or categories."""
+
+    def __init__(self, name, dist, frames):
+        self.name = name
+        self.dist = dist
+        values = [v for f in frames for v in f[f"param_{name}"]]
+        self.choice = is_choice(dist) or not _numbers(values)
+        if self.choice:
+            self.keys, self.labels = categories([dist], values)
+        self.log = bool(getattr(dist, "log", False)) and not self.choice
+
+    def positions(self, values):
+        """Plot coordinates of ``values`` (category index for choices)."""
+        if self.choice:
+            index = {k: i for i, k in enumerate(self.keys)}
+            return np.array([index.get(value_key(v), np.nan) for v in values], dtype=float)
+        return numeric(values)
+
+    def distinct(self, values):
+        """(distinct positions, trials at each) of ``values``."""
+        x = self.positions(values)
+        x = x[np.isfinite(x)]
+        if len(x) == 0:
+            return np.array([]), np.array([], dtype=int)
+        # float keys rounded to 10 significant digits: a grid value repeats exactly,
+        # random draws never collide
+        keys = np.array([float(f"{v:.10g}") for v in x])
+        uniq, counts = np.unique(keys, return_counts=True)
+        return uniq, counts
+
+    def setup(self, ax, which):
+        if self.choice:
+            ticks = np.arange(len(self.labels))
+            if which == "x":
+                ax.set_xticks(ticks, self.labels)
+                ax.set_xlim(-0.6, len(ticks) - 0.4)
+            else:
+                ax.set_yticks(ticks, self.labels)
+                ax.set_ylim(-0.6, len(ticks) - 0.4)
+            return
+        if self.log:
+            (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+        low, high = getattr(self.dist, "low", None), getattr(self.dist, "high", None)
+        if low is not None and high is not None:
+            if self.log:
+                pad = (high / low) ** 0.04
+                lim = (low / pad, high * pad)
+            else:
+                pad = 0.04 * (high - low)
+                lim = (low - pad, high + pad)
+            (ax.set_xlim if which == "x" else ax.set_ylim)(*lim)
+            # the searched range, lightly drawn, so points on its edges read as such
+            line = ax.axvline if which == "x" else ax.axhline
+            for edge in (low, high):
+                line(edge, color=OLD_EDGE_COLOR, lw=0.8, ls=":", zorder=0)
+
+    @property
+    def label(self):
+        return f"{self.name} (log scale)" if self.log else self.name
+
+
+def _values(n):
+    return f"{n} value" if n == 1 else f"{n} values"
+
+
+def _numbers(values):
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+               for v in values if v is not None)
+
+
+def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None):
+    """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None)."""
+    sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
+    ax = fig.add_subplot(sub[1, 0])
+    top = fig.add_subplot(sub[0, 0], sharex=ax)
+    right = fig.add_subplot(sub[1, 1], sharey=ax)
+    ax_x.setup(ax, "x")
+    ax_y.setup(ax, "y")
+    x = ax_x.positions(frame[f"param_{ax_x.name}"])
+    y = ax_y.positions(frame[f"param_{ax_y.name}"])
+    if value_col not in frame.columns:  # a design drawn from a sampler next to a coloured run
+        value_col = None
+    value = None if value_col is None else pd.to_numeric(frame[value_col], errors="coerce").to_numpy(float)
+    mappable = None
+    if value is None:
+        ax.scatter(x, y, s=36, color=OK_COLOR, edgecolor="white", linewidth=0.6, zorder=3, gid="trials")
+    else:
+        good = np.isfinite(value)
+        mappable = ax.scatter(x[good], y[good], c=value[good], cmap=cmap, norm=norm, s=40, edgecolor="white",
+                              linewidth=0.6, zorder=3, gid="trials")
+        if (~good).any():
+            ax.scatter(x[~good], y[~good], marker="x", color=BAD_COLOR, s=30, zorder=3, gid="not-ok",
+                       label="diverged / failed")
+        if good.any():
+            best = np.nanargmax(value) if direction == "maximize" else np.nanargmin(value)
+            ax.scatter([x[best]], [y[best]], marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4,
+                       label=f"best {value_col} {fmt(value[best])}")
+        # below the axes: inside, it would hide trials
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncols=2, fontsize=8, frameon=False)
+    ax.set_xlabel(ax_x.label)
+    ax.set_ylabel(ax_y.label)
+
+    dx, nx = ax_x.distinct(frame[f"param_{ax_x.name}"])
+    dy, ny = ax_y.distinct(frame[f"param_{ax_y.name}"])
+    if value is None:
+        # stems: how many trials used each distinct value
+        top.vlines(dx, 0, nx, color=OK_COLOR, lw=1.6, gid="marginal-x")
+        top.plot(dx, nx, "o", color=OK_COLOR, ms=3)
+        right.hlines(dy, 0, ny, color=OK_COLOR, lw=1.6, gid="marginal-y")
+        right.plot(ny, dy, "o", color=OK_COLOR, ms=3)
+        top.set_ylim(0, max(nx.max(initial=1), ny.max(initial=1)) * 1.35)
+        right.set_xlim(0, max(nx.max(initial=1), ny.max(initial=1)) * 1.35)
+        top.set_ylabel("trials", fontsize=8)
+        right.set_xlabel("trials", fontsize=8)
+    else:
+        # the metric's response to each parameter alone, with a rug of the distinct values
+        good = np.isfinite(value)
+        top.scatter(x[good], value[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
+        right.scatter(value[good], y[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
+        top.vlines(dx, 0, 0.16, transform=top.get_xaxis_transform(), color="black", lw=0.9, gid="marginal-x")
+        right.hlines(dy, 0, 0.16, transform=right.get_yaxis_transform(), color="black", lw=0.9,
+                     gid="marginal-y")
+        if norm is not None:
+            span = norm.vmax - norm.vmin or 1.0
+            top.set_ylim(norm.vmin - 0.35 * span, norm.vmax + 0.1 * span)
+            right.set_xlim(norm.vmin - 0.35 * span, norm.vmax + 0.1 * span)
+        top.set_ylabel(value_col, fontsize=8)
+        right.set_xlabel(value_col, fontsize=8)
+    top.tick_params(labelbottom=False, labelsize=7)
+    right.tick_params(labelleft=False, labelsize=7)
+    # the counts go in the empty corner, where they cover nothing
+    corner = fig.add_subplot(sub[0, 1])
+    corner.set_axis_off()
+    corner.text(0.5, 0.72, f"{len(dx)} distinct\n{ax_x.name}", transform=corner.transAxes, ha="center",
+                va="center", fontsize=9, fontweight="bold", gid="count-x")
+    corner.text(0.5, 0.18, f"{len(dy)} distinct\n{ax_y.name}", transform=corner.transAxes, ha="center",
+                va="center", fontsize=9, fontweight="bold", gid="count-y")
+    heading = f"{title}: {len(frame)} trials"
+    if budget is not None and len(frame) < budget:
+        heading += f" (the largest grid within {budget})"
+    top.set_title(heading, fontsize=12)
+    return mappable
+
+
+def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, random_trials=None,
+                        metric="value", direction="maximize"):
+    """Grid layout against random layout of the same number of trials, over two parameters.
+
+    Args:
+        space: the :class:`~hpsearch.space.Space` searched. Designs not given as tables
+            are drawn over the whole space, then projected on the two parameters.
+        n_trials: the trial budget B of the designs drawn here (the grid sampler uses at
+            most B points: k = floor(B ** (1/d)) per numeric dimension).
+        seed: seed of the drawn designs.
+        params: the two parameter names to draw (x, y); default :func:`default_params`
+            (callers with results pass the two most important, see
+            :func:`hpsearch.importance.parameter_importance`).
+        grid_trials, random_trials: optional trials tables (``param_<name>`` columns and,
+            for colouring, the ``metric`` column; e.g. a comparison's runs) to draw instead of
+            designs from the samplers.
+        metric: the column that colours the points of given tables ("value" for a
+            comparison's runs); without it the points are plain.
+        direction: "maximize" or "minimize": which end of the colour scale is good.
+
+    Returns:
+        matplotlib Figure: two panels, each a scatter with marginal rugs (gid
+        ``"marginal-x"`` / ``"marginal-y"``, one line per distinct value) and the count
+        of distinct values written on each axis.
+
+    Raises:
+        ValueError: a bad ``n_trials``, unknown ``params``, or a table without their columns.
+    """
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    if params is None:
+        params = default_params(space)
+    params = list(params)
+    if len(params) != 2 or params[0] == params[1]:
+        raise ValueError(f"params must name two different parameters, got {params!r}")
+    for name in params:
+        if name not in space.dims:
+            raise ValueError(f"unknown parameter {name!r} for the random-vs-grid plot; expected one of "
+                             f"{', '.join(space.dims)}")
+    frames = {}
+    for label, given, sampler in (("Grid search", grid_trials, "grid"), ("Random search", random_trials, "random")):
+        if given is None:
+            frame = _design(space, sampler, int(n_trials), seed)
+        else:
+            frame = pd.DataFrame(given)
+            for name in params:
+                if f"param_{name}" not in frame.columns:
+                    raise ValueError(f"the {sampler} trials table has no column 'param_{name}'")
+        frames[label] = frame.reset_index(drop=True)
+
+    coloured = [f for f in frames.values() if metric in f.columns]
+    value_col = metric if coloured else None
+    norm = cmap = None
+    if value_col is not None:
+        allv = np.concatenate([pd.to_numeric(f[value_col], errors="coerce").to_numpy(float) for f in coloured])
+        allv = allv[np.isfinite(allv)]
+        if len(allv):
+            lo, hi = float(allv.min()), float(allv.max())
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            norm = Normalize(lo, hi)
+        cmap = CMAP if direction == "maximize" else CMAP + "_r"  # bright = good either way
+
+    ax_x = _Axis(params[0], space[params[0]], list(frames.values()))
+    ax_y = _Axis(params[1], space[params[1]], list(frames.values()))
+    fig = Figure(figsize=(12.5, 6.4), layout="constrained")
+    with_bar = value_col is not None and norm is not None
+    outer = fig.add_gridspec(1, 3 if with_bar else 2, width_ratios=[1, 1, 0.035] if with_bar else [1, 1],
+                             wspace=0.06)
+    mappable = None
+    for i, (title, frame) in enumerate(frames.items()):
+        drawn = (grid_trials if title.startswith("Grid") else random_trials) is None
+        m = _panel(fig, outer[0, i], title, frame, ax_x, ax_y, value_col, norm, cmap, direction,
+                   budget=int(n_trials) if drawn else None)
+        mappable = mappable or m
+    if with_bar and mappable is not None:
+        cbar = fig.colorbar(mappable, cax=fig.add_subplot(outer[0, 2]))
+        cbar.set_label(f"{value_col} ({better_word(direction)})")
+    nx = [len(ax_x.distinct(f[f"param_{ax_x.name}"])[0]) for f in frames.values()]
+    fig.suptitle(f"Grid vs random search over {params[0]} and {params[1]}: the grid tries {_values(nx[0])} of "
+                 f"{params[0]}, random search {_values(nx[1])}\n(Bergstra & Bengio 2012: when few parameters matter, "
+                 f"random search tries more values of the ones that do)", fontsize=12)
+    return fig

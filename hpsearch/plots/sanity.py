@@ -1,0 +1,136 @@
+"""The babysitting report as a picture: per-layer activations, gradient norms and the checks.
+
+The lecture's checks before a search: the initial loss should be about ln(C) for C
+classes, the loss should rise when regularisation is added, and the network should
+overfit a tiny subset. Per-layer activation histograms show saturation (tanh/sigmoid
+values piled at the ends) and dead units (ReLU stuck at zero); per-layer gradient
+norms show vanishing or exploding gradients.
+"""
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from hpsearch.plots._style import FLAG_COLOR, fmt
+
+__all__ = ["plot_sanity", "REPORT_KEYS"]
+
+REPORT_KEYS = ("num_classes", "initial_loss", "expected_initial_loss", "initial_loss_ok", "reg_check", "overfit",
+               "layers", "ok")
+_LAYER_KEYS = ("layer", "activation", "mean", "std", "dead_fraction", "saturated_fraction", "grad_norm", "values")
+_OK_COLOR = "#2ca02c"
+_WARN = 0.5  # a layer with more dead or saturated units than this is drawn in red
+
+
+def _check(report):
+    if not isinstance(report, dict):
+        raise ValueError(f"a sanity report must be a dict with keys {', '.join(REPORT_KEYS)}, "
+                         f"got {type(report).__name__}")
+    for key in REPORT_KEYS:
+        if key not in report:
+            raise ValueError(f"sanity report is missing key {key!r}; expected keys {', '.join(REPORT_KEYS)}")
+    for i, layer in enumerate(report["layers"]):
+        for key in _LAYER_KEYS:
+            if key not in layer:
+                raise ValueError(f"sanity report layers[{i}] is missing key {key!r}; expected keys "
+                                 f"{', '.join(_LAYER_KEYS)}")
+
+
+_MARKS = {True: ("PASS", _OK_COLOR), False: ("FAIL", FLAG_COLOR), None: ("WARN", "#e08a00")}
+
+
+def _check_lines(report):
+    """[(text, ok)] of the checks, in the lecture's order; ok None marks an advisory warning."""
+    lines = [(f"initial loss {fmt(float(report['initial_loss']))} vs ln({report['num_classes']}) = "
+              f"{fmt(float(report['expected_initial_loss']))}", bool(report["initial_loss_ok"]))]
+    reg = report["reg_check"]
+    regs = ", ".join(fmt(float(r)) for r in reg.get("regs", []))
+    losses = ", ".join(fmt(float(v)) for v in reg.get("losses", []))
+    lines.append((f"loss rises with reg: reg [{regs}]\n      -> loss [{losses}]", bool(reg.get("ok"))))
+    ov = report["overfit"]
+    lines.append((f"overfits {ov.get('n_samples')} samples in {ov.get('epochs')} epochs: "
+                  f"train acc {fmt(float(ov.get('train_acc', math.nan)))}", bool(ov.get("ok"))))
+    bad = [f"{layer['layer']}" for layer in report["layers"]
+           if layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN]
+    if report["layers"]:
+        lines.append(("no layer mostly dead or saturated" if not bad else
+                      f"mostly dead or saturated: {', '.join(map(str, bad))}", True if not bad else None))
+    return lines
+
+
+def plot_sanity(report):
+    """Per-layer activation histograms, gradient norms per layer and the checks.
+
+    Args:
+        report: the dict of ``models.sanity_report`` (keys :data:`REPORT_KEYS`; each of
+            ``layers`` holds ``layer, activation, mean, std, dead_fraction,
+            saturated_fraction, grad_norm, values`` with ``values`` a 1-D array).
+
+    Returns:
+        matplotlib Figure: one histogram per layer (titled with mean, std, dead and
+        saturated shares; red when more than half the units are dead or saturated), a bar
+        chart of gradient norms on a log axis, and the checks with PASS / FAIL (and WARN
+        for layers mostly dead or saturated, which the report's ``ok`` does not count).
+
+    Raises:
+        ValueError: a missing key (named, with the keys expected).
+    """
+    _check(report)
+    layers = list(report["layers"])
+    n = max(1, len(layers))
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(max(11.0, 3.4 * ncols), 2.9 * nrows + 4.0), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.9 * nrows, 3.8])
+    axes = top.subplots(nrows, ncols, squeeze=False)
+    for ax, layer in zip(axes.flat, layers):
+        values = np.asarray(layer["values"], dtype=float).reshape(-1)
+        values = values[np.isfinite(values)]
+        warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
+        color = FLAG_COLOR if warn else "#4c72b0"
+        if len(values):
+            ax.hist(values, bins=40, color=color, alpha=0.8)
+        ax.set_title(f"{layer['layer']} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "
+                     f"std {fmt(float(layer['std']))}\ndead {100 * layer['dead_fraction']:.0f}%  "
+                     f"saturated {100 * layer['saturated_fraction']:.0f}%",
+                     fontsize=9, color=FLAG_COLOR if warn else "black")
+        ax.set_xlabel("activation value", fontsize=8)
+        ax.set_ylabel("count", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(layers):]:
+        ax.set_axis_off()
+    if not layers:
+        axes.flat[0].text(0.5, 0.5, "the report has no layer statistics", ha="center", va="center",
+                          transform=axes.flat[0].transAxes)
+    top.suptitle("activations per layer at initialisation", fontsize=11)
+
+    ax_g, ax_c = bottom.subplots(1, 2, width_ratios=[1, 1.25])
+    norms = np.array([float(layer["grad_norm"]) for layer in layers])
+    names = [str(layer["layer"]) for layer in layers]
+    if len(norms):
+        shown = np.where(norms > 0, norms, np.nan)  # a zero norm cannot sit on a log axis
+        ax_g.bar(np.arange(len(norms)), shown, color="#4c72b0", gid="grad-norms")
+        ax_g.set_xticks(np.arange(len(norms)), names, rotation=30 if max(map(len, names)) > 6 else 0)
+        if np.isfinite(shown).any():
+            ax_g.set_yscale("log")
+        for i, v in enumerate(norms):
+            if v <= 0:
+                ax_g.text(i, 0.02, "0", transform=ax_g.get_xaxis_transform(), ha="center", color=FLAG_COLOR)
+    ax_g.set_ylabel("gradient norm (log scale)")
+    ax_g.set_xlabel("layer")
+    ax_g.set_title("gradient norm per layer: vanishing or exploding?", fontsize=10)
+    ax_g.grid(True, axis="y", alpha=0.25)
+
+    ax_c.set_axis_off()
+    ax_c.set_title("checks", fontsize=10)
+    lines = _check_lines(report)
+    y = 0.92
+    for text, ok in lines:
+        mark, color = _MARKS[ok]
+        ax_c.text(0.0, y, mark, transform=ax_c.transAxes, fontsize=10, fontweight="bold",
+                  color=color, va="top", family="monospace", gid="check")
+        ax_c.text(0.1, y, text, transform=ax_c.transAxes, fontsize=9.5, va="top", family="monospace")
+        y -= 0.24 if "\n" in text else 0.16
+    verdict = "all checks pass" if report["ok"] else "some checks FAIL: fix these before searching"
+    fig.suptitle(f"Sanity report: {verdict}", fontsize=12.5, color=_OK_COLOR if report["ok"] else FLAG_COLOR)
+    return fig
