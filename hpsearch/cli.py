@@ -238,6 +238,8 @@ def _planned(db, name):
         study_id, spec = storage.find_study(name)
         stored = {d["index"]: d["n_trials"] for d in storage.load_stages(study_id)}
     stages = spec.get("stages", [])
+    if isinstance(stages, dict):  # stored as {"0": {...}, "1": {...}}
+        stages = [stages[k] for k in sorted(stages, key=int)]
     return sum(stored.get(i, s["n_trials"]) for i, s in enumerate(stages))
 
 

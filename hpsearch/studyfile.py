@@ -383,28 +383,23 @@ class _Loader:
         ref = trainer.pop("objective", None)
         if ref is not None:
             return self.imported_objective(ref, trainer), ref
-        if "dataset" in trainer:
-            trainer["dataset"] = self.dataset(trainer["dataset"], trainer)
         from models import MLPObjective
 
+        if "dataset" in trainer:
+            trainer["dataset"] = self.dataset(trainer["dataset"], trainer)
+        try:
+            base = MLPObjective(trainer.get("dataset", "digits"))
+        except ValueError as exc:
+            raise StudyFileError(f"{self.where}: [trainer] 'dataset' {_one_line(exc)}") from None
+        valid = list(base.valid_settings())
+        for key in trainer:
+            if key not in valid and key != "dataset":
+                raise StudyFileError(_unknown(self.where, "[trainer]", "key", key, valid + ["dataset", "objective"]))
         try:
             objective = MLPObjective(**trainer)
-            objective.validate({})
-        except TypeError as exc:
-            self.unknown_trainer_setting(trainer, exc)
-            raise StudyFileError(f"{self.where}: [trainer] {exc}") from None
         except ValueError as exc:
             raise StudyFileError(f"{self.where}: [trainer] {_one_line(exc)}") from None
-        return objective
-
-    def unknown_trainer_setting(self, trainer, exc):
-        """Turn MLPObjective's TypeError for an unknown keyword into a suggestion, if possible."""
-        valid = _trainer_settings()
-        if not valid:
-            return
-        for key in trainer:
-            if key not in valid:
-                raise StudyFileError(_unknown(self.where, "[trainer]", "key", key, sorted(valid) + ["objective"]))
+        return objective, None
 
     def dataset(self, value, trainer):
         if not isinstance(value, str):
@@ -426,10 +421,11 @@ class _Loader:
                                  f"(looked in {os.getcwd()} and {self.path.parent})")
         if found.is_file():
             # Check the data now (cheap for .npz/.csv), not in every trial.
-            from models import load_dataset
+            from models.datasets import load_dataset, source_keywords
 
+            options = {k: trainer[k] for k in source_keywords(str(found)) if k in trainer}
             try:
-                load_dataset(str(found), seed=0)
+                load_dataset(str(found), seed=0, **options)
             except (ValueError, OSError) as exc:
                 raise StudyFileError(f"{self.where}: [trainer] 'dataset' {_one_line(exc)}") from None
         return str(found)
@@ -490,6 +486,13 @@ class _Loader:
                     if isinstance(low, (int, float)) and low <= 0:
                         message += " (a log range cannot touch 0)"
                 raise StudyFileError(f"{self.where}: [space] {name!r}: {message}") from None
+        valid_settings = getattr(objective, "valid_settings", None)
+        if callable(valid_settings):
+            valid = list(valid_settings())
+            for name in dists:
+                if name not in valid:
+                    raise StudyFileError(_unknown(self.where, "[space]", "parameter", name, valid)
+                                         + " (the trainer has no such setting)")
         validate = getattr(objective, "validate", None)
         if callable(validate):
             for name, dist in dists.items():
@@ -628,11 +631,3 @@ def _backend_names():
     except ImportError:
         return ("loky", "threading", "dask")
     return tuple(BACKENDS)
-
-
-def _trainer_settings():
-    try:
-        from models.objective import SETTINGS
-    except ImportError:
-        return ()
-    return tuple(SETTINGS)

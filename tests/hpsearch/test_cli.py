@@ -1,0 +1,299 @@
+"""The hpsearch command end to end on tiny studies (in-process through main(), plus real subprocesses)."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hpsearch.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BOWL = """\
+name = "bowl"
+metric = "score"
+direction = "maximize"
+seed = 3
+
+[trainer]
+objective = "hpsearch.objectives:LogBowl"
+optimum = {{ lr = 1e-3, reg = 1e-4 }}
+metric = "score"
+sleep = {sleep}
+
+[space]
+lr = {{ type = "loguniform", low = 1e-5, high = 1e-1 }}
+reg = {{ type = "loguniform", low = 1e-6, high = 1e-1 }}
+act = {{ type = "choice", values = ["relu", "tanh"] }}
+
+[search]
+strategy = "coarse-to-fine"
+[[search.stages]]
+n_trials = {n1}
+budget = 1
+[[search.stages]]
+n_trials = 4
+budget = 3
+"""
+
+MLP = """\
+name = "tiny-mlp"
+metric = "val_acc"
+direction = "maximize"
+
+[trainer]
+dataset = "digits"
+optimizer = "adam"
+hidden_dims = [16]
+batch_size = 128
+
+[space]
+lr = { type = "loguniform", low = 1e-3, high = 1e-2 }
+activation = { type = "choice", values = ["relu", "tanh"] }
+
+[search]
+strategy = "random"
+n_trials = 2
+budget = 1
+"""
+
+
+def bowl(tmp_path, sleep=0.0, n1=12, name="bowl.toml"):
+    path = tmp_path / name
+    path.write_text(BOWL.format(sleep=sleep, n1=n1))
+    return path
+
+
+def run_main(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def subprocess_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+# -- run / resume / show / plot -------------------------------------------------------------
+
+def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, capsys):
+    study, out = bowl(tmp_path), tmp_path / "run"
+    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading",
+                                 "--quiet")
+    assert code == 0, err
+    assert (out / "study.db").is_file()
+    table = pd.read_csv(out / "trials.csv")
+    assert len(table) == 16
+    assert {"number", "stage", "status", "param_lr", "param_reg", "param_act", "score", "budget", "seed",
+            "duration"} <= set(table.columns)
+    pngs = sorted(out.glob("*.png"))
+    assert pngs and all(p.stat().st_size > 0 for p in pngs)
+    assert "best score" in stdout and "boundary" in stdout
+    assert str(out / "trials.csv") in stdout  # the paths written are listed
+
+    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
+    assert code == 0, err
+    assert "resuming study 'bowl': 16 of 16 trials already done" in stdout
+    assert len(pd.read_csv(out / "trials.csv")) == 16
+
+    code, stdout, err = run_main(capsys, "show", out, "--top", 3)
+    assert code == 0, err
+    assert "16 of 16 planned trials done, complete" in stdout
+    assert "top 3 trials" in stdout
+
+    for png in pngs:
+        png.unlink()
+    code, stdout, err = run_main(capsys, "plot", out)
+    assert code == 0, err
+    assert sorted(out.glob("*.png")) == pngs
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--out", out, "--dry-run")
+    assert code == 0, err
+    assert "stage 0: 12 trials x 1 epochs" in stdout and "stage 1: 4 trials x 3 epochs" in stdout
+    assert "total: 16 trials, 24 epochs" in stdout
+    assert not out.exists()
+
+
+def test_strategy_option_runs_at_equal_compute(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--out", out, "--strategy", "sobol",
+                                 "--n-jobs", 1, "--backend", "threading", "--quiet")
+    assert code == 0, err
+    table = pd.read_csv(out / "trials.csv")
+    # 16 trials, 24 epochs -> 16 trials x round(1.5) = 2 epochs
+    assert len(table) == 16 and set(table["budget"]) == {2}
+
+
+def test_changed_settings_error_then_new_name_or_overwrite(tmp_path, capsys):
+    study, out = bowl(tmp_path), tmp_path / "run"
+    assert run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")[0] == 0
+    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--seed", 9, "--n-jobs", 1, "--quiet")
+    assert code == 2
+    assert err.startswith("hpsearch: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert "seed" in err
+    code, _, err = run_main(capsys, "run", study, "--out", out, "--seed", 9, "--name", "bowl-seed9",
+                            "--n-jobs", 1, "--backend", "threading", "--quiet")
+    assert code == 0, err
+    # two studies in one database: show needs a name, or takes the one of the last run
+    code, stdout, err = run_main(capsys, "show", out, "--name", "bowl")
+    assert code == 0 and "study 'bowl'" in stdout
+    code, stdout, err = run_main(capsys, "show", out, "--name", "nope")
+    assert code == 2 and "no study named 'nope'" in err
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "{tmp}/missing.toml"], "missing.toml: no such study file"),
+    (["run", "{bad}"], "[search] unknown key 'n_trial'; did you mean 'n_trials'?"),
+    (["run", "{study}", "--strategy", "randon"], "unknown strategy 'randon'; did you mean 'random'?"),
+    (["run", "{study}", "--backend", "lokky", "--out", "{tmp}/r"], "unknown backend 'lokky'"),
+    (["show", "{tmp}/nothing"], "no such run folder"),
+    (["show", "{tmp}"], "not a run folder"),
+    (["plot", "{tmp}/nothing"], "no such run folder"),
+    (["compare", "{study}", "--strategies", "grid,rand", "--out", "{tmp}/c"], "unknown strategy 'rand'"),
+    (["run", "{study}", "--n-jobs", "0"], "--n-jobs"),
+    (["run"], "STUDY.toml"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, expected):
+    study = bowl(tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BOWL.format(sleep=0, n1=3).replace('strategy = "coarse-to-fine"',
+                                                      'strategy = "coarse-to-fine"\nn_trial = 3'))
+    argv = [a.format(tmp=tmp_path, study=study, bad=bad) for a in argv]
+    code, stdout, err = run_main(capsys, *argv)
+    assert code == 2
+    assert "Traceback" not in err
+    assert expected in err
+    assert err.strip().splitlines()[-1].startswith("hpsearch: error: ")
+
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("hpsearch ")
+    assert main(["run", "--help"]) == 0
+    assert "--dry-run" in capsys.readouterr().out
+
+
+def test_a_bug_still_shows_its_traceback(tmp_path, capsys, monkeypatch):
+    import hpsearch.studyfile
+
+    def broken(path):
+        raise AttributeError("a genuine bug")
+
+    monkeypatch.setattr(hpsearch.studyfile, "load_study_file", broken)
+    with pytest.raises(AttributeError, match="genuine bug"):
+        main(["run", str(bowl(tmp_path))])
+
+
+def test_subprocess_bad_file_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BOWL.format(sleep=0, n1=3).replace("budget = 3", "budget = 0"))
+    proc = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(bad)], cwd=tmp_path, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == f"hpsearch: error: {bad}: [[search.stages]] #2 'budget' must be a positive integer, got 0\n"
+
+
+def test_ctrl_c_keeps_trials_and_says_how_to_resume(tmp_path):
+    study = bowl(tmp_path, sleep=0.15, n1=40, name="slow.toml")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "hpsearch", "run", str(study), "--out", str(out), "--n-jobs", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    db, stored, deadline = out / "study.db", 0, time.monotonic() + 90
+    while stored < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as conn:
+                    stored = conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass  # the tables are being created
+    assert stored >= 3, "the study did not start"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("hpsearch: interrupted: ") and f"trials saved in {db}" in last
+    assert f"resume with: hpsearch run {study} --out {out} --n-jobs 1 --quiet" in last
+    from hpsearch.study import load_study
+
+    kept = len(load_study(db, "bowl"))
+    assert 3 <= kept < 44
+    assert len(pd.read_csv(out / "trials.csv")) == kept
+    # show reports the interrupted run with the same hint
+    proc = subprocess.run([sys.executable, "-m", "hpsearch", "show", str(out)], cwd=tmp_path,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{kept} of 44 planned trials done, incomplete" in proc.stdout
+    assert "resume with: hpsearch run" in proc.stdout
+
+
+# -- compare, sanity, export ----------------------------------------------------------------
+
+def test_compare_two_strategies_two_repeats(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    argv = ["compare", bowl(tmp_path, n1=6), "--strategies", "random,grid", "--repeats", 2, "--out", out,
+            "--n-jobs", 1, "--backend", "threading", "--quiet"]
+    code, stdout, err = run_main(capsys, *argv)
+    assert code == 0, err
+    assert "random" in stdout and "grid" in stdout and "Mann-Whitney U" in stdout
+    runs = pd.read_csv(out / "comparison.csv")
+    assert set(runs["strategy"]) == {"random", "grid"} and set(runs["repeat"]) == {0, 1}
+    assert (out / "compare.db").is_file()
+    assert any(out.glob("*.png"))
+    # again: everything is resumed from compare.db, same table
+    code, stdout2, err = run_main(capsys, *argv)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), runs)
+
+
+def test_sanity_prints_checks_and_saves_plot(tmp_path, capsys):
+    study = tmp_path / "tiny.toml"
+    study.write_text(MLP)
+    out = tmp_path / "run"
+    code, stdout, err = run_main(capsys, "sanity", study, "--out", out)
+    assert code in (0, 1), err
+    assert "initial loss" in stdout and "overfit" in stdout
+    assert "layer" in stdout
+    assert (out / "sanity.png").stat().st_size > 0
+
+
+def test_export_to_optuna(tmp_path, capsys):
+    pytest.importorskip("hpsearch.export", reason="the Optuna export helper is not in this tree")
+    import optuna
+
+    out = tmp_path / "run"
+    assert run_main(capsys, "run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--backend", "threading",
+                    "--quiet")[0] == 0
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    code, stdout, err = run_main(capsys, "export", out, "--optuna", url)
+    assert code == 0, err
+    summaries = optuna.get_all_study_summaries(url)
+    assert len(summaries) == 1 and summaries[0].n_trials == 8
+
+
+def test_parser_knows_every_command():
+    parser = build_parser()
+    for argv in (["run", "s.toml", "--n-jobs", "2", "--seed", "1", "--backend", "dask", "--scheduler",
+                  "tcp://127.0.0.1:8786", "--strategy", "tpe", "--name", "x", "--quiet", "--overwrite",
+                  "--retry-failed", "--dry-run", "--out", "d"],
+                 ["compare", "s.toml", "--strategies", "grid,random", "--budget", "9", "--repeats", "3",
+                  "--out", "d"],
+                 ["show", "d", "--top", "5"], ["plot", "d"], ["sanity", "s.toml"],
+                 ["export", "d", "--optuna", "sqlite:///x.db"]):
+        assert parser.parse_args(argv).command == argv[0]

@@ -1,0 +1,214 @@
+"""Study files: what loads, what each mistake says, and the equal-compute plans."""
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hpsearch.errors import StudyFileError
+from hpsearch.studyfile import COARSE_TO_FINE, StagePlan, load_study_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A fast study on the reference LogBowl objective (no training involved).
+BOWL = """\
+name = "bowl"
+metric = "score"
+direction = "maximize"
+seed = 3
+
+[trainer]
+objective = "hpsearch.objectives:LogBowl"
+optimum = { lr = 1e-3, reg = 1e-4 }
+metric = "score"
+
+[space]
+lr = { type = "loguniform", low = 1e-5, high = 1e-1 }
+reg = { type = "loguniform", low = 1e-6, high = 1e-1 }
+act = { type = "choice", values = ["relu", "tanh"] }
+
+[search]
+strategy = "coarse-to-fine"
+[[search.stages]]
+n_trials = 12
+budget = 1
+[[search.stages]]
+n_trials = 4
+budget = 4
+"""
+
+# The same with the MLP trainer (loading only; nothing is trained here).
+MLP = """\
+name = "mlp"
+metric = "val_acc"
+direction = "maximize"
+
+[trainer]
+dataset = "digits"
+optimizer = "adam"
+hidden_dims = [32]
+
+[space]
+lr = { type = "loguniform", low = 1e-4, high = 1e-1 }
+activation = { type = "choice", values = ["relu", "tanh"] }
+
+[search]
+strategy = "random"
+n_trials = 4
+budget = 1
+"""
+
+
+def write(tmp_path, text, name="study.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_loads_a_coarse_to_fine_study(tmp_path):
+    sf = load_study_file(write(tmp_path, BOWL))
+    assert (sf.name, sf.metric, sf.direction, sf.seed) == ("bowl", "score", "maximize", 3)
+    assert sf.strategy == COARSE_TO_FINE
+    assert sf.stages == [StagePlan(12, 1, "random"), StagePlan(4, 4, "random")]
+    assert list(sf.space) == ["lr", "reg", "act"]
+    assert sf.space["lr"].log and sf.space["lr"].low == 1e-5
+    assert sf.space["act"].values == ["relu", "tanh"]
+    # the imported class was built with the [trainer] settings
+    assert type(sf.objective).__name__ == "LogBowl" and sf.objective.optimum == {"lr": 1e-3, "reg": 1e-4}
+
+
+def test_defaults_name_from_file_and_val_acc(tmp_path):
+    text = BOWL.replace('name = "bowl"\nmetric = "score"\ndirection = "maximize"\n', "")
+    sf = load_study_file(write(tmp_path, text, "my_study.toml"))
+    assert (sf.name, sf.metric, sf.direction, sf.seed) == ("my-study", "val_acc", "maximize", 3)
+
+
+def test_equal_compute_plans(tmp_path):
+    sf = load_study_file(write(tmp_path, BOWL))
+    # 16 trials, 12*1 + 4*4 = 28 epochs -> single-stage: 16 trials x round(28/16) = 2 epochs
+    assert sf.plan("random") == [StagePlan(16, 2, "random")]
+    assert sf.plan("grid") == [StagePlan(16, 2, "grid")]
+    assert sf.plan() == sf.stages
+    # a different trial budget scales the stages and keeps the epochs per trial
+    assert sf.plan(COARSE_TO_FINE, n_trials=8) == [StagePlan(6, 1, "random"), StagePlan(2, 4, "random")]
+    assert sf.plan("sobol", n_trials=8) == [StagePlan(8, 2, "sobol")]
+
+
+def test_single_stage_file_splits_into_coarse_and_fine_at_equal_compute(tmp_path):
+    text = BOWL.split("[search]")[0] + '[search]\nstrategy = "random"\nn_trials = 20\nbudget = 6\n'
+    sf = load_study_file(write(tmp_path, text))
+    plan = sf.plan(COARSE_TO_FINE)
+    assert [s.n_trials for s in plan] == [15, 5]
+    assert sum(s.n_trials for s in plan) == 20
+    assert plan[0].budget < plan[1].budget
+    assert abs(sum(s.epochs for s in plan) - 120) <= len(plan)  # the same compute, up to rounding
+
+
+def test_grid_points_and_planned_trials(tmp_path):
+    text = BOWL.split("[search]")[0] + '[search]\nstrategy = "grid"\nn_trials = 20\nbudget = 1\npoints = 3\n'
+    sf = load_study_file(write(tmp_path, text))
+    assert sf.points == {"lr": 3, "reg": 3}
+    # 3 x 3 x 2 choices = 18 <= 20
+    assert sf.planned_trials(sf.plan()) == [18]
+
+
+def test_run_on_a_study_in_memory(tmp_path):
+    sf = load_study_file(write(tmp_path, BOWL))
+    result = sf.run(sf.make_study(None), n_jobs=1, backend="threading")
+    assert len(result.trials) == 16
+    assert list(result.trials["stage"].unique()) == [0, 1]
+    assert result.best_value > 0.5
+
+
+# -- every mistake: one line naming the file and the key ------------------------------------
+
+BAD = {
+    "syntax": (BOWL.replace("seed = 3", "seed = = 3"), ["TOML syntax error", "line 4"]),
+    "unknown-trainer-key": (MLP.replace('optimizer = "adam"', 'optimizer = "adam"\nbatch_sise = 64'),
+                            ["[trainer] unknown key 'batch_sise'", "did you mean 'batch_size'"]),
+    "unknown-top-key": (BOWL.replace("seed = 3", "sed = 3"), ["unknown key 'sed'", "did you mean 'seed'"]),
+    "unknown-search-key": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "coarse-to-fine"\nn_trial = 3'),
+                           ["[search]", "'n_trial'", "did you mean 'n_trials'"]),
+    "unknown-stage-key": (BOWL.replace("budget = 4", "budgte = 4"), ["[[search.stages]] #2", "'budgte'",
+                                                                     "did you mean 'budget'"]),
+    "wrong-type": (BOWL.replace("n_trials = 12", 'n_trials = "12"'), ["'n_trials' must be an integer"]),
+    "wrong-type-seed": (BOWL.replace("seed = 3", "seed = 1.5"), ["'seed' must be an integer"]),
+    "low-above-high": (BOWL.replace("low = 1e-5, high = 1e-1", "low = 1e-1, high = 1e-5"),
+                       ["[space] 'lr'", "low < high"]),
+    "log-touching-zero": (BOWL.replace("low = 1e-6", "low = 0.0"), ["[space] 'reg'", "cannot touch 0"]),
+    "empty-choice": (BOWL.replace('["relu", "tanh"]', "[]"), ["[space] 'act'", "at least one value"]),
+    "unknown-dist-type": (BOWL.replace('type = "loguniform", low = 1e-5', 'type = "logunif", low = 1e-5'),
+                          ["[space] 'lr'", "unknown distribution type 'logunif'"]),
+    "space-not-a-table": (BOWL.replace('act = { type = "choice", values = ["relu", "tanh"] }', "act = 3"),
+                          ["[space] 'act' must be a table"]),
+    "unknown-strategy": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "coarse-to-fin"'),
+                         ["unknown strategy 'coarse-to-fin'", "did you mean 'coarse-to-fine'"]),
+    "unknown-stage-sampler": (BOWL.replace("budget = 4", 'budget = 4\nsampler = "sobel"'),
+                              ["[[search.stages]] #2", "unknown sampler 'sobel'", "did you mean 'sobol'"]),
+    "zero-trials": (BOWL.replace("n_trials = 12", "n_trials = 0"), ["'n_trials' must be a positive integer"]),
+    "negative-budget": (BOWL.replace("budget = 4", "budget = -4"), ["'budget' must be a positive integer"]),
+    "no-stages": (BOWL.split("[[search.stages]]")[0], ["[search] missing key 'stages'"]),
+    "stages-with-random": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "random"'),
+                           ["'stages' needs strategy = 'coarse-to-fine'"]),
+    "bad-direction": (BOWL.replace('direction = "maximize"', 'direction = "max"'), ["unknown direction 'max'"]),
+    "missing-direction": (BOWL.replace('direction = "maximize"\n', ""), ["missing key 'direction'"]),
+    "missing-space": (BOWL.replace("[space]", "[spaces]"), ["unknown key 'spaces'", "did you mean 'space'"]),
+    "bad-top-fraction": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "coarse-to-fine"\ntop_fraction = 2.0'),
+                         ["'top_fraction' must be in (0, 1]"]),
+    "bad-objective-ref": (BOWL.replace('"hpsearch.objectives:LogBowl"', '"hpsearch.objectives.LogBowl"'),
+                          ["[trainer] 'objective' must be"]),
+    "objective-not-importable": (BOWL.replace('"hpsearch.objectives:LogBowl"', '"nosuchpkg.mod:f"'),
+                                 ["cannot import 'nosuchpkg.mod'"]),
+    "bad-backend": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "coarse-to-fine"\nbackend = "lokky"'),
+                    ["unknown backend 'lokky'", "did you mean 'loky'"]),
+    "points-without-grid": (BOWL.replace('strategy = "coarse-to-fine"', 'strategy = "coarse-to-fine"\npoints = 3'),
+                            ["'points' only applies to the grid sampler"]),
+    "bad-name": (BOWL.replace('name = "bowl"', 'name = "my study/1"'), ["'name' must be"]),
+    # the MLP trainer: settings and choice values are checked through MLPObjective.validate
+    "unknown-activation": (MLP.replace('["relu", "tanh"]', '["relu", "tanhh"]'), ["[space] 'activation'", "tanhh"]),
+    "unknown-optimizer": (MLP.replace('optimizer = "adam"', 'optimizer = "adamm"'), ["[trainer]", "adamm"]),
+    "unknown-init": (MLP.replace('optimizer = "adam"', 'optimizer = "adam"\ninit = "kaiming"'),
+                     ["[trainer]", "kaiming"]),
+    "unknown-dataset": (MLP.replace('dataset = "digits"', 'dataset = "digitz"'),
+                        ["[trainer] unknown dataset 'digitz'", "did you mean 'digits'"]),
+    "missing-data-file": (MLP.replace('dataset = "digits"', 'dataset = "data/missing.npz"'),
+                          ["[trainer] 'dataset'", "missing.npz", "not found"]),
+    "unaccepted-space-param": (MLP.replace("[space]", '[space]\nmomentun = { type = "uniform", low = 0.5, high = 0.9 }'),
+                               ["[space] unknown parameter 'momentun'", "did you mean 'momentum'"]),
+    "space-and-trainer": (MLP.replace("[space]", '[space]\noptimizer = { type = "choice", values = ["sgd"] }'),
+                          ["[space] 'optimizer' is also set in [trainer]"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_every_mistake_names_file_and_key(tmp_path, case):
+    text, expected = BAD[case]
+    path = write(tmp_path, text, "bad.toml")
+    with pytest.raises(StudyFileError) as info:
+        load_study_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message
+    assert "\n" not in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_missing_and_folder_study_files(tmp_path):
+    with pytest.raises(StudyFileError, match="no such study file"):
+        load_study_file(tmp_path / "nope.toml")
+    with pytest.raises(StudyFileError, match="is a folder"):
+        load_study_file(tmp_path)
+
+
+def test_bad_data_file_is_reported_at_load_time(tmp_path):
+    (tmp_path / "bad.csv").write_text("1,2,x\n3,4,1\n")
+    text = MLP.replace('dataset = "digits"', 'dataset = "bad.csv"')
+    with pytest.raises(StudyFileError, match=r"\[trainer\] 'dataset'"):
+        load_study_file(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_studies_load(path):
+    sf = load_study_file(path)
+    assert sf.name and sf.space
+    plan = sf.plan()
+    assert plan and all(s.n_trials >= 1 and s.budget >= 1 for s in plan)
