@@ -65,10 +65,8 @@ class Stage:
     def __post_init__(self):
         _positive_int("Stage", "n_trials", self.n_trials)
         _positive_int("Stage", "budget", self.budget)
-        if isinstance(self.sampler, str):
-            _get_sampler(self.sampler)  # unknown names fail here, not half-way through a study
-        elif self.sampler is None:
-            raise ValueError("Stage sampler must be a sampler name or a sampler object, got None")
+        # unknown names and objects without the sampler interface fail here, not half-way through a study
+        _get_sampler(self.sampler)
 
 
 def _qualified_name(objective):
@@ -112,7 +110,7 @@ class _Progress:
     def __init__(self, enabled, total, metric, direction):
         self.bar = None
         self.metric, self.direction = metric, direction
-        self.best, self.failed = None, 0
+        self.best, self.failed, self.diverged = None, 0, 0
         if enabled:
             from tqdm.auto import tqdm
 
@@ -130,10 +128,12 @@ class _Progress:
             value = record["metrics"].get(self.metric)
             if self.best is None or (value > self.best if self.direction == "maximize" else value < self.best):
                 self.best = value
+        elif record["status"] == "diverged":
+            self.diverged += 1
         else:
             self.failed += 1
         self.bar.set_postfix(best="-" if self.best is None else f"{self.best:.4g}", failed=self.failed,
-                             refresh=False)
+                             diverged=self.diverged, refresh=False)
         self.bar.update(1)
 
     def close(self):
@@ -356,7 +356,9 @@ class _Run:
                 self.threads = None
                 if self.n_jobs > 1:
                     threads = worker_threads(self.n_jobs)
-                    if uses_processes(self.backend):
+                    if self.backend == "dask" and self.scheduler is not None:
+                        pass  # remote workers have their own cores; this machine's count says nothing
+                    elif uses_processes(self.backend):
                         self.threads = threads  # each worker process limits its own pools
                     else:
                         # threadpoolctl is process-wide: one limit around the whole threaded run

@@ -43,6 +43,7 @@ def test_study_rejects_a_non_callable_objective_and_wraps_a_plain_space():
     ((5, 1.5), "Stage budget must be a positive integer, got 1.5"),
     ((True, 1), "Stage n_trials must be a positive integer, got True"),
     ((5, 1, "annealing"), "unknown sampler 'annealing'; expected one of"),
+    ((5, 1, 42), "unknown sampler 42; expected one of"),
 ])
 def test_stage_validates_at_construction(args, match):
     with pytest.raises(ValueError, match=match):
