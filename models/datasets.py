@@ -211,7 +211,11 @@ def _cifar_batches(folder):
 
 
 def _load_cifar10(folder, n_train=None):
-    """The training batches and the official test batch of a CIFAR-10 python folder."""
+    """The training batches and the official test batch of a CIFAR-10 python folder.
+
+    The batches are Python pickles (the format CIFAR-10 is distributed in): only load
+    folders you trust.
+    """
     names = _cifar_batches(folder)
     if not names:
         raise DataError(f"{folder}: not a CIFAR-10 folder (no data_batch_1 ... data_batch_5 files)")
@@ -377,7 +381,7 @@ def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess
             the training split only, applied unchanged to validation and test.
         dtype: float dtype of the features ("float32" or "float64").
         n_components: components kept by pca / whiten (None: all).
-        whiten_eps: added to each variance before whitening.
+        whiten_eps: added to each variance before whitening (ignored by the other preprocessors).
         **options: the source's options: spiral ``n_classes``, ``n_per_class``, ``noise``;
             blobs ``n_samples``, ``centers``, ``n_features``, ``cluster_std``; csv ``delimiter``,
             ``header``; npz ``x_key``, ``y_key``; CIFAR-10 ``n_train``.

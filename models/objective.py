@@ -91,7 +91,8 @@ class MLPObjective:
               the optimizer and, say, momentum together;
             - data: ``preprocess``, ``n_components``, ``whiten_eps``, ``val_fraction``,
               ``test_fraction``, ``data_seed`` (the split seed, default 0: the same split for every
-              trial), and the dataset's options (e.g. spiral ``n_classes``).
+              trial), and the dataset's options (e.g. spiral ``n_classes``); ``n_components`` is
+              ignored unless preprocess is pca or whiten, ``whiten_eps`` unless it is whiten.
 
     Raises:
         ValueError: an unknown setting (with the closest valid name) or an invalid value, at
@@ -121,6 +122,9 @@ class MLPObjective:
     def _check_names(self, settings, where):
         valid = self.valid_settings()
         for name in settings:
+            if name == "epochs":
+                raise ValueError("unknown setting 'epochs': the number of epochs is the trial's budget "
+                                 "(the study's budget), not a setting")
             if name not in valid:
                 close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
                 if close:
@@ -156,6 +160,13 @@ class MLPObjective:
         trainer = {k: s[k] for k in _TRAINER if k in s}
         trainer.update(opt)
         data = {k: s[k] for k in _DATA + self._source_options if k in s}
+        # like optimizer keywords, preprocessing options only apply where they mean something
+        # (a study may search preprocess in {standardize, pca} together with n_components)
+        preprocess = data.get("preprocess", "none")
+        if preprocess not in ("pca", "whiten"):
+            data.pop("n_components", None)
+        if preprocess != "whiten":
+            data.pop("whiten_eps", None)
         data["dtype"] = mlp.get("dtype", "float32")
         return mlp, hidden, trainer, data
 

@@ -182,3 +182,17 @@ def test_a_fresh_process_loads_the_data_lazily_and_agrees():
                           cwd=root, env={**os.environ, "PYTHONPATH": root}, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert pickle.loads(done.stdout) == serial
+
+
+def test_preprocessing_options_apply_only_where_meaningful():
+    obj = MLPObjective("spiral", n_components=1, whiten_eps=1e-3)
+    assert "n_components" not in obj._resolve({"preprocess": "standardize"})[3]
+    data = obj._resolve({"preprocess": "pca"})[3]
+    assert data["n_components"] == 1 and "whiten_eps" not in data
+    assert obj._resolve({"preprocess": "whiten"})[3]["whiten_eps"] == 1e-3
+    obj.validate({"preprocess": "standardize"})
+
+
+def test_epochs_is_the_budget_not_a_setting():
+    with pytest.raises(ValueError, match=r"'epochs': the number of epochs is the trial's budget"):
+        MLPObjective("spiral", epochs=5)
