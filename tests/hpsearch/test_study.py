@@ -180,13 +180,27 @@ def test_boundary_flags_name_the_edge_and_are_stored(tmp_path):
 
 
 # ---------------------------------------------------------------------- callbacks, progress, storage
-def test_callbacks_see_every_new_trial_in_the_parent():
+def test_callbacks_and_progress_see_every_new_trial_in_the_parent(capsys):
     seen = []
-    res = hp.Study(BOWL, SPACE, metric="score").optimize(n_trials=6, n_jobs=2, seed=0, callbacks=[seen.append],
+    bowl = LogBowl({"lr": 1e-3, "reg": 1e-3}, fail_above={"reg": 1e-2})
+    res = hp.Study(bowl, SPACE, metric="score").optimize(n_trials=6, n_jobs=2, seed=0, callbacks=[seen.append],
                                                          progress=True)
     assert sorted(r["number"] for r in seen) == list(range(6))
-    assert all(isinstance(r, dict) and r["status"] == "ok" for r in seen)
+    assert all(isinstance(r, dict) and r["status"] in ("ok", "failed") for r in seen)
     assert len(res.trials) == 6
+    n_failed = int((res.trials.status == "failed").sum())
+    assert n_failed > 0
+    bar = capsys.readouterr().err
+    assert "6/6" in bar and f"best={res.best_value:.4g}" in bar and f"failed={n_failed}" in bar
+
+
+def test_load_study_errors_name_the_problem(tmp_path):
+    with pytest.raises(hp.HpsearchError, match="does not exist"):
+        hp.load_study(tmp_path / "missing.db", "s")
+    assert not (tmp_path / "missing.db").exists()
+    hp.Study(BOWL, SPACE, metric="score", storage=tmp_path / "s.db", name="first").optimize(n_trials=2)
+    with pytest.raises(hp.HpsearchError, match=r"unknown study 'second'.*first"):
+        hp.load_study(tmp_path / "s.db", "second")
 
 
 def test_in_memory_study_starts_fresh_on_every_call():
