@@ -66,8 +66,9 @@ class Dataset:
             self.X_test = np.empty((0,) + np.shape(self.X_train)[1:], dtype=np.asarray(self.X_train).dtype)
             self.y_test = np.empty(0, dtype=np.int64)
         for split in ("train", "val", "test"):
-            X, y = getattr(self, f"X_{split}"), getattr(self, f"y_{split}")
-            if not isinstance(X, np.ndarray) or X.ndim != 2:
+            X, y = np.asarray(getattr(self, f"X_{split}")), getattr(self, f"y_{split}")
+            setattr(self, f"X_{split}", X)
+            if X.ndim != 2:
                 raise DataError(f"{self.name}: X_{split} must be a 2-D array, got shape {np.shape(X)}")
             y = np.asarray(y)
             if y.ndim != 1 or len(y) != len(X):

@@ -118,6 +118,7 @@ class Trainer:
             pick = np.sort(np.random.default_rng(subsample_seq).choice(n, self.train_acc_samples, replace=False))
             self._acc_X, self._acc_y = self.X_train[pick], self.y_train[pick]
         self.history = None
+        self._limit = None
 
     def _accuracy(self, X, y):
         acc = getattr(self.model, "accuracy", None)
@@ -126,7 +127,8 @@ class Trainer:
         return float(np.mean(np.argmax(self.model.loss(X), axis=1) == y))
 
     def train(self):
-        """Run ``epochs`` epochs (calling again continues from the current weights and optimizer state).
+        """Run ``epochs`` epochs (calling again continues from the current weights, optimizer state,
+        learning rate and divergence threshold).
 
         Returns:
             dict with ``loss`` (every iteration), ``train_acc``, ``val_acc``, ``lr``, ``epoch_time``
@@ -151,7 +153,7 @@ class Trainer:
         hist = {"loss": [], "train_acc": [], "val_acc": [], "lr": [], "epoch_time": [],
                 "best_val_acc": math.nan, "best_epoch": 0, "epochs_run": 0, "status": "ok"}
         losses = hist["loss"]
-        limit = None
+        limit = self._limit   # kept across train() calls: continued training compares to the very first loss
         best = -math.inf
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status
             for epoch in range(1, self.epochs + 1):
@@ -174,6 +176,7 @@ class Trainer:
                         hist["status"] = "diverged"
                         break
                     step(params, grads)
+                self._limit = limit
                 if hist["status"] == "diverged":
                     break
                 train_acc = self._accuracy(self._acc_X, self._acc_y)

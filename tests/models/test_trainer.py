@@ -142,3 +142,11 @@ def test_any_object_with_the_arrays_works(spiral):
 def test_bad_settings_are_named(spiral, kwargs, message):
     with pytest.raises(ValueError, match=message):
         Trainer(_mlp(spiral), spiral, **kwargs)
+
+
+def test_train_again_continues(spiral):
+    trainer = Trainer(_mlp(spiral), spiral, optimizer="sgd", lr=0.1, lr_decay=0.5, epochs=2, seed=0)
+    first = trainer.train()
+    second = trainer.train()
+    assert second["lr"] == pytest.approx([0.025, 0.0125])      # the schedule goes on
+    assert second["status"] == "ok" and np.mean(second["loss"]) < np.mean(first["loss"])
