@@ -10,6 +10,7 @@ use them to check that a search finds what it should.
 - :func:`trivial`: returns a constant; measures the study's own overhead.
 """
 import math
+import os
 import time
 
 import numpy as np
@@ -36,6 +37,11 @@ class LogBowl:
             parameter exceeds it (a "failed" trial).
         diverge_above: name -> threshold; the call returns a NaN score when the
             parameter exceeds it (a "diverged" trial).
+        crash_above: name -> threshold; the worker *process* running the call dies
+            (``os._exit``) when the parameter exceeds it, as a segfault or the OOM killer
+            would do it. For tests of crash handling with process backends; in the
+            process that built the objective it raises ``SystemError`` instead, so it
+            never kills the caller.
         metric: the name of the returned score (``"loss"`` = 1 - score is returned too).
 
     Raises:
@@ -44,7 +50,7 @@ class LogBowl:
     """
 
     def __init__(self, optimum, width=1.0, choices=None, choice_penalty=0.5, noise=0.0, sleep=0.0,
-                 fail_above=None, diverge_above=None, metric="score"):
+                 fail_above=None, diverge_above=None, crash_above=None, metric="score"):
         optimum = dict(optimum)
         for name, value in optimum.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -67,7 +73,9 @@ class LogBowl:
         self.sleep = float(sleep)
         self.fail_above = {k: float(v) for k, v in (fail_above or {}).items()}
         self.diverge_above = {k: float(v) for k, v in (diverge_above or {}).items()}
+        self.crash_above = {k: float(v) for k, v in (crash_above or {}).items()}
         self.metric = metric
+        self._owner_pid = os.getpid()
 
     def get_params(self):
         """The settings as JSON-able data (stored in the study spec to catch changes on resume)."""
@@ -80,6 +88,7 @@ class LogBowl:
             "noise": self.noise,
             "fail_above": dict(self.fail_above),
             "diverge_above": dict(self.diverge_above),
+            "crash_above": dict(self.crash_above),
             "metric": self.metric,
         }
 
@@ -101,6 +110,12 @@ class LogBowl:
         for name, threshold in self.fail_above.items():
             if params[name] > threshold:
                 raise ValueError(f"{name}={params[name]!r} is above the failure threshold {threshold!r}")
+        for name, threshold in self.crash_above.items():
+            if params[name] > threshold:
+                if os.getpid() == self._owner_pid:
+                    raise SystemError(f"{name}={params[name]!r} is above the crash threshold {threshold!r} "
+                                      f"(a worker process would die here)")
+                os._exit(70)  # die like a segfault: no exception, no cleanup
         if self.sleep:
             time.sleep(self.sleep)
         value = self.score(params)

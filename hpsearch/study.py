@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import threading
+import time
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -365,7 +366,9 @@ class _Run:
                         from threadpoolctl import threadpool_limits
 
                         stack.enter_context(threadpool_limits(limits=threads))
-                self.parallel = stack.enter_context(make_parallel(self.n_jobs, **kwargs))
+                self._parallel_kwargs = kwargs
+                self.parallel = make_parallel(self.n_jobs, **kwargs).__enter__()
+                stack.callback(lambda: self.parallel.__exit__(None, None, None))
                 self._stages()
         except KeyboardInterrupt:
             bar.close()
@@ -439,17 +442,75 @@ class _Run:
                     self.bar.update(old)
                     continue
             todo.append((number, params))
-        if not todo:
+        if todo:
+            self._dispatch(k, budget, dict(todo))
+
+    def _dispatch(self, k, budget, pending):
+        """Run ``pending`` (number -> params) in parallel, surviving workers that die.
+
+        A worker process that dies (segfault, out of memory) breaks the whole pool and
+        joblib cannot say which trial killed it. The pool is then rebuilt and the
+        unfinished trials run again in chunks of ``n_jobs``; in a chunk that breaks the pool
+        again, they run one by one, and a trial that kills its worker on its own is
+        recorded as failed. The study goes on.
+        """
+        try:
+            self._consume(k, budget, pending)
             return
-        tasks = (delayed(run_trial)(study.objective, params, budget, seeding.trial_seed(self.seed, k, number),
+        except Exception as exc:
+            if not _worker_died(exc):
+                raise
+            self._reset_parallel()
+        numbers = sorted(pending)
+        for start in range(0, len(numbers), self.n_jobs):
+            chunk = {n: pending[n] for n in numbers[start:start + self.n_jobs] if n in pending}
+            try:
+                self._consume(k, budget, chunk)
+                continue
+            except Exception as exc:
+                if not _worker_died(exc):
+                    raise
+                self._reset_parallel()
+            for number in sorted(chunk):
+                try:
+                    self._consume(k, budget, {number: chunk[number]})
+                except Exception as exc:
+                    if not _worker_died(exc):
+                        raise
+                    self._reset_parallel()
+                    self._finish(_crashed_record(number, k, chunk[number], budget,
+                                                 seeding.trial_seed(self.seed, k, number), exc))
+
+    def _consume(self, k, budget, pending):
+        """Dispatch ``pending`` in one parallel call; finish each record as it arrives.
+
+        Records are matched by number and removed from ``pending``; a record that is not
+        pending (a straggler of a broken pool) is ignored.
+        """
+        from joblib import delayed
+
+        study = self.study
+        tasks = [delayed(run_trial)(study.objective, params, budget, seeding.trial_seed(self.seed, k, number),
                                     number, k, self.threads, study.metric)
-                 for number, params in todo)
+                 for number, params in sorted(pending.items())]
         for record in self.parallel(tasks):
-            self.storage.save_trial(self.study_id, record)
-            self.records[record["number"]] = record
-            self.bar.update(record)
-            for callback in self.callbacks:
-                callback(record)
+            if pending.pop(record["number"], _MISSING) is not _MISSING:
+                self._finish(record)
+
+    def _finish(self, record):
+        self.storage.save_trial(self.study_id, record)
+        self.records[record["number"]] = record
+        self.bar.update(record)
+        for callback in self.callbacks:
+            callback(record)
+
+    def _reset_parallel(self):
+        """Replace a pool broken by a dead worker with a fresh one."""
+        try:
+            self.parallel.__exit__(None, None, None)
+        except Exception:  # the broken pool may fail to shut down cleanly; it is discarded anyway
+            pass
+        self.parallel = make_parallel(self.n_jobs, **self._parallel_kwargs).__enter__()
 
     def _check_stored_trial(self, old, number, k, budget, params):
         if old["params"] == _plain(params) and old["stage"] == k and old["budget"] == budget:
@@ -489,6 +550,26 @@ class _Run:
         self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
         return SearchResult(records, study.metric, study.direction, study.name, param_names=list(study.space),
                             stages=list(self.stage_records), boundary=flags)
+
+
+_MISSING = object()
+
+
+def _worker_died(exc):
+    """True for the errors a backend raises when a worker process dies mid-trial."""
+    from concurrent.futures import BrokenExecutor
+
+    return isinstance(exc, BrokenExecutor) or type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker")
+
+
+def _crashed_record(number, stage, params, budget, seed, exc):
+    """The failed record of a trial whose worker process died while running it."""
+    now = time.time()
+    return {"number": number, "stage": stage, "status": "failed", "params": dict(params), "metrics": {},
+            "budget": budget, "seed": seed, "start": now, "end": now, "duration": None,
+            "error": f"{type(exc).__name__}: the worker process running this trial died (a crash or "
+                     f"out of memory?)",
+            "curve": []}
 
 
 def load_study(storage, name):

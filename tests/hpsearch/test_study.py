@@ -305,3 +305,18 @@ def test_ctrl_c_keeps_finished_trials_and_releases_the_study(tmp_path):
     done = hp.Study(BOWL, SPACE, metric="score", storage=path, name="c").optimize(n_trials=10, seed=0)
     fresh = hp.Study(BOWL, SPACE, metric="score").optimize(n_trials=10, seed=0)
     assert _table(done).equals(_table(fresh))
+
+
+# ---------------------------------------------------------------------- dead workers
+def test_a_trial_that_kills_its_worker_is_failed_and_the_study_goes_on():
+    bowl = LogBowl({"lr": 1e-3}, crash_above={"lr": 3e-2})  # os._exit in a worker, like the OOM killer
+    space = {"lr": hp.LogUniform(1e-5, 1e-1)}
+    res = hp.Study(bowl, space, metric="score").optimize(n_trials=6, n_jobs=2, seed=0)
+    crashed = res.trials[res.trials.param_lr > 3e-2]
+    assert len(crashed) == 1 and len(res.trials) == 6
+    assert crashed.status.tolist() == ["failed"]
+    assert crashed.error.str.startswith("TerminatedWorkerError: the worker process running this trial died").all()
+    # every other trial ran (again, if it was in flight) and matches the one-process run
+    ref = hp.Study(bowl, space, metric="score").optimize(n_trials=6, n_jobs=1, seed=0)
+    assert ref.trials.status.tolist() == res.trials.status.tolist()
+    assert _table(res).drop(columns="error").equals(_table(ref).drop(columns="error"))
