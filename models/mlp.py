@@ -80,6 +80,11 @@ class MLP:
             and then the dropout masks (``model.rng``).
         bias_init: initial value of every bias (the lecture suggests 0.01 for ReLU).
         maxout_k: linear pieces per unit for ``activation="maxout"`` (int >= 2).
+        output_scale: the output layer's initial weights are the initialiser's draw times this
+            (>= 0). The default 0.1 starts with near-uniform class probabilities, so the initial
+            loss is ~ln(C) (the lecture's first sanity check) whatever the hidden init; with
+            1.0, "he" gives overconfident initial scores. Like timm's ``head_init_scale``;
+            ViT uses 0.
 
     Attributes:
         params: dict name -> ndarray of ``dtype``: "W1" (D, k*H1), "b1" (k*H1,), ...,
@@ -96,7 +101,7 @@ class MLP:
 
     def __init__(self, input_dim, hidden_dims, num_classes, activation="relu", init="he",
                  batchnorm=False, dropout=0.0, reg=0.0, dtype="float32", seed=0,
-                 bias_init=0.0, maxout_k=2):
+                 bias_init=0.0, maxout_k=2, output_scale=0.1):
         self.input_dim = _check_int("input_dim", input_dim, 1)
         if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
             hidden_dims = (hidden_dims,)
@@ -124,6 +129,7 @@ class MLP:
         self.seed = int(seed)
         self.bias_init = _check_float("bias_init", bias_init, -math.inf)
         self.maxout_k = _check_int("maxout_k", maxout_k, 2)
+        self.output_scale = _check_float("output_scale", output_scale, 0.0)
         self.rng = np.random.default_rng(self.seed)
 
         self.params = {}
@@ -155,7 +161,10 @@ class MLP:
             fan_in = units
         last = len(self.hidden_dims) + 1
         self._W_out, self._b_out = f"W{last}", f"b{last}"
-        self.params[self._W_out] = initializer(fan_in, self.num_classes, self.rng, self.dtype)
+        W_out = initializer(fan_in, self.num_classes, self.rng, self.dtype)
+        if self.output_scale != 1.0:
+            W_out *= self.output_scale
+        self.params[self._W_out] = W_out
         self.params[self._b_out] = np.full(self.num_classes, self.bias_init, dtype=self.dtype)
         self._out_affine = Affine()
         self.weight_names = [layer.W for layer in self.hidden_layers] + [self._W_out]

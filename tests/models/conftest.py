@@ -58,6 +58,20 @@ def numeric_grad():
 
 
 @pytest.fixture
+def single_blas_thread():
+    """Limit BLAS to one thread for the test (threadpoolctl).
+
+    The test machines are shared: with more busy threads than cores, a multi-threaded
+    OpenBLAS GEMM of a few hundred rows can be ~40x slower than a single-threaded one.
+    Use with ``pytestmark = pytest.mark.usefixtures("single_blas_thread")``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture
 def rel_error():
     """``rel_error(a, b, floor=1e-8)``: max|a - b| relative to the arrays' largest entry."""
     return _rel_error

@@ -9,6 +9,8 @@ from models.mlp import MLP
 
 D, C, N = 5, 3, 8
 
+pytestmark = pytest.mark.usefixtures("single_blas_thread")
+
 
 def _data(rng, n=N, dtype=np.float64):
     return rng.standard_normal((n, D)).astype(dtype), rng.integers(0, C, n)
@@ -164,6 +166,15 @@ def test_seed_controls_initialisation():
     assert not np.array_equal(a.params["W1"], c.params["W1"])
 
 
+def test_output_scale_shrinks_only_the_output_layer():
+    a = MLP(D, [6, 6], C, output_scale=1.0, seed=5)
+    b = MLP(D, [6, 6], C, seed=5)  # default 0.1
+    z = MLP(D, [6, 6], C, output_scale=0.0, seed=5)
+    np.testing.assert_array_equal(a.params["W2"], b.params["W2"])
+    np.testing.assert_allclose(b.params["W3"], 0.1 * a.params["W3"], rtol=1e-6)
+    np.testing.assert_array_equal(z.params["W3"], 0.0)
+
+
 @pytest.mark.parametrize("init", sorted(INITIALIZERS))
 def test_every_initializer_builds_a_model(init):
     model = MLP(D, [6], C, init=init, bias_init=0.01)
@@ -199,6 +210,7 @@ def test_predict_and_accuracy_in_batches(rng):
     ({"seed": -1}, "seed must be a non-negative integer, got -1"),
     ({"bias_init": float("inf")}, "bias_init must be a finite number"),
     ({"maxout_k": 1, "activation": "maxout"}, "maxout_k must be an integer >= 2, got 1"),
+    ({"output_scale": -1}, r"output_scale must be a finite number in \[0.0, inf\), got -1"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     args = {"input_dim": D, "hidden_dims": [6], "num_classes": C, **kwargs}
