@@ -395,6 +395,8 @@ def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess
         DataFileNotFoundError: a missing file.
         ValueError: bad fractions, dtype or preprocessing settings.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     val_fraction, test_fraction = check_split(val_fraction, test_fraction)
     dt = _check_dtype(dtype)
     pre_options = {"n_components": n_components}

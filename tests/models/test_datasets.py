@@ -215,6 +215,7 @@ def test_unknown_source_and_options(tmp_path):
     (dict(dtype="int32"), r"dtype must be 'float32' or 'float64', got 'int32'"),
     (dict(preprocess="zca"), r"unknown preprocess 'zca'"),
     (dict(n_per_class=1), r"spiral: n_per_class must be an integer >= 2, got 1"),
+    (dict(seed=-3), r"seed must be a non-negative integer, got -3"),
 ])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
