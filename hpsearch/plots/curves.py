@@ -182,6 +182,7 @@ def plot_learning_curves(result, top=3):
                 if rank == len(handles):
                     handles.append((line, label))
     for ax, panel in zip(axes, panels):
+        ax.set_gid(f"curves-{panel}")
         ax.grid(True, alpha=0.25)
         ax.set_xlabel("epoch")
         if panel == "loss":

@@ -121,6 +121,10 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
     ax = fig.add_subplot(sub[1, 0])
     top = fig.add_subplot(sub[0, 0], sharex=ax)
     right = fig.add_subplot(sub[1, 1], sharey=ax)
+    kind = title.split()[0].lower()  # "grid" / "random": gids let callers find the panels
+    ax.set_gid(f"{kind}-main")
+    top.set_gid(f"{kind}-top")
+    right.set_gid(f"{kind}-right")
     ax_x.setup(ax, "x")
     ax_y.setup(ax, "y")
     x = ax_x.positions(frame[f"param_{ax_x.name}"])

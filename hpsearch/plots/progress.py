@@ -95,6 +95,8 @@ def plot_best_so_far(comparison):
     color = {s: colors(i % 10) for i, s in enumerate(strategies)}
     fig = Figure(figsize=(15, 4.9), layout="constrained")
     ax_t, ax_e, ax_f = fig.subplots(1, 3, width_ratios=[1, 1, 0.75])
+    for ax, gid in ((ax_t, "by-trials"), (ax_e, "by-epochs"), (ax_f, "final")):
+        ax.set_gid(gid)
     for s in strategies:
         _band(ax_t, curves[s], 0, color[s], s)
         _band(ax_e, curves[s], 1, color[s], s)

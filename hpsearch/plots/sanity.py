@@ -84,6 +84,7 @@ def plot_sanity(report):
     top, bottom = fig.subfigures(2, 1, height_ratios=[2.9 * nrows, 3.8])
     axes = top.subplots(nrows, ncols, squeeze=False)
     for ax, layer in zip(axes.flat, layers):
+        ax.set_gid(f"hist-{layer['layer']}")
         values = np.asarray(layer["values"], dtype=float).reshape(-1)
         values = values[np.isfinite(values)]
         warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
@@ -105,6 +106,8 @@ def plot_sanity(report):
     top.suptitle("activations per layer at initialisation", fontsize=11)
 
     ax_g, ax_c = bottom.subplots(1, 2, width_ratios=[1, 1.25])
+    ax_g.set_gid("grad-norms")
+    ax_c.set_gid("checks")
     norms = np.array([float(layer["grad_norm"]) for layer in layers])
     names = [str(layer["layer"]) for layer in layers]
     if len(norms):

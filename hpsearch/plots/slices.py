@@ -43,11 +43,23 @@ def result_params(result):
     return [(n, [s[n] if n in s else None for s in spaces]) for n in names]
 
 
-def _edges(ax, dists, flags):
+def _edges(ax, dists, flags, data, log):
     """Draw each stage's low/high; the last stage's range shaded; flagged edges red."""
     ranges = [(d.low, d.high) for d in dists if d is not None and getattr(d, "ordered", False)]
     if not ranges:
         return
+    # limits first, covering every range and trial: lines drawn on an empty log axis
+    # would otherwise meet its default (0, 1) limits
+    data = np.asarray(data, dtype=float)
+    data = data[np.isfinite(data) & ((data > 0) if log else True)]
+    lo = min([r[0] for r in ranges] + list(data))
+    hi = max([r[1] for r in ranges] + list(data))
+    if log:
+        pad = (hi / lo) ** 0.04 if hi > lo else 2.0
+        ax.set_xlim(lo / pad, hi * pad)
+    else:
+        pad = 0.04 * (hi - lo) if hi > lo else 1.0
+        ax.set_xlim(lo - pad, hi + pad)
     for low, high in ranges[:-1]:
         for edge in (low, high):
             ax.axvline(edge, color=OLD_EDGE_COLOR, lw=1.0, ls="--", zorder=1)
@@ -70,6 +82,7 @@ def _edges(ax, dists, flags):
 def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
     metric = result.metric
     col = f"param_{name}"
+    ax.set_gid(f"slice-{name}")
     last = next((d for d in reversed(dists) if d is not None), None)
     values = list(result.trials[col])
     choice = (last is not None and is_choice(last)) or not all(
@@ -114,7 +127,7 @@ def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
                       ha="right" if max(map(len, labels)) > 6 else "center")
         ax.set_xlim(-0.6, len(labels) - 0.4)
     else:
-        _edges(ax, dists, flags)
+        _edges(ax, dists, flags, numeric(result.trials[col]), log)
     ax.set_xlabel(f"{name} (log scale)" if log else name)
     ax.set_ylabel(metric)
     if flags:

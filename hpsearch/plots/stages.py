@@ -71,6 +71,7 @@ def plot_stages(result):
     mappable = None
     for ax, (name, dists) in zip(axes.flat, params):
         col = f"param_{name}"
+        ax.set_gid(f"stage-{name}")
         last = next(d for d in reversed(dists) if d is not None)
         choice = is_choice(last)
         if choice:
