@@ -7,7 +7,8 @@ one group per value for choices). The importance is the share of the metric's
 variance that the group means explain (a one-way ANOVA effect size), corrected
 for the share that groups explain by chance (omega squared,
 ``(SS_between - (g - 1) MS_within) / (SS_total + MS_within)``, floored at 0).
-The metric is rank-transformed first, so a few huge losses cannot dominate.
+The metric is clipped to its 5th-95th percentiles first, so a few huge losses
+cannot dominate the variance.
 The scores are normalised to sum to 1.
 
 This is a main-effect measure (like fANOVA's first-order terms, without a model):
@@ -138,11 +139,11 @@ def parameter_importance(space, trials_df, metric, direction="maximize"):
     n = len(y)
     scores = dict.fromkeys(names, 0.0)
     if n >= 3:
-        ranks = pd.Series(y).rank(method="average").to_numpy()
+        clipped = np.clip(y, *np.percentile(y, [5, 95]))  # a few huge losses must not decide
         n_bins = max(2, min(_MAX_BINS, int(round(math.sqrt(n)))))
         for name in names:
             values = list(ok[f"param_{name}"])
-            scores[name] = _omega_squared(ranks, _groups(space[name], values, n_bins))
+            scores[name] = _omega_squared(clipped, _groups(space[name], values, n_bins))
     total = sum(scores.values())
     if total <= 0:
         return {name: 1.0 / len(names) for name in names}

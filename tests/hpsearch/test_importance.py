@@ -1,0 +1,85 @@
+"""parameter_importance: the parameter that drives the metric gets the largest share."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import hpsearch as hp
+from hpsearch.importance import parameter_importance
+from hpsearch.objectives import LogBowl
+from hpsearch.samplers import get_sampler
+
+SPACE = hp.Space({"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1),
+                  "act": hp.Choice(["relu", "tanh", "elu"]), "epochs": hp.Fixed(3)})
+
+
+def trials_of(objective, sampler="random", n=60, seed=0, metric="score", space=SPACE):
+    s = get_sampler(sampler)
+    params = s.ask(s.start(space, n, seed, "maximize"))
+    rows = []
+    for p in params:
+        rows.append({"status": "ok", **{f"param_{k}": v for k, v in p.items()},
+                     metric: objective(p, 1, 0, None)[metric]})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("sampler", ["random", "grid", "sobol"])
+def test_the_parameter_that_matters_gets_most_of_the_share(sampler):
+    trials = trials_of(LogBowl({"lr": 1e-3}, width=0.7), sampler=sampler, n=64)
+    scores = parameter_importance(SPACE, trials, "score", "maximize")
+    assert list(scores) == ["lr", "reg", "act"]  # dims, in space order; Fixed left out
+    assert sum(scores.values()) == pytest.approx(1.0)
+    assert scores["lr"] > 0.6 and scores["lr"] == max(scores.values())
+
+
+def test_a_choice_that_matters():
+    def objective(p, budget, seed, report):
+        return {"score": {"relu": 0.9, "tanh": 0.5, "elu": 0.2}[p["act"]] + 0.01 * np.log10(p["lr"])}
+
+    scores = parameter_importance(SPACE, trials_of(objective), "score", "maximize")
+    assert scores["act"] > 0.6
+
+
+def test_list_valued_choices_and_ints():
+    space = hp.Space({"hidden": hp.Choice([[50], [100, 100]]), "width": hp.IntUniform(1, 4)})
+    rows = [{"param_hidden": h, "param_width": w, "val_acc": (0.9 if h == [50] else 0.1) + 0.001 * w}
+            for h in ([50], [100, 100]) for w in range(1, 5) for _ in range(3)]
+    scores = parameter_importance(space, pd.DataFrame(rows), "val_acc", "maximize")
+    assert scores["hidden"] > 0.9
+
+
+def test_only_ok_trials_count_and_direction_does_not_change_the_scores():
+    trials = trials_of(LogBowl({"reg": 1e-3}, width=0.7))
+    base = parameter_importance(SPACE, trials, "score", "maximize")
+    noisy = trials.copy()
+    # diverged trials with extreme values at low lr would make lr look important if they counted
+    bad = noisy.head(10).assign(status="diverged", param_lr=1e-5, score=1e6)
+    with_bad = parameter_importance(SPACE, pd.concat([noisy, bad], ignore_index=True), "score", "maximize")
+    assert with_bad == pytest.approx(base)
+    assert parameter_importance(SPACE, trials, "score", "minimize") == pytest.approx(base)
+    assert max(base, key=base.get) == "reg"
+
+
+def test_too_few_or_constant_trials_give_equal_shares():
+    trials = trials_of(LogBowl({"lr": 1e-3}), n=2)
+    assert parameter_importance(SPACE, trials, "score", "maximize") == pytest.approx(
+        {"lr": 1 / 3, "reg": 1 / 3, "act": 1 / 3})
+    flat = trials_of(lambda p, b, s, r: {"score": 0.5}, n=30)
+    assert parameter_importance(SPACE, flat, "score", "maximize") == pytest.approx(
+        {"lr": 1 / 3, "reg": 1 / 3, "act": 1 / 3})
+
+
+def test_bad_input_names_the_problem():
+    trials = trials_of(LogBowl({"lr": 1e-3}), n=5)
+    with pytest.raises(ValueError, match="metric 'val_acc' is not a column"):
+        parameter_importance(SPACE, trials, "val_acc", "maximize")
+    with pytest.raises(ValueError, match="parameter 'reg' has no column 'param_reg'"):
+        parameter_importance(SPACE, trials.drop(columns="param_reg"), "score", "maximize")
+    with pytest.raises(ValueError, match="direction must be 'maximize' or 'minimize', got 'up'"):
+        parameter_importance(SPACE, trials, "score", "up")
+
+
+def test_one_huge_loss_does_not_decide():
+    trials = trials_of(LogBowl({"lr": 1e-3}, width=0.7), metric="loss")
+    trials.loc[trials["param_reg"].idxmax(), "loss"] = 1e4  # one awful but finished trial
+    scores = parameter_importance(SPACE, trials, "loss", "minimize")
+    assert max(scores, key=scores.get) == "lr"
