@@ -21,18 +21,25 @@ __all__ = ["Affine", "BatchNorm", "Dropout", "softmax_cross_entropy", "column_su
 
 
 class _Buffers:
-    """Named work arrays, reallocated only when the requested shape or dtype changes."""
+    """Named work arrays, one per (name, shape, dtype), reused across calls.
 
-    __slots__ = ("_arrays",)
+    A training run alternates a few batch shapes (the training batch, the last short
+    batch of an epoch, the evaluation chunks), so arrays are kept per shape; the cache is
+    emptied if it ever holds more than ``max_arrays`` arrays (ever-changing shapes).
+    """
 
-    def __init__(self):
+    __slots__ = ("_arrays", "max_arrays")
+
+    def __init__(self, max_arrays=64):
         self._arrays = {}
+        self.max_arrays = max_arrays
 
     def get(self, name, shape, dtype):
-        arr = self._arrays.get(name)
-        if arr is None or arr.shape != shape or arr.dtype != dtype:
-            arr = np.empty(shape, dtype=dtype)
-            self._arrays[name] = arr
+        """An uninitialised array of ``shape`` and ``dtype`` reserved for ``name``."""
+        key = (name, shape, dtype)
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._store(key, np.empty(shape, dtype=dtype))
         return arr
 
     def const(self, name, shape, dtype, value):
@@ -41,11 +48,18 @@ class _Buffers:
         ``np.maximum(x, zeros)`` and ``ones @ x`` are several times faster than
         ``np.maximum(x, 0)`` and ``x.sum(axis=0)`` on the small arrays of a training step.
         """
-        arr = self._arrays.get(name)
-        if arr is None or arr.shape != shape or arr.dtype != dtype:
+        key = (name, shape, dtype)
+        arr = self._arrays.get(key)
+        if arr is None:
             arr = np.full(shape, value, dtype=dtype)
             arr.flags.writeable = False
-            self._arrays[name] = arr
+            arr = self._store(key, arr)
+        return arr
+
+    def _store(self, key, arr):
+        if len(self._arrays) >= self.max_arrays:
+            self._arrays.clear()
+        self._arrays[key] = arr
         return arr
 
     def clear(self):
@@ -183,7 +197,10 @@ class Dropout:
     """Inverted dropout: drop each unit with probability ``p``, scale kept ones by 1 / (1 - p).
 
     The expectation of the output equals the input, so evaluation is the identity.
-    The mask comes from the ``numpy.random.Generator`` passed to ``forward``.
+    The mask comes from the ``numpy.random.Generator`` passed to ``forward``: 16 random
+    bits per unit (four units per raw 64-bit draw, ~3x faster than uniform floats), so the
+    drop probability is ``p`` rounded to a multiple of 2**-16 (``self.p_effective``, at most
+    7.6e-6 away) and kept units are scaled by exactly 1 / (1 - p_effective).
 
     forward(x (N, D), rng, train) -> out (N, D)
     backward(dout (N, D)) -> dx (N, D)
@@ -194,18 +211,23 @@ class Dropout:
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout must be in [0, 1) (probability of dropping), got {p!r}")
         self.p = p
-        self.mask = None  # (N, D) 0 or 1 / (1 - p), in the input's dtype
+        self._threshold = min(round(p * 65536), 65535)  # drop when the 16 random bits < this
+        self.p_effective = self._threshold / 65536
+        self.scale = 1.0 / (1.0 - self.p_effective)
+        self.mask = None  # (N, D) 0 or scale, in the input's dtype
         self._buf = _Buffers()
 
     def forward(self, x, rng, train=True):
         """Apply a fresh mask drawn from ``rng`` in training; return ``x`` unchanged in evaluation."""
-        if not train or self.p == 0.0:
+        if not train or self._threshold == 0:
             self.mask = None
             return x
+        size = x.size
+        bits = rng.bit_generator.random_raw(-(-size // 4)).view(np.uint16)[:size].reshape(x.shape)
+        keep = self._buf.get("keep", x.shape, np.bool_)
+        np.greater_equal(bits, self._threshold, out=keep)
         mask = self._buf.get("mask", x.shape, x.dtype)
-        rng.random(dtype=mask.dtype, out=mask)
-        np.greater_equal(mask, self.p, out=mask)  # 1.0 keep / 0.0 drop, in place
-        mask *= 1.0 / (1.0 - self.p)
+        np.multiply(keep, self.scale, out=mask, dtype=mask.dtype)
         self.mask = mask
         out = self._buf.get("out", x.shape, x.dtype)
         return np.multiply(x, mask, out=out)

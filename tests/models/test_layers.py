@@ -116,7 +116,9 @@ def test_dropout_gradient_with_fixed_mask(rng, numeric_grad, rel_error):
     dx = layer.backward(dout)
     kept = layer.mask != 0
     assert 0 < kept.sum() < kept.size
-    np.testing.assert_allclose(out, np.where(kept, x / 0.6, 0.0))
+    assert layer.p_effective == pytest.approx(0.4, abs=2**-16)
+    np.testing.assert_allclose(out, np.where(kept, x * layer.scale, 0.0))
+    assert layer.scale == pytest.approx(1 / 0.6, rel=1e-4)
 
     def f():  # the same seed draws the same mask every time
         return float(np.sum(Dropout(0.4).forward(x, np.random.default_rng(3)) * dout))
@@ -138,7 +140,20 @@ def test_dropout_keeps_the_expectation_and_drops_p(rng):
     assert outs.dtype == np.float32
     assert abs(outs.mean() - 2.0) < 0.02  # 400k draws: std of the mean ~0.0014
     assert abs(np.mean(outs == 0) - 0.3) < 0.01
-    np.testing.assert_allclose(np.unique(outs), [0.0, 2.0 / 0.7], rtol=1e-6)
+    np.testing.assert_allclose(np.unique(outs), [0.0, 2.0 * layer.scale], rtol=1e-6)
+    assert layer.scale == pytest.approx(1 / 0.7, rel=1e-4)
+
+
+def test_dropout_expectation_is_exact_despite_16_bit_probabilities():
+    layer = Dropout(0.3)
+    assert layer.p_effective == round(0.3 * 65536) / 65536
+    assert (1 - layer.p_effective) * layer.scale == pytest.approx(1.0, rel=1e-15)
+    assert Dropout(0.5).p_effective == 0.5 and Dropout(0.5).scale == 2.0
+
+
+def test_dropout_zero_is_the_identity_even_in_training(rng):
+    x = rng.standard_normal((4, 3))
+    assert Dropout(0.0).forward(x, rng, train=True) is x
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
