@@ -1,0 +1,332 @@
+"""Training speed of models.MLP against PyTorch (CPU), scikit-learn and the GEMM roofline.
+
+(a) A CIFAR-10-sized problem: 20,000 x 3,072 float32 inputs (synthetic, seeded) -> 512 ReLU
+    -> 10 classes, Adam (lr 1e-3), batch 256. Seconds per epoch of
+      - ours:     models.Trainer on models.MLP (one epoch = the minibatch loop plus the
+                  trainer's per-epoch train/validation accuracy on 1,000 + 1,000 rows);
+      - torch:    the same network, initial weights, optimizer and per-epoch evaluation in
+                  PyTorch on the CPU, with torch.set_num_threads = numpy's BLAS threads;
+      - sklearn:  MLPClassifier(solver="adam").partial_fit, one epoch per call;
+      - roofline: just the two large matrix products of every step, X_b @ W1 and
+                  X_b.T @ dH1 (float32, numpy's BLAS, same shapes and number of steps):
+                  no implementation that computes them with this BLAS can be faster.
+    Goals: ours <= 0.9x torch and <= 1.3x roofline.
+(b) digits (1,797 8x8 images, standardised), 64 -> 100 -> 10, Adam, batch 200, 50 epochs:
+    ours (Trainer, with its per-epoch accuracies) vs scikit-learn's MLPClassifier (solver adam,
+    batch_size=200, max_iter=50, tol=0, n_iter_no_change=50 so it runs all 50 epochs) vs
+    PyTorch. Goal: ours <= 0.5x scikit-learn.
+
+Each peer is measured ``--repeats`` times, interleaved (a, b, c, then b, c, a, ...), and the
+median is reported. Run: ``python benchmarks/bench_mlp.py [--quick] [--repeats N] [--part a|b]``.
+"""
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (base_parser, blas_threads, check_repeats, default_out, describe_machine,  # noqa: E402
+                     fmt_ratio, fmt_seconds, format_table, interleaved, machine_lines, median,
+                     torch_or_none, write_json)
+
+SCRIPT = "bench_mlp"
+
+CIFAR = {"n_train": 20000, "n_val": 1000, "dim": 3072, "hidden": 512, "classes": 10, "batch_size": 256,
+         "lr": 1e-3, "seed": 0}
+CIFAR_QUICK = {"n_train": 600, "n_val": 100, "dim": 96, "hidden": 32, "classes": 10, "batch_size": 64,
+               "lr": 1e-3, "seed": 0}
+DIGITS = {"hidden": 100, "batch_size": 200, "epochs": 50, "lr": 1e-3, "seed": 0}
+DIGITS_QUICK = {"hidden": 16, "batch_size": 200, "epochs": 2, "lr": 1e-3, "seed": 0}
+
+GOALS = {"cifar_ours_vs_torch": 0.9, "cifar_ours_vs_roofline": 1.3, "digits_ours_vs_sklearn": 0.5}
+
+
+class ArrayData:
+    """The four arrays a Trainer needs."""
+
+    def __init__(self, X_train, y_train, X_val, y_val):
+        self.X_train, self.y_train, self.X_val, self.y_val = X_train, y_train, X_val, y_val
+
+
+def synthetic_cifar(cfg):
+    """Seeded Gaussian inputs (float32) labelled by a random linear teacher (learnable labels)."""
+    rng = np.random.default_rng(cfg["seed"])
+    n = cfg["n_train"] + cfg["n_val"]
+    X = rng.standard_normal((n, cfg["dim"]), dtype=np.float32)
+    teacher = rng.standard_normal((cfg["dim"], cfg["classes"]), dtype=np.float32)
+    y = np.argmax(X @ teacher, axis=1).astype(np.int64)
+    k = cfg["n_train"]
+    return ArrayData(X[:k], y[:k], X[k:], y[k:])
+
+
+# ---------------------------------------------------------------------------- peers
+class Ours:
+    """models.Trainer on models.MLP; ``epoch()`` runs ``epochs`` more epochs."""
+
+    def __init__(self, data, dims, cfg, epochs):
+        from models import MLP, Trainer
+
+        self.model = MLP(dims[0], [dims[1]], dims[2], activation="relu", init="he", dtype="float32",
+                         seed=cfg["seed"])
+        self.init_params = {k: v.copy() for k, v in self.model.params.items()}
+        self.trainer = Trainer(self.model, data, optimizer="adam", lr=cfg["lr"], epochs=epochs,
+                               batch_size=cfg["batch_size"], seed=cfg["seed"])
+
+    def run(self):
+        hist = self.trainer.train()
+        if hist["status"] != "ok":
+            raise RuntimeError(f"our training diverged: {hist['loss'][-3:]}")
+        return hist["val_acc"][-1]
+
+
+class Torch:
+    """The same network, initial weights, optimizer and per-epoch evaluation in PyTorch."""
+
+    def __init__(self, torch, data, init_params, cfg, epochs, threads, train_acc_rows=1000):
+        self.torch = torch
+        torch.set_num_threads(threads)
+        nn = torch.nn
+        d, h = init_params["W1"].shape
+        c = init_params["W2"].shape[1]
+        self.net = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, c))
+        with torch.no_grad():  # start from our initial weights: same problem, no torch RNG
+            self.net[0].weight.copy_(torch.from_numpy(init_params["W1"].T.copy()))
+            self.net[0].bias.copy_(torch.from_numpy(init_params["b1"]))
+            self.net[2].weight.copy_(torch.from_numpy(init_params["W2"].T.copy()))
+            self.net[2].bias.copy_(torch.from_numpy(init_params["b2"]))
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg["lr"])
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.X = torch.from_numpy(np.ascontiguousarray(data.X_train, dtype=np.float32))
+        self.y = torch.from_numpy(data.y_train.astype(np.int64))
+        self.Xv = torch.from_numpy(np.ascontiguousarray(data.X_val, dtype=np.float32))
+        self.yv = torch.from_numpy(data.y_val.astype(np.int64))
+        rows = min(train_acc_rows, len(self.X))
+        pick = np.sort(np.random.default_rng(cfg["seed"]).choice(len(self.X), rows, replace=False))
+        self.Xa, self.ya = self.X[torch.from_numpy(pick)], self.y[torch.from_numpy(pick)]
+        self.gen = torch.Generator().manual_seed(cfg["seed"])
+        self.bs, self.epochs = cfg["batch_size"], epochs
+
+    def _acc(self, X, y):
+        with self.torch.no_grad():
+            return float((self.net(X).argmax(1) == y).float().mean())
+
+    def run(self):
+        torch, net, opt, loss_fn = self.torch, self.net, self.opt, self.loss_fn
+        n, bs = len(self.X), self.bs
+        val = math.nan
+        for _ in range(self.epochs):
+            net.train()
+            perm = torch.randperm(n, generator=self.gen)
+            losses = []
+            for start in range(0, n, bs):
+                idx = perm[start:start + bs]
+                xb, yb = self.X[idx], self.y[idx]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(net(xb), yb)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())  # ours records every iteration's loss too
+            net.eval()
+            self._acc(self.Xa, self.ya)
+            val = self._acc(self.Xv, self.yv)
+        return val
+
+
+class Sklearn:
+    """MLPClassifier(solver="adam"): ``partial_fit`` (one epoch per call) or a full ``fit``."""
+
+    def __init__(self, data, cfg, hidden, classes, max_iter=1):
+        from sklearn.neural_network import MLPClassifier
+
+        self.data, self.classes = data, np.arange(classes)
+        # tol=0 and n_iter_no_change=max_iter: never stop early, run every epoch asked for
+        self.clf = MLPClassifier(hidden_layer_sizes=(hidden,), activation="relu", solver="adam", alpha=0.0,
+                                 batch_size=cfg["batch_size"], learning_rate_init=cfg["lr"],
+                                 max_iter=max_iter, shuffle=True, random_state=cfg["seed"], tol=0.0,
+                                 n_iter_no_change=max(max_iter, 1), early_stopping=False)
+
+    def epoch(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.clf.partial_fit(self.data.X_train, self.data.y_train, classes=self.classes)
+        return self.clf.score(self.data.X_val, self.data.y_val)
+
+    def fit(self):
+        from sklearn.base import clone
+
+        clf = clone(self.clf)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter reached, as intended
+            clf.fit(self.data.X_train, self.data.y_train)
+        if clf.n_iter_ != clf.max_iter:
+            raise RuntimeError(f"scikit-learn ran {clf.n_iter_} epochs, expected {clf.max_iter}")
+        return clf.score(self.data.X_val, self.data.y_val)
+
+
+class Roofline:
+    """The two large GEMMs of every training step, nothing else (numpy's BLAS, float32)."""
+
+    def __init__(self, data, cfg):
+        X = np.ascontiguousarray(data.X_train, dtype=np.float32)
+        self.X, self.bs = X, cfg["batch_size"]
+        rng = np.random.default_rng(cfg["seed"])
+        self.W1 = rng.standard_normal((X.shape[1], cfg["hidden"]), dtype=np.float32)
+        self.dH = rng.standard_normal((self.bs, cfg["hidden"]), dtype=np.float32)
+        self.H = np.empty((self.bs, cfg["hidden"]), dtype=np.float32)
+        self.dW = np.empty_like(self.W1)
+
+    def run(self):
+        X, bs = self.X, self.bs
+        for start in range(0, len(X), bs):
+            xb = X[start:start + bs]
+            m = len(xb)
+            np.matmul(xb, self.W1, out=self.H[:m])        # forward:  X_b @ W1
+            np.matmul(xb.T, self.dH[:m], out=self.dW)     # backward: X_b.T @ dH1
+        return math.nan
+
+
+# ---------------------------------------------------------------------------- parts
+def _measure(runners, repeats):
+    """Run every runner ``repeats`` times, interleaved; returns name -> list of seconds."""
+    times = {name: [] for name in runners}
+    results = {name: None for name in runners}
+    for _, name in interleaved(runners, repeats):
+        t0 = time.perf_counter()
+        results[name] = runners[name]()
+        times[name].append(time.perf_counter() - t0)
+    return times, results
+
+
+def part_cifar(cfg, repeats, torch, notes):
+    data = synthetic_cifar(cfg)
+    dims = (cfg["dim"], cfg["hidden"], cfg["classes"])
+    ours = Ours(data, dims, cfg, epochs=1)
+    runners = {"ours": ours.run}
+    if torch is not None:
+        runners["torch"] = Torch(torch, data, ours.init_params, cfg, epochs=1, threads=blas_threads()).run
+    runners["sklearn"] = Sklearn(data, cfg, cfg["hidden"], cfg["classes"]).epoch
+    runners["roofline"] = Roofline(data, cfg).run
+    for fn in runners.values():  # warm-up epoch: buffers, optimizer state, thread pools
+        fn()
+    times, results = _measure(runners, repeats)
+    med = {k: median(v) for k, v in times.items()}
+    steps = math.ceil(cfg["n_train"] / cfg["batch_size"])
+    flops = 2 * 2 * cfg["n_train"] * cfg["dim"] * cfg["hidden"]  # the two big GEMMs of an epoch
+    ratios = {"ours_vs_roofline": med["ours"] / med["roofline"], "ours_vs_sklearn": med["ours"] / med["sklearn"]}
+    if "torch" in med:
+        ratios["ours_vs_torch"] = med["ours"] / med["torch"]
+        ratios["torch_vs_roofline"] = med["torch"] / med["roofline"]
+    return {
+        "config": dict(cfg, steps_per_epoch=steps),
+        "unit": "seconds per epoch",
+        "times": times,
+        "median": med,
+        "roofline_gflops": flops / med["roofline"] / 1e9,
+        "val_acc_last_epoch": results,
+        "ratios": ratios,
+        "goals": {
+            "ours_vs_torch": {"target": GOALS["cifar_ours_vs_torch"], "value": ratios.get("ours_vs_torch"),
+                              "met": (ratios["ours_vs_torch"] <= GOALS["cifar_ours_vs_torch"])
+                              if "ours_vs_torch" in ratios else None},
+            "ours_vs_roofline": {"target": GOALS["cifar_ours_vs_roofline"], "value": ratios["ours_vs_roofline"],
+                                 "met": ratios["ours_vs_roofline"] <= GOALS["cifar_ours_vs_roofline"]},
+        },
+    }
+
+
+def part_digits(cfg, repeats, torch, notes):
+    from models import MLP, load_dataset
+
+    data = load_dataset("digits", seed=cfg["seed"], preprocess="standardize")
+    dims = (data.X_train.shape[1], cfg["hidden"], 10)
+    init = {k: v.copy() for k, v in MLP(*dims[:1], [dims[1]], dims[2], seed=cfg["seed"]).params.items()}
+
+    def ours():
+        return Ours(data, dims, cfg, epochs=cfg["epochs"]).run()
+
+    runners = {"ours": ours}
+    if torch is not None:
+        def torch_run():
+            return Torch(torch, data, init, cfg, epochs=cfg["epochs"], threads=blas_threads()).run()
+        runners["torch"] = torch_run
+    runners["sklearn"] = Sklearn(data, cfg, cfg["hidden"], 10, max_iter=cfg["epochs"]).fit
+    for fn in runners.values():  # warm-up (imports, thread pools)
+        fn()
+    times, results = _measure(runners, repeats)
+    med = {k: median(v) for k, v in times.items()}
+    ratios = {"ours_vs_sklearn": med["ours"] / med["sklearn"]}
+    if "torch" in med:
+        ratios["ours_vs_torch"] = med["ours"] / med["torch"]
+    return {
+        "config": dict(cfg, n_train=len(data.X_train), n_val=len(data.X_val),
+                       steps_per_epoch=math.ceil(len(data.X_train) / cfg["batch_size"])),
+        "unit": f"seconds per training run ({cfg['epochs']} epochs)",
+        "times": times,
+        "median": med,
+        "val_acc_final": results,
+        "ratios": ratios,
+        "goals": {"ours_vs_sklearn": {"target": GOALS["digits_ours_vs_sklearn"], "value": ratios["ours_vs_sklearn"],
+                                      "met": ratios["ours_vs_sklearn"] <= GOALS["digits_ours_vs_sklearn"]}},
+    }
+
+
+def _table(part, title, per):
+    med, ratios = part["median"], part["ratios"]
+    rows = []
+    for name in med:
+        ratio = med["ours"] / med[name] if name != "ours" else 1.0
+        acc = (part.get("val_acc_last_epoch") or part.get("val_acc_final"))[name]
+        rows.append([name, fmt_seconds(med[name]), fmt_ratio(ratio),
+                     "-" if acc is None or (isinstance(acc, float) and math.isnan(acc)) else f"{acc:.3f}"])
+    goals = "; ".join(f"{k} {fmt_ratio(g['value'])} (goal <= {g['target']}x: "
+                      f"{'met' if g['met'] else 'not met' if g['met'] is not None else 'n/a'})"
+                      for k, g in part["goals"].items())
+    return format_table(["peer", f"median {per}", "ours / peer", "val acc"], rows, title=title) + "\n" + goals
+
+
+def main(argv=None):
+    parser = base_parser(__doc__.splitlines()[0], default_repeats=5)
+    parser.add_argument("--part", choices=["a", "b", "both"], default="both",
+                        help="a: CIFAR-10-sized problem, b: digits (default both)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    args = parser.parse_args(argv)
+    repeats = check_repeats(args.repeats) or (2 if args.quick else 5)
+    notes = []
+    torch, why = (None, "PyTorch skipped (--no-torch)") if args.no_torch else torch_or_none()
+    if why:
+        notes.append(why)
+    payload = {"benchmark": SCRIPT, "quick": args.quick, "repeats": repeats, "goals": GOALS}
+    out = []
+    if args.part in ("a", "both"):
+        cfg = CIFAR_QUICK if args.quick else CIFAR
+        payload["cifar"] = part_cifar(cfg, repeats, torch, notes)
+        out.append(_table(payload["cifar"], f"(a) {cfg['n_train']} x {cfg['dim']} -> {cfg['hidden']} ReLU -> "
+                                            f"{cfg['classes']}, Adam, batch {cfg['batch_size']}: seconds per epoch",
+                          "s/epoch"))
+        out[-1] += f"\nroofline (2 GEMMs/step) runs at {payload['cifar']['roofline_gflops']:.0f} GFLOP/s"
+    if args.part in ("b", "both"):
+        cfg = DIGITS_QUICK if args.quick else DIGITS
+        payload["digits"] = part_digits(cfg, repeats, torch, notes)
+        out.append(_table(payload["digits"], f"(b) digits 64 -> {cfg['hidden']} -> 10, Adam, batch "
+                                             f"{cfg['batch_size']}, {cfg['epochs']} epochs: seconds per run",
+                          "s/run"))
+    payload["machine"] = describe_machine()  # after the peers ran, so torch's pools are listed
+    env = payload["machine"]["blas_env"]
+    if env.get("OPENBLAS_CORETYPE") or env.get("OPENBLAS_L2_SIZE"):
+        notes.append("OPENBLAS_CORETYPE=%s and OPENBLAS_L2_SIZE=%s were set in the environment: numpy's "
+                     "OpenBLAS uses that kernel instead of the one it would detect; PyTorch (MKL) is not "
+                     "affected" % (env.get("OPENBLAS_CORETYPE"), env.get("OPENBLAS_L2_SIZE")))
+    payload["notes"] = notes
+    text = "\n\n".join(out + ["\n".join(machine_lines(payload["machine"]))] + (["notes: " + "; ".join(notes)]
+                                                                                if notes else []))
+    print(text)
+    path = write_json(args.out or default_out(SCRIPT, args.quick), payload)
+    print(f"\nwrote {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
