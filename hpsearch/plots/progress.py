@@ -53,7 +53,7 @@ def _on_axis(grid, xs, best):
     return np.where(grid <= xs[-1] + 1e-9, y, np.nan)
 
 
-def _band(ax, curves, which, color, label):
+def _band(ax, curves, which, color, label, style="-"):
     xs_all = np.unique(np.concatenate([c[which] for c in curves]))
     ys = np.vstack([_on_axis(xs_all, c[which], c[2]) for c in curves])
     counts = np.isfinite(ys).sum(axis=0)
@@ -63,7 +63,7 @@ def _band(ax, curves, which, color, label):
         if enough.any():
             sub = ys[:, enough]
             q1[enough], med[enough], q3[enough] = np.nanpercentile(sub, [25, 50, 75], axis=0)
-    line, = ax.step(xs_all, med, where="post", color=color, lw=2, label=label, gid=f"median-{label}")
+    line, = ax.step(xs_all, med, where="post", color=color, lw=2, ls=style, label=label, gid=f"median-{label}")
     ax.fill_between(xs_all, q1, q3, step="post", color=color, alpha=0.2, lw=0)
     return line
 
@@ -97,9 +97,10 @@ def plot_best_so_far(comparison):
     ax_t, ax_e, ax_f = fig.subplots(1, 3, width_ratios=[1, 1, 0.75])
     for ax, gid in ((ax_t, "by-trials"), (ax_e, "by-epochs"), (ax_f, "final")):
         ax.set_gid(gid)
-    for s in strategies:
-        _band(ax_t, curves[s], 0, color[s], s)
-        _band(ax_e, curves[s], 1, color[s], s)
+    styles = ["-", "--", "-.", ":"]  # strategies that agree for a while stay visible
+    for i, s in enumerate(strategies):
+        _band(ax_t, curves[s], 0, color[s], s, styles[i % len(styles)])
+        _band(ax_e, curves[s], 1, color[s], s, styles[i % len(styles)])
     ylabel = f"best {comparison.metric} so far ({better_word(direction)})"
     ax_t.set_xlabel("trials")
     ax_t.set_ylabel(ylabel)

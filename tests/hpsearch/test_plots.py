@@ -377,3 +377,24 @@ def test_plots_never_use_pyplot(module):
     source = inspect.getsource(importlib.import_module(f"hpsearch.plots.{module}"))
     assert "import matplotlib.pyplot" not in source and "from matplotlib import pyplot" not in source
     assert "plt." not in source
+
+
+def test_plots_of_a_real_comparison(tmp_path):
+    from hpsearch.compare import compare_strategies
+
+    space = hp.Space({"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1)})
+    comp = compare_strategies({"objective": LogBowl({"lr": 2e-3}, width=0.5), "space": space, "n_trials": 9,
+                               "budget": 2, "metric": "score", "name": "cmp"}, strategies=["grid", "random"],
+                              repeats=2, n_jobs=1)
+    fig = drawn(plot_best_so_far(comp))
+    for strategy in ("grid", "random"):
+        (line,) = lines(axes_by_gid(fig, "by-epochs"), f"median-{strategy}")
+        assert line.get_xdata()[-1] == pytest.approx(18)  # 9 trials x 2 epochs
+    paths = save_comparison_plots(comp, tmp_path)
+    assert [p.name for p in paths] == ["best_so_far.png", "random_vs_grid.png"]
+    layout = drawn(plot_random_vs_grid(comp.space, 9, params=["lr", "reg"],
+                                       grid_trials=comp.runs[(comp.runs.strategy == "grid") & (comp.runs.repeat == 0)],
+                                       random_trials=comp.runs[(comp.runs.strategy == "random")
+                                                               & (comp.runs.repeat == 0)]))
+    assert len(segments(axes_by_gid(layout, "grid-top"), "marginal-x")) == 3
+    assert len(segments(axes_by_gid(layout, "random-top"), "marginal-x")) == 9
