@@ -20,7 +20,7 @@ notion does not apply.
 import numpy as np
 from scipy.special import expit
 
-from models.layers import _Buffers, column_sum
+from models.layers import _Buffers, _Layer, column_sum
 
 __all__ = ["ACTIVATIONS", "make_activation", "Activation"]
 
@@ -28,9 +28,10 @@ SELU_LAMBDA = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
 
-class Activation:
+class Activation(_Layer):
     """Base class: elementwise activations without parameters."""
 
+    _transient = ("x", "out", "alpha", "neg", "expm")
     name = ""
     width_factor = 1
     relu_like = False  # "dead" units (never positive) are meaningful

@@ -66,18 +66,34 @@ class _Buffers:
         self._arrays.clear()
 
 
+class _Layer:
+    """Base of the layers: pickling drops the work buffers and what the last call cached."""
+
+    _transient = ()  # attributes that only live between a forward and its backward
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for name in self._transient:
+            if name in state:
+                state[name] = None
+        state["_buf"] = _Buffers()
+        return state
+
+
 def column_sum(buf, x, out=None):
     """``x.sum(axis=0)`` for x (N, D) as ``ones (N,) @ x``: one BLAS gemv, in x's dtype."""
     ones = buf.const("ones", (x.shape[0],), x.dtype, 1)
     return np.matmul(ones, x, out=out)
 
 
-class Affine:
+class Affine(_Layer):
     """Fully connected layer: ``out = x @ W + b``.
 
     forward(x (N, D), W (D, M), b (M,)) -> out (N, M)
     backward(dout (N, M)) -> (dx (N, D) or None, dW (D, M), db (M,))
     """
+
+    _transient = ("x", "W")
 
     def __init__(self):
         self.x = None  # (N, D) input of the last forward
@@ -113,7 +129,7 @@ class Affine:
         return dx, dW, db
 
 
-class BatchNorm:
+class BatchNorm(_Layer):
     """Batch normalisation over the batch axis, with torch.nn.BatchNorm1d's conventions.
 
     Training normalises with the batch mean and the biased batch variance, and updates
@@ -124,6 +140,8 @@ class BatchNorm:
     forward(x (N, D), gamma (D,), beta (D,), train) -> out (N, D)
     backward(dout (N, D)) -> (dx (N, D), dgamma (D,), dbeta (D,))   (training forwards only)
     """
+
+    _transient = ("xhat", "inv_std", "gamma")
 
     def __init__(self, num_features, dtype=np.float32, momentum=0.1, eps=1e-5):
         dtype = np.dtype(dtype)
@@ -193,7 +211,7 @@ class BatchNorm:
         return dx, dgamma, dbeta
 
 
-class Dropout:
+class Dropout(_Layer):
     """Inverted dropout: drop each unit with probability ``p``, scale kept ones by 1 / (1 - p).
 
     The expectation of the output equals the input, so evaluation is the identity.
@@ -205,6 +223,8 @@ class Dropout:
     forward(x (N, D), rng, train) -> out (N, D)
     backward(dout (N, D)) -> dx (N, D)
     """
+
+    _transient = ("mask",)
 
     def __init__(self, p):
         p = float(p)

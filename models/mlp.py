@@ -222,6 +222,26 @@ class MLP:
             total += float(np.dot(w, w))
         return 0.5 * self.reg * total
 
+    @property
+    def running_stats(self):
+        """Batchnorm running statistics: {"running_mean{i}", "running_var{i}": live (k*H_i,) arrays}.
+
+        They are state, not parameters: optimizers never see them; copy them along with
+        ``params`` to snapshot or restore a batchnorm model.
+        """
+        stats = {}
+        for layer in self.hidden_layers:
+            if layer.batchnorm is not None:
+                stats[f"running_mean{layer.index}"] = layer.batchnorm.running_mean
+                stats[f"running_var{layer.index}"] = layer.batchnorm.running_var
+        return stats
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_grads"] = None  # work arrays are rebuilt on demand, not pickled
+        state.pop("_scratch_buf", None)
+        return state
+
     def __repr__(self):
         return (f"MLP(input_dim={self.input_dim}, hidden_dims={list(self.hidden_dims)}, "
                 f"num_classes={self.num_classes}, activation={self.activation!r}, init={self.init!r}, "

@@ -232,3 +232,18 @@ def test_bad_inputs_to_loss(rng):
 def test_hidden_dims_accepts_a_single_int_and_numpy_ints():
     model = MLP(np.int64(D), np.int64(6), C)
     assert model.hidden_dims == (6,) and model.input_dim == D
+
+
+def test_pickle_keeps_params_running_stats_and_rng_but_not_work_arrays(rng):
+    import pickle
+
+    model = MLP(D, [400], C, batchnorm=True, dropout=0.3)
+    X, y = _data(rng, n=300, dtype=np.float32)
+    model.loss(X, y)
+    blob = pickle.dumps(model)
+    assert len(blob) < 60_000  # params ~11 kB; the ~2 MB of batch-sized work arrays are dropped
+    copy = pickle.loads(blob)
+    np.testing.assert_array_equal(copy.loss(X), model.loss(X))
+    assert sorted(copy.running_stats) == ["running_mean1", "running_var1"]
+    np.testing.assert_array_equal(copy.running_stats["running_var1"], model.running_stats["running_var1"])
+    assert copy.loss(X, y)[0] == model.loss(X, y)[0]  # same rng state: same dropout masks
