@@ -261,6 +261,13 @@ class MLP:
         y = np.asarray(y)
         if y.shape != (n,) or y.dtype.kind not in "iu":
             raise ValueError(f"y must be an integer array of shape ({n},), got {y.dtype} {y.shape}")
+        if n:
+            # one reduction catches both ends: negative labels are huge when read as unsigned
+            unsigned = y.view(np.dtype(f"u{y.dtype.itemsize}")) if y.dtype.kind == "i" else y
+            if unsigned.max() >= self.num_classes:
+                bad = y[(y < 0) | (y >= self.num_classes)][0]
+                raise ValueError(f"y has label {bad}, outside 0..{self.num_classes - 1} "
+                                 f"(num_classes={self.num_classes})")
         return y
 
     def _forward(self, X, train):

@@ -227,6 +227,13 @@ def test_bad_inputs_to_loss(rng):
         model.loss(X, y[:3])
     with pytest.raises(ValueError, match="y must be an integer array"):
         model.loss(X, y.astype(float))
+    for bad in (-1, C):
+        labels = y.copy()
+        labels[2] = bad
+        with pytest.raises(ValueError, match=rf"y has label {bad}, outside 0..2 \(num_classes=3\)"):
+            model.loss(X, labels)
+        with pytest.raises(ValueError, match=f"y has label {bad}"):
+            model.loss(X, labels.astype(np.int32), train=False)
 
 
 def test_hidden_dims_accepts_a_single_int_and_numpy_ints():
