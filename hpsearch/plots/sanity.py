@@ -39,6 +39,12 @@ def _check(report):
 _MARKS = {True: ("PASS", _OK_COLOR), False: ("FAIL", FLAG_COLOR), None: ("WARN", "#e08a00")}
 
 
+def _layer_name(layer):
+    """``"layer 2"`` for a numbered layer, the name itself otherwise."""
+    name = layer["layer"]
+    return f"layer {name}" if isinstance(name, (int, np.integer)) else str(name)
+
+
 def _check_lines(report):
     """[(text, ok)] of the checks, in the lecture's order; ok None marks an advisory warning."""
     lines = [(f"initial loss {fmt(float(report['initial_loss']))} vs ln({report['num_classes']}) = "
@@ -50,7 +56,7 @@ def _check_lines(report):
     ov = report["overfit"]
     lines.append((f"overfits {ov.get('n_samples')} samples in {ov.get('epochs')} epochs: "
                   f"train acc {fmt(float(ov.get('train_acc', math.nan)))}", bool(ov.get("ok"))))
-    bad = [f"{layer['layer']}" for layer in report["layers"]
+    bad = [_layer_name(layer) for layer in report["layers"]
            if layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN]
     if report["layers"]:
         lines.append(("no layer mostly dead or saturated" if not bad else
@@ -82,7 +88,15 @@ def plot_sanity(report):
     nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(max(11.0, 3.4 * ncols), 2.9 * nrows + 4.0), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[2.9 * nrows, 3.8])
-    axes = top.subplots(nrows, ncols, squeeze=False)
+    # one shared x-axis: activations shrinking towards 0 layer after layer (too small an
+    # init) or piling at +-1 (too large) show only when every layer is drawn on one scale
+    axes = top.subplots(nrows, ncols, squeeze=False, sharex=True)
+    # shared bins as well, so a layer collapsed to ~0 shows as one tall bar, not an empty panel
+    finite = [v[np.isfinite(v)] for v in (np.asarray(layer["values"], dtype=float).reshape(-1) for layer in layers)]
+    finite = [v for v in finite if len(v)]
+    lo = min((v.min() for v in finite), default=0.0)
+    hi = max((v.max() for v in finite), default=1.0)
+    bins = np.linspace(lo, hi, 41) if hi > lo else 40
     for ax, layer in zip(axes.flat, layers):
         ax.set_gid(f"hist-{layer['layer']}")
         values = np.asarray(layer["values"], dtype=float).reshape(-1)
@@ -90,12 +104,13 @@ def plot_sanity(report):
         warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
         color = FLAG_COLOR if warn else "#4c72b0"
         if len(values):
-            ax.hist(values, bins=40, color=color, alpha=0.8)
-        ax.set_title(f"{layer['layer']} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "
+            ax.hist(values, bins=bins, color=color, alpha=0.8)
+        ax.set_title(f"{_layer_name(layer)} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "
                      f"std {fmt(float(layer['std']))}\ndead {100 * layer['dead_fraction']:.0f}%  "
                      f"saturated {100 * layer['saturated_fraction']:.0f}%",
                      fontsize=9, color=FLAG_COLOR if warn else "black")
         ax.set_xlabel("activation value", fontsize=8)
+        ax.tick_params(labelbottom=True)
         ax.set_ylabel("count", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(layers):]:
@@ -109,13 +124,16 @@ def plot_sanity(report):
     ax_g.set_gid("grad-norms")
     ax_c.set_gid("checks")
     norms = np.array([float(layer["grad_norm"]) for layer in layers])
-    names = [str(layer["layer"]) for layer in layers]
+    names = [_layer_name(layer) for layer in layers]
     if len(norms):
         shown = np.where(norms > 0, norms, np.nan)  # a zero norm cannot sit on a log axis
         ax_g.bar(np.arange(len(norms)), shown, color="#4c72b0", gid="grad-norms")
         ax_g.set_xticks(np.arange(len(norms)), names, rotation=30 if max(map(len, names)) > 6 else 0)
         if np.isfinite(shown).any():
             ax_g.set_yscale("log")
+            # at least two decades below the smallest bar: bar heights on a log axis only
+            # compare fairly from a common, distant baseline
+            ax_g.set_ylim(np.nanmin(shown) / 100, np.nanmax(shown) * 3)
         for i, v in enumerate(norms):
             if v <= 0:
                 ax_g.text(i, 0.02, "0", transform=ax_g.get_xaxis_transform(), ha="center", color=FLAG_COLOR)

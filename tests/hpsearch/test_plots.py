@@ -398,3 +398,16 @@ def test_plots_of_a_real_comparison(tmp_path):
                                                                & (comp.runs.repeat == 0)]))
     assert len(segments(axes_by_gid(layout, "grid-top"), "marginal-x")) == 3
     assert len(segments(axes_by_gid(layout, "random-top"), "marginal-x")) == 9
+
+
+def test_sanity_plot_of_a_real_report(digits, tmp_path):
+    from models import sanity_report
+
+    report = sanity_report(digits, hidden_dims=(20, 20), activation="relu", max_overfit_epochs=60)
+    fig = drawn(plot_sanity(report))
+    hists = [ax for ax in all_axes(fig) if (ax.get_gid() or "").startswith("hist-")]
+    assert len(hists) == len(report["layers"]) == 2
+    assert hists[0].get_title().startswith("layer 1 (relu)")
+    heights = [p.get_height() for p in axes_by_gid(fig, "grad-norms").patches]
+    assert heights == pytest.approx([layer["grad_norm"] for layer in report["layers"]])
+    read_png(save_sanity_plot(report, tmp_path / "sanity.png"))
