@@ -254,3 +254,18 @@ def test_pickle_keeps_params_running_stats_and_rng_but_not_work_arrays(rng):
     assert sorted(copy.running_stats) == ["running_mean1", "running_var1"]
     np.testing.assert_array_equal(copy.running_stats["running_var1"], model.running_stats["running_var1"])
     assert copy.loss(X, y)[0] == model.loss(X, y)[0]  # same rng state: same dropout masks
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_no_float64_intermediates_in_a_float32_model(activation, rng):
+    model = MLP(D, [6, 5], C, activation=activation, batchnorm=True, dropout=0.3, reg=1e-2)
+    X, y = _data(rng, n=16, dtype=np.float32)
+    model.loss(X, y)
+    model.loss(X)
+    arrays = []
+    for layer in model.hidden_layers:
+        for part in (layer.affine, layer.activation, layer.batchnorm, layer.dropout):
+            arrays += [v for v in vars(part).values() if isinstance(v, np.ndarray)]
+            arrays += list(part._buf._arrays.values())
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    assert floats and set(floats) == {np.dtype(np.float32)}
