@@ -77,8 +77,9 @@ def save_run_plots(result, out_dir, dpi=DPI):
     Writes ``slices.png`` always (a run with no ok trial gets a figure that says so),
     ``curves.png`` when the objective reported learning curves, ``stages.png`` when the
     run had more than one stage, and ``layout.png`` (grid vs random designs of the run's
-    trial count over its two most important parameters) when its space allows both
-    designs (at least two searched parameters, no scipy.stats distribution).
+    first-stage trial count over its two most important parameters; when that stage was
+    random or grid, its own trials, coloured by the metric, replace that design) when the
+    space allows both designs (at least two searched parameters, no scipy.stats distribution).
 
     Args:
         result: a :class:`~hpsearch.result.SearchResult`.
@@ -100,7 +101,12 @@ def save_run_plots(result, out_dir, dpi=DPI):
         first = result.trials[result.trials["stage"] == stages[0].index]
         params = important_params(space, first, result.metric, result.direction)
         n_trials = max(1, int(stages[0].n_trials or len(first) or 1))
-        fig = plot_random_vs_grid(space, n_trials, seed=0, params=params)
+        # the run's own first stage, coloured by the metric, stands in for the design it used
+        sampler = str(stages[0].sampler)
+        given = {"random_trials": first} if sampler.startswith("RandomSampler") else \
+            {"grid_trials": first} if sampler.startswith("GridSampler") else {}
+        fig = plot_random_vs_grid(space, n_trials, seed=0, params=params, metric=result.metric,
+                                  direction=result.direction, **given)
         paths.append(save_figure(fig, out / "layout.png", dpi))
     return paths
 
