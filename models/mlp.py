@@ -201,6 +201,7 @@ class MLP:
     def predict(self, X, batch_size=1024):
         """Predicted labels (N,) int64, in evaluation mode, ``batch_size`` rows at a time."""
         X = self._check_X(X)
+        batch_size = _check_int("batch_size", batch_size, 1)
         out = np.empty(X.shape[0], dtype=np.int64)
         for start in range(0, X.shape[0], batch_size):
             stop = start + batch_size
@@ -209,7 +210,8 @@ class MLP:
 
     def accuracy(self, X, y, batch_size=1024):
         """Fraction of rows of X (N, D) whose predicted label equals y (N,)."""
-        y = self._check_y(y, np.shape(X)[0] if np.ndim(X) == 2 else -1)
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
         return float(np.mean(self.predict(X, batch_size) == y))
 
     def penalty(self):
