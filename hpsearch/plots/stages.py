@@ -46,9 +46,13 @@ def plot_stages(result):
     stages = [st for st in getattr(result, "stages", []) or [] if hasattr(st.space, "dims")]
     if not stages:
         return message_figure(f"{title}: stages", "The result has no stage records, so there are no ranges to draw.")
-    params = [(n, d) for n, d in result_params(result) if any(x is not None for x in d)]
+    # parameters with a range (numeric) or a set of values (choice) in some stage; a
+    # scipy.stats distribution has neither, so it has nothing to narrow or draw
+    params = [(n, d) for n, d in result_params(result)
+              if any(x is not None and (getattr(x, "ordered", False) or is_choice(x)) for x in d)]
     if not params:
-        return message_figure(f"{title}: stages", "The study searched no parameters (every parameter is fixed).")
+        return message_figure(f"{title}: stages", "The study has no numeric range or choice to narrow, "
+                                                  "so there are no stage ranges to draw.")
     trials = result.trials
     metric, direction = result.metric, result.direction
     values = pd.to_numeric(trials[metric], errors="coerce").to_numpy(float) if metric in trials else \
@@ -144,5 +148,9 @@ def plot_stages(result):
     head = f"{title}: the range each stage searched (rows: trials x budget), with its trials"
     if best is not None:
         head += f"\nbest {metric} {fmt(result.best_value)} in stage {best['stage']}"
+    elif len(trials) == 0:
+        head += "\nno trial has finished yet"
+    else:
+        head += "\nno trial finished ok"
     fig.suptitle(head, fontsize=12)
     return fig

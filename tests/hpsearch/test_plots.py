@@ -411,3 +411,19 @@ def test_sanity_plot_of_a_real_report(digits, tmp_path):
     heights = [p.get_height() for p in axes_by_gid(fig, "grad-norms").patches]
     assert heights == pytest.approx([layer["grad_norm"] for layer in report["layers"]])
     read_png(save_sanity_plot(report, tmp_path / "sanity.png"))
+
+
+def test_run_plots_before_any_trial_and_with_a_scipy_parameter(tmp_path):
+    import scipy.stats
+
+    space = hp.Space({"lr": hp.LogUniform(1e-4, 1e-1), "momentum": scipy.stats.uniform(0.5, 0.49),
+                      "nesterov": hp.Choice([True, False])})
+    stages = [StageRecord(0, space, "RandomSampler()", 5, 1), StageRecord(1, space, "RandomSampler()", 5, 2)]
+    result = SearchResult([], "loss", "minimize", "empty", param_names=list(space), stages=stages)
+    # no curves yet; no layout: the grid sampler cannot sample a scipy.stats distribution
+    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png", "stages.png"]
+    fig = drawn(plot_stages(result))
+    assert [ax.get_gid() for ax in fig.axes] == ["stage-lr", "stage-nesterov"]  # momentum has no range
+    assert "no trial has finished yet" in fig.get_suptitle()
+    (ax,) = drawn(plot_slices(result)).axes
+    assert "No trials have finished yet" in ax.texts[0].get_text().replace("\n", " ")
