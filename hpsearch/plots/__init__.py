@@ -130,7 +130,8 @@ def save_comparison_plots(comparison, out_dir, dpi=DPI):
 
         def run(strategy):
             rows = runs[(runs["strategy"] == strategy) & (runs["repeat"] == runs["repeat"].min())]
-            return rows if len(rows) else None
+            # named after the metric, so the colour bar says what it shows
+            return rows.rename(columns={"value": comparison.metric}) if len(rows) else None
 
         grid, rand = run("grid"), run("random")
         importance_rows = runs[runs["strategy"] == "random"] if rand is not None else runs
@@ -138,7 +139,7 @@ def save_comparison_plots(comparison, out_dir, dpi=DPI):
         n_trials = len(rand) if rand is not None else (len(grid) if grid is not None else
                                                        int(runs.groupby(["strategy", "repeat"]).size().max()))
         fig = plot_random_vs_grid(space, max(1, n_trials), seed=0, params=params, grid_trials=grid,
-                                  random_trials=rand, metric="value", direction=comparison.direction)
+                                  random_trials=rand, metric=comparison.metric, direction=comparison.direction)
         paths.append(save_figure(fig, out / "random_vs_grid.png", dpi))
     return paths
 

@@ -115,6 +115,21 @@ def _numbers(values):
                for v in values if v is not None)
 
 
+def _stack_counts(ax, x, y, max_labels=60):
+    """Write "x3" next to a position that several trials share (a grid projected on 2 of its axes)."""
+    good = np.isfinite(x) & np.isfinite(y)
+    keys = [(float(f"{a:.10g}"), float(f"{b:.10g}")) for a, b in zip(x[good], y[good])]
+    counts = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    stacked = {k: n for k, n in counts.items() if n > 1}
+    if not stacked or len(counts) > max_labels:
+        return
+    for (a, b), n in stacked.items():
+        ax.annotate(f"x{n}", (a, b), xytext=(5, 4), textcoords="offset points", fontsize=8, color="#333333",
+                    gid="stacked")
+
+
 def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None):
     """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None)."""
     sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
@@ -148,6 +163,7 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
                        label=f"best {value_col} {fmt(value[best])}")
         # below the axes: inside, it would hide trials
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncols=2, fontsize=8, frameon=False)
+    _stack_counts(ax, x, y)
     ax.set_xlabel(ax_x.label)
     ax.set_ylabel(ax_y.label)
 

@@ -65,7 +65,7 @@ def _band(ax, curves, which, color, label, style="-"):
             q1[enough], med[enough], q3[enough] = np.nanpercentile(sub, [25, 50, 75], axis=0)
     line, = ax.step(xs_all, med, where="post", color=color, lw=2, ls=style, label=label, gid=f"median-{label}")
     ax.fill_between(xs_all, q1, q3, step="post", color=color, alpha=0.2, lw=0)
-    return line
+    return xs_all, med
 
 
 def plot_best_so_far(comparison):
