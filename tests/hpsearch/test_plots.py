@@ -135,6 +135,9 @@ def test_layout_grid_tries_root_b_values_random_tries_b(space, budget, k):
     assert len(segments(axes_by_gid(fig, "random-right"), "marginal-y")) == budget
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert f"{k} distinct\nlr" in texts and f"{budget} distinct\nlr" in texts
+    # a 3-D grid seen on two of its axes: k^2 positions, each holding k trials, labelled so
+    stacked = [t.get_text() for t in grid_main.texts if t.get_gid() == "stacked"]
+    assert stacked == ([f"x{k}"] * k * k if len(space.dims) == 3 else [])
 
 
 def test_layout_is_seeded():
