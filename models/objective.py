@@ -26,7 +26,7 @@ from models.trainer import Trainer, check_trainer_settings
 __all__ = ["MLPObjective", "SETTINGS"]
 
 _MLP = ("hidden_dims", "width", "depth", "activation", "init", "batchnorm", "dropout", "reg", "dtype",
-        "bias_init", "maxout_k")
+        "bias_init", "maxout_k", "output_scale")
 _TRAINER = ("optimizer", "lr", "batch_size", "lr_decay", "train_acc_samples")
 # Every optimizer keyword except lr (a trainer setting) and adagrad's lr_decay, whose name the
 # trainer's per-epoch lr_decay takes; beta1 / beta2 are scalar spellings of betas for searches.
@@ -81,7 +81,7 @@ class MLPObjective:
             - MLP: ``hidden_dims`` (default [100]), or ``width`` and ``depth`` (hidden_dims =
               [width] * depth; depth defaults to the length of the fixed hidden_dims, width to its
               first size), ``activation``, ``init``, ``batchnorm``, ``dropout``, ``reg``, ``dtype``,
-              ``bias_init``, ``maxout_k``;
+              ``bias_init``, ``maxout_k``, ``output_scale``;
             - trainer: ``optimizer`` (default adam), ``lr`` (default: the optimizer's), ``batch_size``,
               ``lr_decay`` (per epoch), ``train_acc_samples``;
             - optimizer keywords (torch names): ``momentum``, ``dampening``, ``nesterov``,

@@ -196,3 +196,18 @@ def test_preprocessing_options_apply_only_where_meaningful():
 def test_epochs_is_the_budget_not_a_setting():
     with pytest.raises(ValueError, match=r"'epochs': the number of epochs is the trial's budget"):
         MLPObjective("spiral", epochs=5)
+
+
+def test_every_mlp_setting_is_accepted_and_reaches_the_model(spiral_objective):
+    """A new MLP keyword must be searchable: output_scale changes the initial loss."""
+    from models import MLP
+
+    for name in ("bias_init", "maxout_k", "output_scale"):
+        assert name in MLPObjective("spiral").valid_settings()
+    near, plain = ({"lr": 1e-9, "output_scale": s, "hidden_dims": [24]} for s in (0.1, 1.0))
+    first_near = spiral_objective(near, budget=1, seed=0)["loss"]
+    first_plain = spiral_objective(plain, budget=1, seed=0)["loss"]
+    assert first_near != first_plain
+    with pytest.raises(ValueError, match="output_scale"):
+        MLPObjective("spiral", output_scale=-1.0)
+    assert MLP(2, [3], 2, output_scale=0.5).params["W2"].dtype == np.float32
