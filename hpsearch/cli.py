@@ -93,7 +93,8 @@ def build_parser():
     run.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     run.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786")
     run.add_argument("--strategy", metavar="S", help="another strategy at the same compute "
-                     "(random, grid, sobol, coarse-to-fine, tpe, cmaes, qmc, gp, optuna-random)")
+                     "(random, grid, sobol, coarse-to-fine, tpe, cmaes, qmc, gp, optuna-random); "
+                     "the study is then named <name>-<strategy>")
     run.add_argument("--name", help="study name (default: the file's name)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--overwrite", action="store_true",
@@ -287,14 +288,16 @@ def cmd_run(args, argv):
     from hpsearch.studyfile import load_study_file
 
     sf = load_study_file(args.study)
-    name = args.name or sf.name
-    out = Path(args.out) if args.out else Path("runs") / name
+    if args.seed is not None:
+        sf.seed = args.seed
     strategy = args.strategy or sf.strategy
+    name = args.name or sf.name
+    if args.name is None and strategy != sf.strategy:
+        name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
+    out = Path(args.out) if args.out else Path("runs") / name
     plan = sf.plan(strategy)
     counts = sf.planned_trials(plan)
     n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
-    if args.seed is not None:
-        sf.seed = args.seed
     if args.dry_run:
         _print_plan(sf, plan, counts, strategy, n_jobs)
         _say(f"would write: {out / DB_NAME}, {out / 'trials.csv'} and plots (dry run: nothing ran)")
@@ -378,7 +381,7 @@ def cmd_export(args, argv):
 
     db = _database(args.run_dir)
     name = _study_name(db, args.name)
-    exported = export_run(db.parent, args.optuna, name=name)
+    exported = export_run(db, args.optuna, name=name)
     _say(f"exported study {name!r} from {db} to {args.optuna} (Optuna study {exported!r})")
     _say(f"open it with: optuna-dashboard {args.optuna}")
     return 0

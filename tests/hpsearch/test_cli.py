@@ -125,12 +125,13 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_strategy_option_runs_at_equal_compute(tmp_path, capsys):
-    out = tmp_path / "run"
-    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--out", out, "--strategy", "sobol",
-                                 "--n-jobs", 1, "--backend", "threading", "--quiet")
+def test_strategy_option_runs_at_equal_compute(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--strategy", "sobol", "--n-jobs", 1,
+                                 "--backend", "threading", "--quiet")
     assert code == 0, err
-    table = pd.read_csv(out / "trials.csv")
+    # another strategy is another study, in its own folder
+    table = pd.read_csv(tmp_path / "runs" / "bowl-sobol" / "trials.csv")
     # 16 trials, 24 epochs -> 16 trials x round(1.5) = 2 epochs
     assert len(table) == 16 and set(table["budget"]) == {2}
 
