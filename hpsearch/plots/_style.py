@@ -24,13 +24,6 @@ STAGE_CMAP = "plasma"
 STATUS_MARKERS = {"diverged": "x", "failed": "+"}
 
 
-def new_figure(ncols, nrows, panel=(4.2, 3.3), extra_height=0.0):
-    """A constrained-layout figure sized for ``nrows x ncols`` panels of ``panel`` inches."""
-    width = max(4.5, panel[0] * ncols)
-    height = max(2.5, panel[1] * nrows + extra_height)
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 def grid_shape(n, max_cols=3):
     """(ncols, nrows) of a near-square grid for ``n`` panels."""
     ncols = min(max_cols, max(1, n))
@@ -152,21 +145,6 @@ def spread(groups, width=0.5, step=0.6180339887498949):
         if len(idx) > 1:
             out[idx] = (np.mod(np.arange(len(idx)) * step + 0.5, 1.0) - 0.5) * width
     return out
-
-
-def set_param_scale(ax, dist, axis="x", keys=None, labels=None):
-    """Log scale for log parameters, category ticks for choices, a plain axis otherwise."""
-    if dist is not None and is_choice(dist) or keys is not None:
-        ticks = np.arange(len(labels or []))
-        if axis == "x":
-            ax.set_xticks(ticks, labels, rotation=30 if max(map(len, labels or [""])) > 6 else 0,
-                          ha="right" if max(map(len, labels or [""])) > 6 else "center")
-            ax.set_xlim(-0.6, len(ticks) - 0.4)
-        else:
-            ax.set_yticks(ticks, labels)
-            ax.set_ylim(-0.6, len(ticks) - 0.4)
-    elif dist is not None and getattr(dist, "log", False):
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
 
 
 def better_word(direction):

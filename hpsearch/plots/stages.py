@@ -12,7 +12,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (R2_X, R2_Y, BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, STAGE_CMAP, better_word,
+from hpsearch.plots._style import (R2_X, R2_Y, BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, better_word,
                                    categories, fmt, grid_shape, is_choice, message_figure, numeric, spread,
                                    value_key)
 from hpsearch.plots.slices import result_params
@@ -62,9 +62,10 @@ def plot_stages(result):
     if norm is not None and norm.vmin == norm.vmax:
         norm = Normalize(norm.vmin - 0.5, norm.vmax + 0.5)
     cmap = colormaps[CMAP if direction == "maximize" else CMAP + "_r"]
-    stage_cmap = colormaps[STAGE_CMAP]
+    # bars in shades of blue (later stages darker): the metric's colours belong to the trials
+    stage_cmap = colormaps["Blues"]
     n = len(stages)
-    stage_color = {st.index: stage_cmap(0.1 + 0.75 * i / max(1, n - 1)) for i, st in enumerate(stages)}
+    stage_color = {st.index: stage_cmap(0.45 + 0.4 * i / max(1, n - 1)) for i, st in enumerate(stages)}
     row_of = {st.index: i for i, st in enumerate(stages)}
     best = getattr(result, "best_trial", None)
     best_number = None if best is None else best["number"]

@@ -5,7 +5,6 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 
 import hpsearch as hp
 from hpsearch.compare import Comparison
