@@ -33,16 +33,15 @@ import math
 import os
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hpsearch.errors import StudyFileError
+from hpsearch.samplers import SAMPLERS
 
 __all__ = ["StudyFile", "StagePlan", "load_study_file", "STRATEGIES", "COARSE_TO_FINE"]
 
 COARSE_TO_FINE = "coarse-to-fine"
-# Used only when the sampler registry cannot be imported (it is the source of truth).
-_FALLBACK_SAMPLERS = ("random", "grid", "sobol", "tpe", "cmaes", "qmc", "gp", "optuna-random")
 
 _TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search")
 _SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fraction", "margin",
@@ -50,24 +49,17 @@ _SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fract
 _STAGE_KEYS = ("n_trials", "budget", "sampler")
 _DIRECTIONS = ("maximize", "minimize")
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-# Dataset names that are not files (models.DATASETS is asked first).
-_BUILTIN_DATASETS = ("digits", "spiral", "blobs", "cifar10")
+#: Every valid ``strategy``: a sampler name (one stage) or ``"coarse-to-fine"``.
+STRATEGIES = tuple(SAMPLERS) + (COARSE_TO_FINE,)
 
 
 def _sampler_names():
-    try:
-        from hpsearch.samplers import SAMPLERS
-    except ImportError:
-        return _FALLBACK_SAMPLERS
     return tuple(SAMPLERS)
 
 
 def strategies():
     """Every valid ``strategy``: the sampler names and ``"coarse-to-fine"``."""
-    return _sampler_names() + (COARSE_TO_FINE,)
-
-
-STRATEGIES = ("random", "grid", "sobol", COARSE_TO_FINE, "tpe", "cmaes", "qmc", "gp", "optuna-random")
+    return STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,6 @@ class StudyFile:
     backend: str = None
     description: str = ""
     objective_ref: str = None
-    _plan_cache: dict = field(default_factory=dict, repr=False)
 
     # -- plans ------------------------------------------------------------------------
     def plan(self, strategy=None, n_trials=None):
@@ -618,16 +609,12 @@ def _one_line(exc):
 
 
 def _dataset_names():
-    try:
-        from models.datasets import DATASETS
-    except ImportError:
-        return _BUILTIN_DATASETS
+    from models.datasets import DATASETS
+
     return tuple(DATASETS)
 
 
 def _backend_names():
-    try:
-        from hpsearch.backends import BACKENDS
-    except ImportError:
-        return ("loky", "threading", "dask")
+    from hpsearch.backends import BACKENDS
+
     return tuple(BACKENDS)
