@@ -273,10 +273,10 @@ def _save_plots(kind, *args):
 
 # -- run ------------------------------------------------------------------------------------
 
-def _print_plan(sf, plan, counts, strategy, n_jobs):
+def _print_plan(sf, name, plan, counts, strategy, n_jobs):
     total_trials = sum(counts)
     total_epochs = sum(c * s.budget for c, s in zip(counts, plan))
-    _say(f"study {sf.name!r} from {sf.path}: {strategy}, {sf.direction} {sf.metric}, seed {sf.seed}")
+    _say(f"study {name!r} from {sf.path}: {strategy}, {sf.direction} {sf.metric}, seed {sf.seed}")
     _say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.items())}")
     for i, (stage, count) in enumerate(zip(plan, counts)):
         asked = "" if count == stage.n_trials else f" (its largest grid; {stage.n_trials} asked)"
@@ -299,7 +299,7 @@ def cmd_run(args, argv):
     counts = sf.planned_trials(plan)
     n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
     if args.dry_run:
-        _print_plan(sf, plan, counts, strategy, n_jobs)
+        _print_plan(sf, name, plan, counts, strategy, n_jobs)
         _say(f"would write: {out / DB_NAME}, {out / 'trials.csv'} and plots (dry run: nothing ran)")
         return 0
     out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +319,7 @@ def cmd_run(args, argv):
     (out / RUN_INFO).write_text(json.dumps({"study_file": str(sf.path), "name": name, "resume": resume},
                                            indent=2) + "\n")
     if not args.quiet:
-        _print_plan(sf, plan, counts, strategy, n_jobs)
+        _print_plan(sf, name, plan, counts, strategy, n_jobs)
     study = sf.make_study(db, name)
     try:
         result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
