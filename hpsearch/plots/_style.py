@@ -48,7 +48,8 @@ def fmt(value):
 
 def wrap(text, width=48):
     """``text`` wrapped to lines of at most ``width`` characters (for panel annotations)."""
-    return "\n".join(textwrap.wrap(str(text), width=width)) or str(text)
+    # no breaks at hyphens: "1e-02" must stay whole
+    return "\n".join(textwrap.wrap(str(text), width=width, break_on_hyphens=False)) or str(text)
 
 
 def message_figure(title, message, figsize=(7.0, 3.0)):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.transforms import offset_copy
 
 from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR,
                                    STAGE_CMAP, STATUS_MARKERS, better_word, categories, fmt, grid_shape,
@@ -70,14 +71,15 @@ def _edges(ax, dists, flags, data, log):
     for edge, value in (("low", low), ("high", high)):
         red = edge in flagged
         ax.axvline(value, color=FLAG_COLOR if red else EDGE_COLOR, lw=2.2 if red else 1.3,
-                   ls="-", zorder=1, gid=f"edge-{edge}")
+                   ls="-", zorder=1, gid=f"edge-{edge}", label="flagged edge: widen the range" if red else None)
     for f in flags:
-        # a marker at the top of the flagged edge, pointing where to widen
+        # an arrow just outside the flagged edge, pointing where to widen: outside the
+        # range there are no trials of the last stage for it to hide
         x = high if f.edge == "high" else low
         sign = 1 if f.edge == "high" else -1
-        ax.plot([x], [0.96], marker=">" if sign > 0 else "<", color=FLAG_COLOR, ms=11,
-                transform=ax.get_xaxis_transform(), clip_on=False, zorder=5)
-
+        where = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, x=8 * sign, y=0, units="points")
+        ax.plot([x], [0.5], marker=">" if sign > 0 else "<", color=FLAG_COLOR, ms=10, transform=where,
+                clip_on=False, zorder=5, gid="flag-arrow")
 
 def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
     metric = result.metric
@@ -132,7 +134,9 @@ def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
     ax.set_ylabel(metric)
     if flags:
         # the suggestion goes in the title area, where it hides no trial
-        ax.set_title(f"{name}: best at the {flags[0].edge} edge\n{wrap(flags[0].suggestion, 56)}",
+        advice = flags[0].suggestion
+        advice = advice[len(name) + 2:] if advice.startswith(f"{name}: ") else advice
+        ax.set_title(f"{name}: flagged at the {flags[0].edge} edge\n{wrap(advice, 56)}",
                      color=FLAG_COLOR, fontsize=8.5, gid="flag-suggestion")
     else:
         ax.set_title(name, fontsize=11)

@@ -207,9 +207,11 @@ def test_slices_mark_a_flag_with_its_suggestion(flagged):
     (edge,) = lines(ax, f"edge-{flag.edge}")
     assert edge.get_xdata()[0] == pytest.approx(flag.high if flag.edge == "high" else flag.low)
     assert edge.get_color() != lines(ax, "edge-low" if flag.edge == "high" else "edge-high")[0].get_color()
-    title = ax.get_title()
-    assert flag.suggestion.split(";")[0].split()[-1] in title.replace("\n", " ")
-    assert " ".join(title.split("\n")[1:]).replace("\n", " ").startswith(flag.suggestion[:30])
+    # the suggestion (without its "lr: " prefix) is written on the panel, under its title
+    title = ax.get_title().split("\n")
+    assert title[0] == f"lr: flagged at the {flag.edge} edge"
+    assert " ".join(title[1:]) == flag.suggestion[len("lr: "):]
+    assert lines(ax, "flag-arrow")
     assert "edge" not in axes_by_gid(fig, "slice-reg").get_title()
 
 
