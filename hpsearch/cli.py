@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser"]
 PROG = "hpsearch"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 DB_NAME = "study.db"
 RUN_INFO = "run.json"
 # Errors that come from what the user typed or pointed us at (OSError covers missing
@@ -159,6 +160,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`hpsearch show ... | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except _USER_ERRORS as exc:
         _err(f"error: {_one_line(exc)}")
         return EXIT_USAGE
