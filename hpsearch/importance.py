@@ -93,7 +93,7 @@ def _omega_squared(y, labels):
         return 0.0
     ss_between = sum(float((labels == k).sum()) * (y[labels == k].mean() - mean) ** 2 for k in groups)
     ms_within = (ss_total - ss_between) / (n - g)
-    return max(0.0, (ss_between - (g - 1) * ms_within) / (ss_total + ms_within))
+    return max(0.0, float((ss_between - (g - 1) * ms_within) / (ss_total + ms_within)))
 
 
 def parameter_importance(space, trials_df, metric, direction="maximize"):
@@ -147,4 +147,4 @@ def parameter_importance(space, trials_df, metric, direction="maximize"):
     total = sum(scores.values())
     if total <= 0:
         return {name: 1.0 / len(names) for name in names}
-    return {name: s / total for name, s in scores.items()}
+    return {name: float(s / total) for name, s in scores.items()}

@@ -27,6 +27,7 @@ def test_the_parameter_that_matters_gets_most_of_the_share(sampler):
     trials = trials_of(LogBowl({"lr": 1e-3}, width=0.7), sampler=sampler, n=64)
     scores = parameter_importance(SPACE, trials, "score", "maximize")
     assert list(scores) == ["lr", "reg", "act"]  # dims, in space order; Fixed left out
+    assert all(type(v) is float for v in scores.values())  # plain floats, JSON-able
     assert sum(scores.values()) == pytest.approx(1.0)
     assert scores["lr"] > 0.6 and scores["lr"] == max(scores.values())
 
