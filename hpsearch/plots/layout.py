@@ -130,7 +130,7 @@ def _stack_counts(ax, x, y, max_labels=60):
                     gid="stacked")
 
 
-def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None):
+def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None, count_max=1):
     """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None)."""
     sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
     ax = fig.add_subplot(sub[1, 0])
@@ -175,8 +175,9 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
         top.plot(dx, nx, "o", color=OK_COLOR, ms=3)
         right.hlines(dy, 0, ny, color=OK_COLOR, lw=1.6, gid="marginal-y")
         right.plot(ny, dy, "o", color=OK_COLOR, ms=3)
-        top.set_ylim(0, max(nx.max(initial=1), ny.max(initial=1)) * 1.35)
-        right.set_xlim(0, max(nx.max(initial=1), ny.max(initial=1)) * 1.35)
+        # one count scale for both designs: grid stems B/k tall against random's 1
+        top.set_ylim(0, count_max * 1.2)
+        right.set_xlim(0, count_max * 1.2)
         top.set_ylabel("trials", fontsize=8)
         right.set_xlabel("trials", fontsize=8)
     else:
@@ -281,10 +282,12 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
     outer = fig.add_gridspec(1, 3 if with_bar else 2, width_ratios=[1, 1, 0.035] if with_bar else [1, 1],
                              wspace=0.06)
     mappable = None
+    count_max = max([1] + [int(axis.distinct(f[f"param_{axis.name}"])[1].max(initial=1))
+                           for f in frames.values() for axis in (ax_x, ax_y)])
     for i, (title, frame) in enumerate(frames.items()):
         drawn = (grid_trials if title.startswith("Grid") else random_trials) is None
         m = _panel(fig, outer[0, i], title, frame, ax_x, ax_y, value_col, norm, cmap, direction,
-                   budget=int(n_trials) if drawn else None)
+                   budget=int(n_trials) if drawn else None, count_max=count_max)
         mappable = mappable or m
     if with_bar and mappable is not None:
         cbar = fig.colorbar(mappable, cax=fig.add_subplot(outer[0, 2]))
