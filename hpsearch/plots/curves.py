@@ -7,6 +7,7 @@ regularisation; no gap: more capacity). The curves are the per-epoch dicts the
 objective passed to ``report(epoch, metrics)``.
 """
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
@@ -24,7 +25,12 @@ def _curve_of(curves, number):
 
 def top_curves(result, top=3):
     """[(trial row, curve)] of the best ``top`` ok trials that have a learning curve, best first."""
-    ranked = result.top(len(result.trials)) if hasattr(result, "top") else result.trials
+    trials = result.trials
+    value = pd.to_numeric(trials[result.metric], errors="coerce") if result.metric in trials else None
+    if value is None:
+        return []
+    ok = trials[(trials["status"] == "ok") & np.isfinite(value)]
+    ranked = ok.sort_values(result.metric, ascending=result.direction == "minimize", kind="stable")
     curves = getattr(result, "curves", None) or {}
     out = []
     for _, row in ranked.iterrows():
