@@ -61,8 +61,12 @@ def important_params(space, trials, metric, direction):
 
 
 def _layout_possible(space):
-    """Grid and random designs need >= 2 searched parameters, none a scipy.stats distribution."""
+    """Grid and random designs need >= 2 searched parameters, none a scipy.stats distribution;
+    and the picture says something only with a numeric one (over choices alone, grid and
+    random search try the same few values)."""
     if space is None or not hasattr(space, "dims") or len(space.dims) < 2:
+        return False
+    if not any(getattr(space[n], "ordered", False) for n in space.dims):
         return False
     return all(type(space[n]).__name__ != "ScipyDistribution" for n in space.dims)
 
@@ -79,7 +83,8 @@ def save_run_plots(result, out_dir, dpi=DPI):
     run had more than one stage, and ``layout.png`` (grid vs random designs of the run's
     first-stage trial count over its two most important parameters; when that stage was
     random or grid, its own trials, coloured by the metric, replace that design) when the
-    space allows both designs (at least two searched parameters, no scipy.stats distribution).
+    space allows both designs (at least two searched parameters, one of them numeric, and no
+    scipy.stats distribution).
 
     Args:
         result: a :class:`~hpsearch.result.SearchResult`.

@@ -431,3 +431,11 @@ def test_run_plots_before_any_trial_and_with_a_scipy_parameter(tmp_path):
     assert "no trial has finished yet" in fig.get_suptitle()
     (ax,) = drawn(plot_slices(result)).axes
     assert "No trials have finished yet" in ax.texts[0].get_text().replace("\n", " ")
+
+
+def test_no_layout_for_a_space_of_choices_only(tmp_path):
+    space = hp.Space({"activation": hp.Choice(["relu", "tanh"]), "init": hp.Choice(["he", "xavier"])})
+    study = hp.Study(lambda p, b, s, r: {"score": float(p["activation"] == "relu")}, space, metric="score",
+                     name="choices")
+    result = study.optimize("grid", n_trials=4, budget=1, n_jobs=1, seed=0)
+    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png"]
