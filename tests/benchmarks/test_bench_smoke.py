@@ -1,0 +1,122 @@
+"""Smoke tests of the benchmark scripts: each runs end to end in its tiny --quick configuration.
+
+They check that a script prints its table and writes strict JSON with the figures the
+README and the lead read (never a time: these machines are shared and noisy).
+"""
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "benchmarks"
+
+
+def _load(name):
+    """Import benchmarks/<name>.py as a module (benchmarks/ is a folder of scripts, not a package)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _needs(*modules):
+    for module in modules:
+        pytest.importorskip(module)
+
+
+def _run(name, tmp_path, capsys, *extra):
+    out = tmp_path / f"{name}.json"
+    payload = _load(name).main(["--quick", "--out", str(out), *extra])
+    printed = capsys.readouterr().out
+    assert out.exists(), f"{name} wrote no JSON"
+    data = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{name}: non-strict JSON {c}"))
+    assert data["benchmark"] == name and data["quick"] is True
+    assert payload["benchmark"] == name
+    machine = data["machine"]
+    for key in ("cpu_model", "usable_cpus", "numpy", "threadpools", "blas_env", "blas_env_set"):
+        assert key in machine, key
+    assert "OPENBLAS_CORETYPE" in machine["blas_env"]
+    # a Markdown table: header, separator and at least one row
+    table = [line for line in printed.splitlines() if line.startswith("|")]
+    assert len(table) >= 3 and set(table[1]) <= set("|-")
+    return data, printed
+
+
+def _positive(x):
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_bench_mlp_quick(tmp_path, capsys):
+    _needs("models.mlp", "models.trainer", "sklearn")
+    data, printed = _run("bench_mlp", tmp_path, capsys, "--repeats", "1", "--no-torch")
+    assert "PyTorch skipped" in " ".join(data["notes"])
+    cifar, digits = data["cifar"], data["digits"]
+    assert set(cifar["median"]) == {"ours", "sklearn", "roofline"}
+    assert all(_positive(v) for v in cifar["median"].values())
+    assert set(cifar["goals"]) == {"ours_vs_torch", "ours_vs_roofline"}
+    assert cifar["goals"]["ours_vs_torch"]["met"] is None  # no torch: no verdict
+    assert isinstance(cifar["goals"]["ours_vs_roofline"]["met"], bool)
+    assert cifar["ratios"]["ours_vs_roofline"] == pytest.approx(cifar["median"]["ours"] / cifar["median"]["roofline"])
+    assert {"ours", "sklearn", "ours, 1 BLAS thread", "sklearn, 1 BLAS thread"} <= set(digits["median"])
+    assert 0.0 <= digits["val_acc_final"]["ours"] <= 1.0
+    assert isinstance(digits["goals"]["ours_vs_sklearn"]["met"], bool)
+    assert "ours_vs_sklearn" in printed
+
+
+def test_bench_overhead_quick(tmp_path, capsys):
+    _needs("hpsearch.study", "hpsearch.objectives", "optuna")
+    data, printed = _run("bench_overhead", tmp_path, capsys, "--sizes", "30", "--optuna-sqlite-cap", "10")
+    peers = data["figures"]["30"]
+    assert set(peers) == {"hpsearch, SQLite", "hpsearch, memory", "optuna, memory", "optuna, SQLite"}
+    assert peers["optuna, SQLite"]["n_trials"] == 10 and peers["hpsearch, SQLite"]["n_trials"] == 30
+    assert all(_positive(p["per_trial"]) for p in peers.values())
+    assert _positive(data["ratios"]["30"]["hpsearch_sqlite_vs_optuna_memory"])
+    assert set(data["goals"]) == {"persisted_vs_optuna_memory", "flat"}
+    assert any("capped at 10" in note for note in data["notes"])
+
+
+def test_bench_parallel_quick(tmp_path, capsys):
+    _needs("hpsearch.study", "models.objective")
+    data, printed = _run("bench_parallel", tmp_path, capsys, "--trials", "2")
+    assert set(data["figures"]) == {"n_jobs=1", "n_jobs=1, 1 BLAS thread", "n_jobs=2, limited",
+                                    "n_jobs=2, unlimited"}
+    assert all(_positive(f["wall"]) for f in data["figures"].values())
+    assert all(0.0 <= acc <= 1.0 for f in data["figures"].values() for acc in f["best_val_acc"])
+    assert data["speedups"]["limited_vs_n_jobs1"] == pytest.approx(
+        data["figures"]["n_jobs=1"]["wall"] / data["figures"]["n_jobs=2, limited"]["wall"])
+    assert isinstance(data["goals"]["speedup_limited"]["met"], bool)
+
+
+def test_bench_search_quick(tmp_path, capsys):
+    _needs("hpsearch.compare", "models.objective", "optuna", "scipy")
+    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "2")
+    assert set(data["figures"]) == {"grid", "random", "sobol", "coarse-to-fine", "tpe"}
+    for strategy, f in data["figures"].items():
+        assert len(f["best_val_acc"]) == 2, strategy
+        assert all(0.0 <= v <= 1.0 for v in f["best_val_acc"])
+        q1, med, q3 = f["best_val_acc_quartiles"]
+        assert q1 <= med <= q3
+        assert len(f["epochs_to_target"]) == 2 and 0 <= f["reached"] <= 2
+    # equal compute: every strategy but grid runs the same trials and epochs
+    same = {(f["trials"], f["epochs"]) for s, f in data["figures"].items() if s != "grid"}
+    assert same == {(6, 12)}
+    assert set(data["tests"]) == {"random_vs_grid", "coarse_to_fine_vs_tpe"}
+
+
+def test_epochs_to_target_counts_epochs_up_to_the_first_hit():
+    _needs("pandas")
+    import pandas as pd
+
+    mod = _load("bench_search")
+    runs = pd.DataFrame({"strategy": ["a"] * 4 + ["b"] * 2, "repeat": [0] * 6, "number": [1, 0, 2, 3, 0, 1],
+                         "budget": [2, 1, 4, 8, 3, 3], "value": [0.5, 0.2, 0.98, 0.99, math.nan, 0.9]})
+    reach = mod.epochs_to_target(runs, 0.97)
+    assert reach[("a", 0)] == 1 + 2 + 4   # trial order by number, up to and including the first hit
+    assert reach[("b", 0)] == math.inf     # never reached (a NaN value is not a hit)
+    assert mod.order_quartiles([10.0, 20.0, math.inf, math.inf]) == (10.0, 20.0, math.inf)
