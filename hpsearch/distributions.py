@@ -99,6 +99,10 @@ def _check_jsonable(owner, value):
                      f"study file; use str, int, float, bool, None or lists/dicts of them")
 
 
+def _fmt_bound(x):
+    return "inf" if x == _INF else "-inf" if x == -_INF else f"{x:g}"
+
+
 def _bound_out(x):
     """Infinite bounds are written as None so the dict is strict JSON."""
     return None if math.isinf(x) else x
@@ -246,6 +250,24 @@ class _Range(Distribution):
     def with_range(self, low, high):
         """The same kind of distribution over ``[low, high]`` with the same ``bounds``."""
         return type(self)(low, high, bounds=self.bounds)
+
+    def with_bounds(self, lo, hi):
+        """The same range with ``bounds`` tightened to their intersection with ``[lo, hi]``.
+
+        Used to apply the values an objective accepts (e.g. a layer width of at least 1),
+        so coarse-to-fine never moves a range where every trial would fail.
+
+        Raises:
+            ValueError: ``[low, high]`` itself reaches outside ``[lo, hi]``.
+        """
+        lo = self.bounds[0] if lo is None else max(self.bounds[0], float(lo))
+        hi = self.bounds[1] if hi is None else min(self.bounds[1], float(hi))
+        if self.low < lo or self.high > hi:
+            raise ValueError(f"{type(self).__name__}({self.low!r}, {self.high!r}) reaches outside the values "
+                             f"the objective accepts [{_fmt_bound(lo)}, {_fmt_bound(hi)}]")
+        if (lo, hi) == self.bounds:
+            return self
+        return type(self)(self.low, self.high, bounds=(lo, hi))
 
     # -- study-file form ---------------------------------------------------------------
     def to_dict(self):

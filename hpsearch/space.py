@@ -155,6 +155,27 @@ class Space(Mapping):
         return Space({name: new.get(name, dist) for name, dist in self._dists.items()})
 
     # -- serialisation ---------------------------------------------------------------------
+    def with_bounds(self, bounds):
+        """A new Space whose numeric ranges respect ``bounds`` (``{name: (lo, hi)}``).
+
+        Names not in the space and non-numeric parameters are ignored; ``None`` means
+        no limit on that side. Hard bounds only constrain coarse-to-fine narrowing and
+        the boundary flags, never the ranges the user gave.
+
+        Raises:
+            ValueError: a range that reaches outside its bounds (the message names it).
+        """
+        new = {}
+        for name, limits in bounds.items():
+            dist = self._dists.get(name)
+            if dist is None or not hasattr(dist, "with_bounds"):
+                continue
+            try:
+                new[name] = dist.with_bounds(*limits)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self.replace(new) if new else self
+
     def to_dict(self):
         """JSON-able ``{name: distribution.to_dict()}`` in space order."""
         return {name: dist.to_dict() for name, dist in self._dists.items()}

@@ -150,7 +150,9 @@ class Study:
             ``objective(params, budget, seed, report) -> dict``; picklable for
             process backends (define it in a module, not in ``__main__`` of a notebook
             if possible). If it has ``get_params()``, its result is part of the
-            study's identity so a changed setting is caught on resume.
+            study's identity so a changed setting is caught on resume. If it has
+            ``setting_bounds() -> {name: (lo, hi)}``, those become hard bounds of the
+            space's ranges: coarse-to-fine never moves a range past them.
         space: a :class:`~hpsearch.space.Space` or a plain dict of distributions.
         metric: the returned key to optimise (non-empty string).
         direction: ``"maximize"`` or ``"minimize"``.
@@ -179,7 +181,12 @@ class Study:
         if not (storage is None or isinstance(storage, (str, Path, Storage))):
             raise ValueError(f"storage must be None, a file path or a Storage, got {storage!r}")
         self.objective = objective
-        self.space = space if isinstance(space, Space) else Space(space)
+        space = space if isinstance(space, Space) else Space(space)
+        setting_bounds = getattr(objective, "setting_bounds", None)
+        if callable(setting_bounds):
+            # the objective knows which values it accepts: narrowing must stay inside them
+            space = space.with_bounds(setting_bounds())
+        self.space = space
         self.metric = metric
         self.direction = direction
         self.storage = storage

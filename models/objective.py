@@ -38,6 +38,26 @@ _DATA = ("preprocess", "n_components", "whiten_eps", "val_fraction", "test_fract
 SETTINGS = {"mlp": _MLP, "trainer": _TRAINER, "optimizer": _OPTIMIZER, "data": _DATA}
 
 _DEFAULT_HIDDEN = [100]
+
+
+def _inside(x, toward):
+    """The float next to ``x`` toward ``toward``: an open end of a valid interval, as a closed limit."""
+    return math.nextafter(x, toward)
+
+
+#: The values each numeric setting accepts, as closed limits (lo, hi); None: no limit. Open ends of
+#: the valid intervals (lr > 0, dropout < 1, ...) sit one float inside. Mirrors the validation in
+#: MLP, Trainer, the optimizers and load_dataset.
+SETTING_BOUNDS = {
+    "lr": (0.0, None), "reg": (0.0, None), "dropout": (0.0, _inside(1.0, 0.0)),
+    "width": (1, None), "depth": (0, None), "maxout_k": (2, None), "output_scale": (0.0, None),
+    "batch_size": (1, None), "lr_decay": (_inside(0.0, 1.0), None), "train_acc_samples": (1, None),
+    "momentum": (0.0, None), "dampening": (0.0, 1.0), "weight_decay": (0.0, None),
+    "beta1": (0.0, _inside(1.0, 0.0)), "beta2": (0.0, _inside(1.0, 0.0)), "eps": (0.0, None),
+    "alpha": (0.0, 1.0), "rho": (0.0, 1.0), "initial_accumulator_value": (0.0, None),
+    "n_components": (1, None), "val_fraction": (_inside(0.0, 1.0), _inside(1.0, 0.0)),
+    "test_fraction": (0.0, _inside(1.0, 0.0)),
+}
 _CACHE_SIZE = 4
 _DATA_CACHE = OrderedDict()   # data key -> Dataset, per process (least recently used dropped first)
 
@@ -195,6 +215,14 @@ class MLPObjective:
             make_preprocessor(preprocess, **options)
             _count("data_seed", data.get("data_seed", 0), 0)
             check_source(self.dataset, **{k: data[k] for k in self._source_options if k in data})
+
+    def setting_bounds(self):
+        """``{setting: (lo, hi)}``: the values each numeric setting accepts (None: unbounded).
+
+        The search applies these as hard bounds, so coarse-to-fine never moves a range to
+        values every trial would fail on (a width of 0, a dropout of 1).
+        """
+        return dict(SETTING_BOUNDS)
 
     def get_params(self):
         """The fixed settings and the dataset, as a JSON-able dict (stored with a study)."""

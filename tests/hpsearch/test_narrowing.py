@@ -158,3 +158,24 @@ def test_repeated_stages_converge_on_an_optimum_outside_the_first_range():
         space = narrow_space(space, params, values, "minimize")
     assert space["lr"].low < 10 ** -1.5 < space["lr"].high
     assert math.log10(space["lr"].high / space["lr"].low) < 3
+
+
+def test_objective_bounds_keep_a_moved_range_valid():
+    """A best width at the low edge moves the range down, but never below 1 unit."""
+    from hpsearch.study import Study
+    from models import MLPObjective
+
+    study = Study(MLPObjective("spiral"), {"width": IntUniform(10, 100), "dropout": Uniform(0.0, 0.5)})
+    assert study.space["width"].bounds == (1.0, math.inf)
+    params = [{"width": 10 + i, "dropout": 0.2} for i in range(5)] + [{"width": 90, "dropout": 0.3}] * 5
+    values = [0.99, 0.98, 0.97, 0.96, 0.95] + [0.1] * 5
+    moved = narrow_space(study.space, params, values, "maximize")
+    assert moved["width"].low == 1 and moved["width"].high < 100
+
+
+def test_a_range_outside_what_the_objective_accepts_is_named():
+    from hpsearch.study import Study
+    from models import MLPObjective
+
+    with pytest.raises(ValueError, match=r"width: IntUniform\(0, 10\) reaches outside the values the objective accepts \[1, inf\]"):
+        Study(MLPObjective("spiral"), {"width": IntUniform(0, 10)})

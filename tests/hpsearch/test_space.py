@@ -1,5 +1,6 @@
 """Space: ordered immutable mapping, unit-cube transforms, errors naming the parameter."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -88,3 +89,14 @@ def test_replace_equality_dict_and_repr():
     assert text.startswith("Space({'lr': LogUniform(1e-06, 0.1), 'hidden_dims': Choice([[50], [100], [200]])")
     # order matters for equality: the unit cube's axes differ
     assert Space({"a": Uniform(0, 1), "b": Uniform(0, 1)}) != Space({"b": Uniform(0, 1), "a": Uniform(0, 1)})
+
+
+def test_with_bounds_tightens_hard_limits_only():
+    space = Space({"w": IntUniform(10, 100), "d": Uniform(0.0, 0.5), "a": Choice(["x", "y"])})
+    bounded = space.with_bounds({"w": (1, None), "d": (0.0, 0.9), "a": (0, 1), "not_here": (0, 1)})
+    assert bounded["w"] == IntUniform(10, 100, bounds=(1, math.inf))
+    assert bounded["d"] == Uniform(0.0, 0.5, bounds=(0.0, 0.9))
+    assert bounded["a"] == space["a"]
+    assert Space.from_dict(bounded.to_dict()) == bounded
+    with pytest.raises(ValueError, match=r"^d: Uniform\(0.0, 0.5\) reaches outside .* \[0.1, 1\]"):
+        space.with_bounds({"d": (0.1, 1.0)})
