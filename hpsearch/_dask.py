@@ -80,8 +80,42 @@ def local_cluster(n_workers):
                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
 
 
+def _probe(payload):
+    """Runs on a worker: proves the cluster can unpickle hpsearch code and ``payload``."""
+    import hpsearch
+
+    return hpsearch.__version__, type(payload).__name__
+
+
+def _check_environment(client, address, timeout, check):
+    """Run one small task through the scheduler before the study starts.
+
+    joblib's dask backend waits forever when the scheduler cannot unpickle a task (a scheduler
+    or worker started where hpsearch, or the objective's module, is not importable); a task
+    submitted here fails at once instead, and we can say what to fix.
+    """
+    future = client.submit(_probe, check, pure=False)
+    try:
+        future.result(timeout=timeout)
+    except (TimeoutError, OSError):
+        raise HpsearchError(f"the dask cluster at {address} ran no test task within {timeout:g} s; are its "
+                            f"workers busy or unable to reach this machine?") from None
+    except Exception as exc:
+        # The scheduler's "Error during deserialization of the task graph" carries the real
+        # reason (ModuleNotFoundError: No module named ...) as its cause.
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        said = " ".join(str(cause).split()).split(" For more information")[0] or type(cause).__name__
+        raise HpsearchError(
+            f"the dask cluster at {address} cannot run hpsearch trials ({type(cause).__name__}: {said}); the "
+            f"scheduler and every worker need the packages this process uses (hpsearch and the module "
+            f"of the objective): install them there, or start `dask scheduler` and `dask worker` with "
+            f"PYTHONPATH set to your code") from None
+    finally:
+        future.release()
+
+
 @contextmanager
-def dask_backend(n_jobs, scheduler=None, timeout=20.0):
+def dask_backend(n_jobs, scheduler=None, timeout=20.0, check=None):
     """Connect to (or start) a Dask cluster for the duration of a study.
 
     Args:
@@ -89,7 +123,12 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0):
             (``-1`` or ``None``: one per CPU). Ignored with a scheduler: joblib then uses every
             worker thread of the cluster.
         scheduler: None, or a scheduler address such as ``"tcp://10.0.0.5:8786"``.
-        timeout: seconds to wait for the scheduler to answer and for a first worker.
+        timeout: seconds to wait for the scheduler to answer, for a first worker and for the
+            test task.
+        check: with a scheduler, an object (the objective) shipped to a worker in a test task
+            before the study starts, so a cluster that cannot import its module (or hpsearch)
+            fails at once with a clear message instead of hanging. hpsearch itself is always
+            checked.
 
     Yields:
         dict of ``joblib.Parallel`` keyword arguments: ``{"backend": <joblib dask backend>}``
@@ -97,7 +136,8 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0):
 
     Raises:
         HpsearchError: dask[distributed] is not installed; the scheduler address is malformed,
-            unreachable, or has no worker within ``timeout``.
+            unreachable, has no worker within ``timeout``, or cannot import hpsearch (or
+            ``check``'s module).
     """
     distributed, DaskDistributedBackend = _import_dask()
     with ExitStack() as stack:
@@ -118,4 +158,5 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0):
             except (TimeoutError, OSError):
                 raise HpsearchError(f"the dask scheduler at {address} has no worker after {timeout:g} s; "
                                     f"start some with `dask worker {address}`") from None
+            _check_environment(client, address, timeout, check)
         yield {"backend": DaskDistributedBackend(client=client)}

@@ -115,6 +115,26 @@ def test_scheduler_without_workers_says_how_to_start_them():
                 pass
 
 
+class _Unloadable:
+    """Pickles fine here, fails to load anywhere: an objective whose module the cluster lacks."""
+
+    def __reduce__(self):
+        import importlib
+
+        return (importlib.import_module, ("hpsearch_test_module_missing_on_the_cluster",))
+
+
+def test_cluster_that_cannot_load_the_objective_fails_at_once(cluster):
+    # joblib's dask backend would wait forever on such a task; the test task fails fast instead
+    with pytest.raises(HpsearchError, match=r"cannot run hpsearch trials \(ModuleNotFoundError: No module named "
+                                            r"'hpsearch_test_module_missing_on_the_cluster'\); "
+                                            r"the scheduler and every worker need .* module of the objective"):
+        with dask_backend(2, scheduler=cluster.scheduler_address, timeout=10, check=_Unloadable()):
+            pass
+    with dask_backend(2, scheduler=cluster.scheduler_address, check=LogBowl({"lr": 1e-3})) as kwargs:
+        assert set(kwargs) == {"backend"}
+
+
 def test_missing_dask_is_named_with_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
     with pytest.raises(HpsearchError) as info:
