@@ -35,6 +35,8 @@ def _log_distance(trials):
 
 @pytest.mark.parametrize("name", sorted(OPTUNA_SAMPLERS))
 def test_every_named_sampler_runs_a_study(name):
+    if name == "gp":
+        pytest.importorskip("torch", reason="Optuna's GPSampler needs torch (an optional, heavy dependency)")
     n = 5 if name == "gp" else 8  # GP fits a model per trial: keep it short
     res = _study().optimize(sampler=get_sampler(name, **FAST[name]), n_trials=n, budget=1, seed=0)
     assert len(res.trials) == n and (res.trials["status"] == "ok").all()
@@ -142,6 +144,15 @@ def test_bad_names_and_options_are_clear_errors():
         get_sampler("qmc", qmc_type="foo")
     with pytest.raises(ValueError, match="needs a name"):
         OptunaSampler(42)
+
+
+def test_a_missing_sampler_package_is_named_with_the_pip_command(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cmaes" else real(name, *a))
+    with pytest.raises(hp.HpsearchError, match=r"^sampler 'cmaes' needs the cmaes package: pip install cmaes$"):
+        get_sampler("cmaes")
 
 
 def test_options_reach_the_optuna_sampler():
