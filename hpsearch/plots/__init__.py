@@ -15,6 +15,7 @@ the ``save_*`` helpers write PNG files and return their paths.
 """
 from pathlib import Path
 
+from hpsearch.space import Space
 from hpsearch.plots._style import save_figure
 from hpsearch.plots.curves import plot_learning_curves
 from hpsearch.plots.layout import plot_random_vs_grid
@@ -81,7 +82,8 @@ def save_run_plots(result, out_dir, dpi=DPI):
     Writes ``slices.png`` always (a run with no ok trial gets a figure that says so),
     ``curves.png`` when the objective reported learning curves, ``stages.png`` when the
     run had more than one stage, and ``layout.png`` (grid vs random designs of the run's
-    first-stage trial count over its two most important parameters; when that stage was
+    first-stage trial count over its two most important parameters, drawn in the plane of those
+    two parameters so the grid tries ~sqrt(B) values of each; when that stage was
     random or grid, its own trials, coloured by the metric, replace that design) when the
     space allows both designs (at least two searched parameters, one of them numeric, and no
     scipy.stats distribution).
@@ -110,7 +112,11 @@ def save_run_plots(result, out_dir, dpi=DPI):
         sampler = str(stages[0].sampler)
         given = {"random_trials": first} if sampler.startswith("RandomSampler") else \
             {"grid_trials": first} if sampler.startswith("GridSampler") else {}
-        fig = plot_random_vs_grid(space, n_trials, seed=0, params=params, metric=result.metric,
+        # designs are drawn over the two plotted parameters only: the lecture's picture, and the
+        # grid most favourable to grid search (over all d dimensions it gets B**(1/d) values per
+        # axis, fewer still), yet it tries only ~sqrt(B) values of each parameter
+        plane = Space({name: space[name] for name in params})
+        fig = plot_random_vs_grid(plane, n_trials, seed=0, params=params, metric=result.metric,
                                   direction=result.direction, **given)
         paths.append(save_figure(fig, out / "layout.png", dpi))
     return paths

@@ -24,6 +24,24 @@ STAGE_CMAP = "plasma"
 STATUS_MARKERS = {"diverged": "x", "failed": "+"}
 
 
+def set_log_axis(ax, which, low=None, high=None):
+    """Put the ``which`` ("x" or "y") axis of ``ax`` on a log scale with readable labels.
+
+    Ranges narrower than three decades (a hidden size 16-512, a refined learning-rate range)
+    would get matplotlib's crowded minor labels (``2x10^1 3x10^1 ...``); they get plain
+    numbers at 1, 2 and 5 times each power of ten instead.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    if low is None or high is None or not 0 < low < high or high / low >= 1e3:
+        return
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def grid_shape(n, max_cols=3):
     """(ncols, nrows) of a near-square grid for ``n`` panels."""
     ncols = min(max_cols, max(1, n))

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, CMAP, OK_COLOR, OLD_EDGE_COLOR, better_word,
+from hpsearch.plots._style import (set_log_axis, BAD_COLOR, BEST_COLOR, CMAP, OK_COLOR, OLD_EDGE_COLOR, better_word,
                                    categories, fmt, is_choice, numeric, value_key)
 
 __all__ = ["plot_random_vs_grid", "default_params"]
@@ -85,9 +85,9 @@ class _Axis:
                 ax.set_yticks(ticks, self.labels)
                 ax.set_ylim(-0.6, len(ticks) - 0.4)
             return
-        if self.log:
-            (ax.set_xscale if which == "x" else ax.set_yscale)("log")
         low, high = getattr(self.dist, "low", None), getattr(self.dist, "high", None)
+        if self.log:
+            set_log_axis(ax, which, low, high)
         if low is not None and high is not None:
             if self.log:
                 pad = (high / low) ** 0.04

@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
 
-from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR,
+from hpsearch.plots._style import (set_log_axis, BAD_COLOR, BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR,
                                    STAGE_CMAP, STATUS_MARKERS, better_word, categories, fmt, grid_shape,
                                    is_choice, is_fixed, message_figure, metric_scale, numeric, spread,
                                    value_key, wrap)
@@ -42,6 +42,12 @@ def result_params(result):
                 name in s and is_fixed(s[name]) for s in spaces):
             names.append(name)
     return [(n, [s[n] if n in s else None for s in spaces]) for n in names]
+
+
+def _span(dists):
+    """(lowest low, highest high) over the stages' ranges of one parameter."""
+    ranges = [(d.low, d.high) for d in dists if d is not None and getattr(d, "ordered", False)]
+    return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else (None, None)
 
 
 def _edges(ax, dists, flags, data, log):
@@ -102,7 +108,7 @@ def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
         def pos(vals):
             return numeric(vals)
     if log:
-        ax.set_xscale("log")
+        set_log_axis(ax, "x", *_span(dists))
     y = ok[metric].to_numpy(float)
     x = pos(ok[col])
     stages = ok["stage"].to_numpy()

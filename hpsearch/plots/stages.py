@@ -12,7 +12,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (R2_X, R2_Y, BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, better_word,
+from hpsearch.plots._style import (set_log_axis, R2_X, R2_Y, BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, better_word,
                                    categories, fmt, grid_shape, is_choice, message_figure, numeric, spread,
                                    value_key)
 from hpsearch.plots.slices import result_params
@@ -83,7 +83,8 @@ def plot_stages(result):
             keys, labels = categories(dists, trials[col])
             index = {k: i for i, k in enumerate(keys)}
         elif last.log:
-            ax.set_xscale("log")
+            set_log_axis(ax, "x", min(d.low for d in dists if d is not None),
+                         max(d.high for d in dists if d is not None))
         moved = []
         for i, (st, dist) in enumerate(zip(stages, dists)):
             if dist is None:

@@ -439,3 +439,42 @@ def test_no_layout_for_a_space_of_choices_only(tmp_path):
                      name="choices")
     result = study.optimize("grid", n_trials=4, budget=1, n_jobs=1, seed=0)
     assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png"]
+
+
+def test_narrow_log_axes_get_plain_labels_without_minor_clutter():
+    from matplotlib.ticker import NullFormatter
+
+    space = hp.Space({"width": hp.IntLogUniform(16, 512), "lr": hp.LogUniform(1e-6, 1e-1)})
+    fig = plot_random_vs_grid(space, n_trials=25, seed=0)
+    ax = next(a for a in fig.axes if a.get_gid() == "grid-main")
+    fig.canvas.draw()
+    assert isinstance(ax.xaxis.get_minor_formatter(), NullFormatter)       # width: 1.5 decades
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert {"20", "50", "100", "200", "500"} <= set(labels)
+    assert not isinstance(ax.yaxis.get_minor_formatter(), NullFormatter)   # lr: 5 decades, default
+
+
+def test_run_layout_draws_the_grid_in_the_plane_of_the_two_parameters(tmp_path, monkeypatch):
+    """Issue 5: a grid of B trials tries only ~sqrt(B) values of each parameter, random B."""
+    import hpsearch.plots as plots
+    from hpsearch.samplers import GridSampler
+
+    seen = []
+
+    def spy(space, n_trials, **kwargs):
+        fig = drawn(plot_random_vs_grid(space, n_trials, **kwargs))
+        x = kwargs["params"][0]
+        seen.append((len(space.dims), n_trials,   # read now: saving clears the figure
+                     len(GridSampler().axes(space, n_trials)[x]),
+                     len(segments(axes_by_gid(fig, "grid-top"), "marginal-x")),
+                     len(segments(axes_by_gid(fig, "random-top"), "marginal-x"))))
+        return fig
+
+    monkeypatch.setattr(plots, "plot_random_vs_grid", spy)
+    result = hp.Study(bowl(), SPACE, metric="score", name="random-first").optimize("random", n_trials=30, seed=0)
+    plots.save_run_plots(result, tmp_path)
+    (dims, b, k, grid_values, random_values), = seen
+    assert (dims, b) == (2, 30) and len(SPACE.dims) == 4
+    # in the plane the grid tries sqrt(30) -> 5 values per numeric axis (30 // 3 beside the 3-way
+    # choice); over all 4 searched dimensions it would try only 2 or 3
+    assert grid_values == k >= 5 and random_values == 30
