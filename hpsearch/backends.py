@@ -11,15 +11,17 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def _joblib_builtin(name, n_jobs, scheduler):
+def _joblib_builtin(name, n_jobs, scheduler, check):
     yield {"backend": name}
 
 
 @contextmanager
-def _dask(name, n_jobs, scheduler):
+def _dask(name, n_jobs, scheduler, check):
     from hpsearch._dask import dask_backend
 
-    with dask_backend(n_jobs, scheduler=scheduler) as kwargs:
+    # check: the objective, sent once through the cluster so a worker that cannot
+    # import its module fails at once instead of hanging inside joblib
+    with dask_backend(n_jobs, scheduler=scheduler, check=check) as kwargs:
         yield dict(kwargs)
 
 
@@ -92,13 +94,15 @@ class _ChunkedParallel:
 
 
 @contextmanager
-def parallel_context(backend, n_jobs, scheduler=None):
+def parallel_context(backend, n_jobs, scheduler=None, check=None):
     """Set up ``backend`` for ``n_jobs`` workers; yield ``joblib.Parallel`` keyword arguments.
 
     Args:
         backend: one of ``dask``, ``loky``, ``multiprocessing``, ``threading``.
         n_jobs: number of parallel workers (a dask LocalCluster gets this many processes).
         scheduler: a Dask scheduler address (``tcp://host:port``); dask only.
+        check: optional picklable object (the objective) that a cluster must be able to
+            unpickle before the study starts; dask only.
 
     Yields:
         dict, e.g. ``{"backend": "loky"}``, to pass as ``joblib.Parallel(**kwargs)``.
@@ -107,5 +111,5 @@ def parallel_context(backend, n_jobs, scheduler=None):
         ValueError: unknown backend, or a scheduler without dask.
     """
     factory, _ = BACKENDS[check_backend(backend, scheduler)]
-    with factory(backend, n_jobs, scheduler) as kwargs:
+    with factory(backend, n_jobs, scheduler, check) as kwargs:
         yield kwargs

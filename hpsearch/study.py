@@ -360,7 +360,8 @@ class _Run:
         self.bar = bar
         try:
             with ExitStack() as stack:
-                kwargs = stack.enter_context(parallel_context(self.backend, self.n_jobs, self.scheduler))
+                kwargs = stack.enter_context(parallel_context(self.backend, self.n_jobs, self.scheduler,
+                                                              check=self.study.objective))
                 self.threads = None
                 if self.n_jobs > 1:
                     threads = worker_threads(self.n_jobs)
