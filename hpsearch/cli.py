@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from hpsearch.errors import HpsearchError, StudyInterrupted
@@ -138,6 +139,8 @@ def build_parser():
     export.add_argument("run_dir", metavar="RUN_DIR")
     export.add_argument("--optuna", required=True, metavar="URL", help="Optuna storage URL, e.g. sqlite:///optuna.db")
     export.add_argument("--name", help="study name (when the folder's database holds several)")
+    export.add_argument("--optuna-name", metavar="NAME",
+                        help="name of the new Optuna study (default: the hpsearch study's name)")
     return parser
 
 
@@ -152,7 +155,9 @@ def main(argv=None):
     handler = {"run": cmd_run, "compare": cmd_compare, "show": cmd_show, "plot": cmd_plot,
                "sanity": cmd_sanity, "export": cmd_export}[args.command]
     try:
-        return handler(args, argv)
+        with warnings.catch_warnings():  # restores the caller's warning display afterwards
+            warnings.showwarning = _show_warning
+            return handler(args, argv)
     except StudyInterrupted as exc:
         # A command without its own resume message (compare handles it itself).
         _err(f"interrupted: {exc}")
@@ -171,6 +176,11 @@ def main(argv=None):
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings are for users here: one line, no source file or code."""
+    _err(f"warning: {_one_line(message)}")
+
 
 def _one_line(exc):
     text = " ".join(str(exc).split())
@@ -387,7 +397,7 @@ def cmd_export(args, argv):
 
     db = _database(args.run_dir)
     name = _study_name(db, args.name)
-    exported = export_run(db, args.optuna, name=name)
+    exported = export_run(db, args.optuna, name=name, optuna_name=args.optuna_name)
     _say(f"exported study {name!r} from {db} to {args.optuna} (Optuna study {exported!r})")
     _say(f"open it with: optuna-dashboard {args.optuna}")
     return 0

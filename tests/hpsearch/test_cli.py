@@ -286,6 +286,28 @@ def test_export_to_optuna(tmp_path, capsys):
     assert code == 0, err
     summaries = optuna.get_all_study_summaries(url)
     assert len(summaries) == 1 and summaries[0].n_trials == 8
+    # the same run again under another Optuna name; the clash message names the option
+    code, _, err = run_main(capsys, "export", out, "--optuna", url)
+    assert code == 2 and "--optuna-name" in err
+    code, stdout, err = run_main(capsys, "export", out, "--optuna", url, "--optuna-name", "second")
+    assert code == 0, err
+    assert sorted(s.study_name for s in optuna.get_all_study_summaries(url))[-1] == "second"
+
+
+def test_warnings_are_one_line_and_the_callers_display_is_restored(tmp_path, capsys):
+    import warnings
+
+    before = warnings.showwarning
+    # every trial fails (lr is always above 1e-6), so the study warns that stage 1 is not narrowed
+    path = bowl(tmp_path, n1=4)
+    path.write_text(path.read_text().replace('sleep = 0.0', 'sleep = 0.0\nfail_above = { lr = 1e-6 }'))
+    code, _, err = run_main(capsys, "run", path, "--out", tmp_path / "run", "--n-jobs", 1,
+                            "--backend", "threading", "--quiet")
+    assert code == 0
+    lines = [line for line in err.splitlines() if "warning:" in line]
+    assert lines and all(line.startswith("hpsearch: warning: ") for line in lines)
+    assert "study.py" not in err and "warnings.warn" not in err
+    assert warnings.showwarning is before
 
 
 def test_parser_knows_every_command():
