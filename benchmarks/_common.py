@@ -28,6 +28,10 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 _BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
              "MKL_NUM_THREADS")
 
+# The load when the script started (other users' work slows every peer, the parallel
+# speed-up most): reported with the machine next to the load at the end.
+_LOAD_AT_START = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
 if str(ROOT) not in sys.path:  # run as `python benchmarks/bench_x.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
@@ -103,6 +107,7 @@ def describe_machine():
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": affinity,
+        "load_average_start": _LOAD_AT_START,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -124,8 +129,9 @@ def machine_lines(machine):
                           f"threads={p['num_threads']}" for p in blas) or "unknown"
     env = ", ".join(f"{k}={v}" for k, v in machine["blas_env"].items() if v is not None) or "none"
     return [
-        f"machine: {machine['cpu_model']}, {machine['usable_cpus']} usable cores, "
-        f"load {', '.join(f'{x:.2f}' for x in machine['load_average'] or [])}",
+        f"machine: {machine['cpu_model']}, {machine['usable_cpus']} usable cores; load average (1, 5, 15 min) "
+        f"{', '.join(f'{x:.2f}' for x in machine['load_average_start'] or [])} at the start, "
+        f"{', '.join(f'{x:.2f}' for x in machine['load_average'] or [])} at the end",
         f"python {machine['python']}, numpy {machine['numpy']}, torch {machine['torch'] or 'not used'}, "
         f"sklearn {machine['sklearn']}, optuna {machine['optuna']}",
         f"BLAS: {blas_text}; BLAS environment: {env}",
