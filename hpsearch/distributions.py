@@ -18,6 +18,7 @@ never crosses when it moves a range outward (default ``(0, inf)`` for log ranges
 ranges with ``low >= 0``, ``(1, inf)`` for ``IntLogUniform``, else ``(-inf, inf)``).
 """
 import copy
+import difflib
 import math
 import numbers
 
@@ -624,6 +625,11 @@ _FROM_DICT = {
 DISTRIBUTION_TYPES = tuple(sorted(k for k in _FROM_DICT if k != "scipy"))
 
 
+def _did_you_mean(word, choices):
+    close = difflib.get_close_matches(str(word), list(choices), n=1) if isinstance(word, str) else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def distribution_from_dict(d):
     """A distribution from its study-file form (the inverse of ``to_dict``).
 
@@ -641,7 +647,8 @@ def distribution_from_dict(d):
         raise ValueError(f"distribution is missing key 'type'; expected one of {', '.join(DISTRIBUTION_TYPES)}")
     kind = d["type"]
     if not isinstance(kind, str) or kind not in _FROM_DICT:
-        raise ValueError(f"unknown distribution type {kind!r}; expected one of {', '.join(DISTRIBUTION_TYPES)}")
+        raise ValueError(f"unknown distribution type {kind!r}{_did_you_mean(kind, DISTRIBUTION_TYPES)}; "
+                         f"expected one of {', '.join(DISTRIBUTION_TYPES)}")
     if kind == "scipy" and "repr" in d:
         raise ValueError(f"the scipy distribution {d['repr']} cannot be rebuilt from a file; "
                          f"only scipy.stats distributions given by name can")
@@ -652,8 +659,8 @@ def distribution_from_dict(d):
             raise ValueError(f"distribution type {kind!r} is missing key {key!r}")
     extra = sorted(keys - set(required) - set(optional))
     if extra:
-        raise ValueError(f"unknown key {extra[0]!r} for distribution type {kind!r}; "
-                         f"expected {', '.join(required + optional)}")
+        raise ValueError(f"unknown key {extra[0]!r} for distribution type {kind!r}"
+                         f"{_did_you_mean(extra[0], required + optional)}; expected {', '.join(required + optional)}")
     kwargs = {k: d[k] for k in keys}
     if kind == "scipy":
         import scipy.stats

@@ -53,7 +53,11 @@ def test_bad_distribution_message(make, message):
     ({"type": "loguniform", "low": 1e-5}, "distribution type 'loguniform' is missing key 'high'"),
     ({"type": "loguniform", "low": 1e-5, "hgh": 1}, "missing key 'high'"),
     ({"type": "uniform", "low": 0, "high": 1, "log": True},
-     "unknown key 'log' for distribution type 'uniform'; expected low, high, bounds"),
+     "unknown key 'log' for distribution type 'uniform' (did you mean 'low'?); expected low, high, bounds"),
+    ({"type": "logunifrom", "low": 1e-5, "high": 1},
+     "unknown distribution type 'logunifrom' (did you mean 'loguniform'?); expected one of choice, fixed"),
+    ({"type": "loguniform", "low": 1e-5, "high": 1, "hihg": 2}, "unknown key 'hihg' for distribution type "
+     "'loguniform' (did you mean 'high'?)"),
     ({"type": "choice", "value": [1, 2]}, "distribution type 'choice' is missing key 'values'"),
     ({"type": "fixed", "value": 1, "values": [1]}, "unknown key 'values' for distribution type 'fixed'"),
     ({"type": "loguniform", "low": 0, "high": 1}, "LogUniform needs 0 < low < high, got low=0, high=1"),
