@@ -239,5 +239,9 @@ def write_json(path, payload):
 
 
 def default_out(script_name, quick):
-    """benchmarks/results/<script>.json (``<script>.quick.json`` for --quick runs, not committed)."""
-    return RESULTS_DIR / (f"{script_name}.quick.json" if quick else f"{script_name}.json")
+    """benchmarks/results/<script>.json; --quick runs (meaningless figures) go to the temp folder."""
+    if quick:
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "hpsearch-benchmarks" / f"{script_name}.quick.json"
+    return RESULTS_DIR / f"{script_name}.json"
