@@ -626,7 +626,8 @@ DISTRIBUTION_TYPES = tuple(sorted(k for k in _FROM_DICT if k != "scipy"))
 
 
 def _did_you_mean(word, choices):
-    close = difflib.get_close_matches(str(word), list(choices), n=1) if isinstance(word, str) else []
+    # 0.7: typos ('logunifrom', 'hihg') get a suggestion, different words ('normal', 'log') do not
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7) if isinstance(word, str) else []
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
