@@ -134,6 +134,9 @@ def build_parser():
                             "subset, per-layer activation and gradient statistics; saves sanity.png.")
     sanity.add_argument("study", metavar="STUDY.toml")
     sanity.add_argument("--out", metavar="DIR", help="folder for sanity.png (default: runs/<name>/)")
+    sanity.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="check this setting instead of the space's middle, e.g. --set activation=relu "
+                             "--set init=he (repeatable; values read as TOML)")
 
     export = sub.add_parser("export", help="write a run into an Optuna storage")
     export.add_argument("run_dir", metavar="RUN_DIR")
@@ -435,46 +438,50 @@ def cmd_compare(args, argv):
 
 # -- sanity ---------------------------------------------------------------------------------
 
-def _sanity_arguments(sf):
-    """(data source, load_dataset kwargs, sanity_report kwargs, the settings used) for a study file.
+def _sanity_arguments(sf, overrides=()):
+    """(the MLP objective, trial params, its configuration, the settings shown) for ``sanity``.
 
     The configuration checked is the file's fixed [trainer] settings with every [space]
-    parameter at the middle of its range (geometric middle for log ranges) or its first choice.
+    parameter at the middle of its range (geometric middle for log ranges) or its first
+    choice, then the ``--set KEY=VALUE`` overrides.
     """
     from models import MLPObjective
-    from models.datasets import source_keywords
-    from models.objective import SETTINGS
 
     if not isinstance(sf.objective, MLPObjective):
         raise HpsearchError(f"{sf.path}: 'hpsearch sanity' checks the MLP trainer; this study uses the "
                             f"objective {sf.objective_ref!r}")
-    settings = sf.sanity_settings()
-    source = settings.pop("dataset", "digits")
-    data_kwargs = {k: settings[k] for k in SETTINGS["data"] if k in settings and k != "data_seed"}
-    data_kwargs.update({k: settings[k] for k in source_keywords(source) if k in settings})
-    data_kwargs["seed"] = settings.get("data_seed", 0)
-    if "dtype" in settings:
-        data_kwargs["dtype"] = settings["dtype"]
-    # hidden layers as MLPObjective builds them: width x depth, else hidden_dims (default [100])
-    hidden = settings.get("hidden_dims", [100])
-    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-    if "width" in settings or "depth" in settings:
-        width = settings.get("width", hidden[0] if hidden else 100)
-        hidden = [int(width)] * int(settings.get("depth", max(len(hidden), 1)))
-    report_kwargs = {"hidden_dims": hidden, "seed": sf.seed}
-    for key in ("activation", "init", "batchnorm", "dropout", "optimizer", "lr", "dtype", "bias_init", "maxout_k"):
-        if key in settings:
-            report_kwargs[key] = settings[key]
-    import inspect
+    middle = sf.sanity_settings()
+    params = {name: middle[name] for name in sf.space}
+    params.update(_parse_overrides(overrides))
+    try:
+        sf.objective.validate(params)
+        config = sf.objective.configuration(params)
+    except ValueError as exc:
+        raise HpsearchError(f"{sf.path}: sanity configuration: {exc}") from None
+    mlp, trainer = config["mlp"], config["trainer"]
+    shown = {"activation": mlp.get("activation", "relu"), "init": mlp.get("init", "he"),
+             "optimizer": trainer.get("optimizer", "adam"), "lr": trainer.get("lr", 1e-3),
+             "hidden_dims": config["hidden_dims"],
+             **{k: v for k, v in mlp.items() if k not in ("activation", "init", "reg")},
+             "preprocess": config["data"].get("preprocess", "none")}
+    return params, config, shown
 
-    from models import sanity_report
 
-    defaults = {k: p.default for k, p in inspect.signature(sanity_report).parameters.items()
-                if k in ("activation", "init", "optimizer", "lr")}
-    shown = {**{k: report_kwargs.get(k, v) for k, v in defaults.items()},
-             **{k: v for k, v in report_kwargs.items() if k != "seed"}}
-    shown["preprocess"] = data_kwargs.get("preprocess", "none")
-    return source, data_kwargs, report_kwargs, shown
+def _parse_overrides(overrides):
+    """``["lr=0.01", "activation=tanh", "hidden_dims=[64, 64]"]`` -> a params dict (values read as TOML)."""
+    import tomllib
+
+    params = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise HpsearchError(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            params[key] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[key] = text.strip()  # a bare word: activation=tanh
+    return params
 
 
 def _sanity_text(sf, source, shown, report):
@@ -486,7 +493,8 @@ def _sanity_text(sf, source, shown, report):
 
     lines = [f"sanity checks for study {sf.name!r} on {source!r}",
              "configuration: " + ", ".join(f"{k}={fmt(v)}" for k, v in shown.items()),
-             "  ([space] parameters at the middle of their range, choices at their first value)"]
+             "  ([space] parameters at the middle of their range, choices at their first value, "
+             "then any --set)"]
     c = report["num_classes"]
     lines.append(f"  [{mark(report['initial_loss_ok'])}] initial loss {report['initial_loss']:.4f} with reg=0; "
                  f"expected ln({c}) = {report['expected_initial_loss']:.4f}")
@@ -516,15 +524,19 @@ def _sanity_text(sf, source, shown, report):
 
 
 def cmd_sanity(args, argv):
-    from models import load_dataset, sanity_report
+    from models import sanity_report
 
     from hpsearch.studyfile import load_study_file
 
     sf = load_study_file(args.study)
     out = Path(args.out) if args.out else Path("runs") / sf.name
-    source, data_kwargs, report_kwargs, shown = _sanity_arguments(sf)
-    data = load_dataset(source, **data_kwargs)
-    report = sanity_report(data, **report_kwargs)
+    params, config, shown = _sanity_arguments(sf, args.set)
+    data = sf.objective.load_data(params)
+    trainer = config["trainer"]
+    mlp = {k: v for k, v in config["mlp"].items() if k != "reg"}   # the report sweeps reg itself
+    report = sanity_report(data, hidden_dims=config["hidden_dims"], optimizer=trainer.get("optimizer", "adam"),
+                           lr=trainer.get("lr", 1e-3), seed=sf.seed, **mlp)
+    source = sf.objective.dataset if isinstance(sf.objective.dataset, str) else "data"
     _say(_sanity_text(sf, source, shown, report))
     out.mkdir(parents=True, exist_ok=True)
     from hpsearch.plots import save_sanity_plot

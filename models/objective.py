@@ -190,6 +190,24 @@ class MLPObjective:
         data["dtype"] = mlp.get("dtype", "float32")
         return mlp, hidden, trainer, data
 
+    def configuration(self, params=None):
+        """What a trial with ``params`` builds, as the protocol call would, without training.
+
+        Returns:
+            dict with ``hidden_dims`` (list of int), ``mlp`` (the other MLP keywords),
+            ``trainer`` (optimizer, lr, batch_size, lr_decay and the optimizer's keywords that
+            apply) and ``data`` (load_dataset options, ``data_seed`` and ``dtype``).
+
+        Raises:
+            ValueError: an unknown setting (with a suggestion) or an inconsistent one, named.
+        """
+        mlp, hidden, trainer, data = self._resolve(dict(params or {}))
+        return {"hidden_dims": list(hidden), "mlp": dict(mlp), "trainer": dict(trainer), "data": dict(data)}
+
+    def load_data(self, params=None):
+        """The dataset a trial with ``params`` trains on (loaded once per process, then cached)."""
+        return self._load(self._resolve(dict(params or {}))[3])
+
     def validate(self, params):
         """Check a params dict (merged over the fixed settings) without training.
 

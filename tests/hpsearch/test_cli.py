@@ -274,6 +274,23 @@ def test_sanity_prints_checks_and_saves_plot(tmp_path, capsys):
     assert (out / "sanity.png").stat().st_size > 0
 
 
+def test_sanity_set_checks_a_chosen_configuration(tmp_path, capsys):
+    """The lecture's contrast on one deep net: sigmoid with small init stalls, relu with he trains."""
+    study = tmp_path / "deep.toml"
+    study.write_text(MLP.replace("hidden_dims = [16]", "hidden_dims = [64, 64, 64, 64, 64]"))
+    common = ("--set", "lr=0.01", "--set", "preprocess=standardize", "--out", tmp_path / "run")
+    code, stdout, err = run_main(capsys, "sanity", study, "--set", "activation=sigmoid", "--set", "init=small",
+                                 *common)
+    assert code == 1 and "[FAIL] overfit" in stdout and "gradients vanish towards the input" in stdout
+    assert "activation=sigmoid, init=small" in stdout and "lr=0.01" in stdout
+    code, stdout, err = run_main(capsys, "sanity", study, "--set", "activation=relu", "--set", "init=he", *common)
+    assert code == 0 and "all checks passed" in stdout, stdout
+    code, _, err = run_main(capsys, "sanity", study, "--set", "hidden_dims=[8, 8]", "--set", "activaton=tanh")
+    assert code == 2 and "unknown setting 'activaton'; did you mean 'activation'?" in err
+    code, _, err = run_main(capsys, "sanity", study, "--set", "lr")
+    assert code == 2 and "--set needs KEY=VALUE, got 'lr'" in err
+
+
 def test_export_to_optuna(tmp_path, capsys):
     pytest.importorskip("hpsearch.export", reason="the Optuna export helper is not in this tree")
     import optuna
