@@ -188,6 +188,55 @@ class Roofline:
         return math.nan
 
 
+def breakdown(data, dims, cfg, roofline_epoch):
+    """Where one epoch of ours goes: the Trainer's loop re-timed piece by piece.
+
+    Times, over one epoch, the batch gather (np.take), ``model.loss(X_b, y_b)`` (forward and
+    backward), ``optimizer.step`` and the per-epoch train/validation accuracies, with the
+    same model, optimizer and batch order as ``Trainer``; the roofline's time is given to
+    show how much of ``loss`` the two large GEMMs explain.
+    """
+    from models import MLP, make_optimizer
+
+    model = MLP(dims[0], [dims[1]], dims[2], activation="relu", init="he", dtype="float32", seed=cfg["seed"])
+    opt = make_optimizer("adam", lr=cfg["lr"])
+    X, y = data.X_train, data.y_train
+    n, bs = len(X), cfg["batch_size"]
+    rng = np.random.default_rng(cfg["seed"])
+    xbuf, ybuf = np.empty((bs, X.shape[1]), dtype=X.dtype), np.empty(bs, dtype=y.dtype)
+    acc_rows = np.sort(rng.choice(n, min(1000, n), replace=False))
+    acc_X, acc_y = X[acc_rows], y[acc_rows]
+    clock = time.perf_counter
+    totals = {}
+    for epoch in range(2):  # the first epoch warms up buffers and optimizer state
+        t = {"gather": 0.0, "loss (forward + backward)": 0.0, "optimizer step": 0.0, "accuracies": 0.0}
+        order = rng.permutation(n)
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            m = len(idx)
+            xb, yb = (xbuf, ybuf) if m == bs else (xbuf[:m], ybuf[:m])
+            t0 = clock()
+            np.take(X, idx, axis=0, out=xb)
+            np.take(y, idx, out=yb)
+            t1 = clock()
+            _, grads = model.loss(xb, yb)
+            t2 = clock()
+            opt.step(model.params, grads)
+            t3 = clock()
+            t["gather"] += t1 - t0
+            t["loss (forward + backward)"] += t2 - t1
+            t["optimizer step"] += t3 - t2
+        t0 = clock()
+        model.accuracy(acc_X, acc_y)
+        model.accuracy(data.X_val, data.y_val)
+        t["accuracies"] += clock() - t0
+        totals = t
+    total = sum(totals.values())
+    return {"seconds": totals, "total": total, "roofline_gemms": roofline_epoch,
+            "shares": {k: v / total for k, v in totals.items()},
+            "loss_minus_gemms": totals["loss (forward + backward)"] - roofline_epoch}
+
+
 # ---------------------------------------------------------------------------- parts
 def _measure(runners, repeats):
     """Run every runner ``repeats`` times, interleaved; returns name -> list of seconds."""
@@ -213,6 +262,7 @@ def part_cifar(cfg, repeats, torch, notes):
         fn()
     times, results = _measure(runners, repeats)
     med = {k: median(v) for k, v in times.items()}
+    parts = breakdown(data, dims, cfg, med["roofline"])
     steps = math.ceil(cfg["n_train"] / cfg["batch_size"])
     flops = 2 * 2 * cfg["n_train"] * cfg["dim"] * cfg["hidden"]  # the two big GEMMs of an epoch
     ratios = {"ours_vs_roofline": med["ours"] / med["roofline"], "ours_vs_sklearn": med["ours"] / med["sklearn"]}
@@ -225,6 +275,7 @@ def part_cifar(cfg, repeats, torch, notes):
         "times": times,
         "median": med,
         "roofline_gflops": flops / med["roofline"] / 1e9,
+        "breakdown": parts,
         "val_acc_last_epoch": results,
         "ratios": ratios,
         "goals": {
@@ -329,6 +380,10 @@ def main(argv=None):
                                             f"{cfg['classes']}, Adam, batch {cfg['batch_size']}: seconds per epoch",
                           "s/epoch"))
         out[-1] += f"\nroofline (2 GEMMs/step) runs at {payload['cifar']['roofline_gflops']:.0f} GFLOP/s"
+        b = payload["cifar"]["breakdown"]
+        out[-1] += ("\nwhere one epoch of ours goes (re-timed loop, %s): " % fmt_seconds(b["total"])
+                    + ", ".join(f"{k} {fmt_seconds(v)} ({b['shares'][k] * 100:.0f}%)" for k, v in b["seconds"].items())
+                    + f"; the two large GEMMs (roofline) are {fmt_seconds(b['roofline_gemms'])} of the loss time")
     if args.part in ("b", "both"):
         cfg = DIGITS_QUICK if args.quick else DIGITS
         payload["digits"] = part_digits(cfg, repeats, torch, notes)

@@ -1,6 +1,6 @@
 """Parallel speed-up of a study of real MLP trials on digits: n_jobs=1 vs n_jobs=2.
 
-The study: ``--trials`` random trials (default 24) of ``models.MLPObjective("digits",
+The study: ``--trials`` random trials (default 40) of ``models.MLPObjective("digits",
 preprocess="standardize", batch_size=32)`` with ``--epochs`` epochs each (default 30), searching lr
 (log-uniform 1e-4..1e-2), reg (log-uniform 1e-6..1e-2) and the hidden width (100..300).
 Every configuration runs in a fresh Python process with its own environment; there a small
@@ -111,12 +111,12 @@ def main(argv=None):
         _child_main(argv[1])
         return None
     parser = base_parser(__doc__.splitlines()[0], default_repeats=3)
-    parser.add_argument("--trials", type=int, default=None, help="trials per study (default 24; --quick 4)")
+    parser.add_argument("--trials", type=int, default=None, help="trials per study (default 40; --quick 4)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per trial (default 30; --quick 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="the trials' minibatch size (default 32)")
     args = parser.parse_args(argv)
     repeats = check_repeats(args.repeats) or (1 if args.quick else 3)
-    trials = args.trials or (4 if args.quick else 24)
+    trials = args.trials or (4 if args.quick else 40)
     epochs = args.epochs or (1 if args.quick else 30)
     for flag, value in (("--trials", trials), ("--epochs", epochs), ("--batch-size", args.batch_size)):
         if value < 1:
