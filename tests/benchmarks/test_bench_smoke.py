@@ -120,3 +120,15 @@ def test_epochs_to_target_counts_epochs_up_to_the_first_hit():
     assert reach[("a", 0)] == 1 + 2 + 4   # trial order by number, up to and including the first hit
     assert reach[("b", 0)] == math.inf     # never reached (a NaN value is not a hit)
     assert mod.order_quartiles([10.0, 20.0, math.inf, math.inf]) == (10.0, 20.0, math.inf)
+
+
+def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys):
+    _needs("models.mlp", "models.trainer", "sklearn", "torch")
+    data, printed = _run("bench_mlp", tmp_path, capsys, "--repeats", "1", "--part", "b")
+    digits = data["digits"]
+    assert {"torch", "torch, 1 thread"} <= set(digits["median"])
+    # same network, initial weights and optimizer: both learn (tiny run, so loosely)
+    assert 0.0 <= digits["val_acc_final"]["torch"] <= 1.0
+    assert digits["ratios"]["ours_vs_torch"] == pytest.approx(digits["median"]["ours"] / digits["median"]["torch"])
+    assert "cifar" not in data
+    assert any(p["user_api"] == "blas" for p in data["machine"]["threadpools"])
