@@ -12,13 +12,12 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 __all__ = [
-    "RESULTS_DIR", "ROOT", "base_parser", "describe_machine", "blas_threads", "format_table",
-    "median", "quartiles", "timed", "write_json", "fmt_seconds", "fmt_ratio", "torch_or_none",
-    "interleaved",
+    "RESULTS_DIR", "ROOT", "base_parser", "check_repeats", "default_out", "describe_machine", "machine_lines",
+    "blas_threads", "format_table", "median", "write_json", "fmt_seconds", "fmt_ratio",
+    "torch_or_none", "interleaved",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,13 +146,6 @@ def torch_or_none():
     return torch, None
 
 
-def timed(fn, *args, **kwargs):
-    """``(seconds, result)`` of one call, measured with ``time.perf_counter``."""
-    t0 = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - t0, result
-
-
 def interleaved(peers, repeats):
     """Yield ``(repeat, name)`` so that each repeat runs every peer once, in a rotated order.
 
@@ -171,17 +163,6 @@ def median(values):
     """Median of the finite values, NaN if there are none."""
     values = [v for v in values if v is not None and math.isfinite(v)]
     return statistics.median(values) if values else math.nan
-
-
-def quartiles(values):
-    """(q1, median, q3) of the finite values (linear interpolation), NaNs if empty."""
-    import numpy as np
-
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return (math.nan, math.nan, math.nan)
-    q1, q2, q3 = np.percentile(values, [25, 50, 75])
-    return (float(q1), float(q2), float(q3))
 
 
 def fmt_seconds(s):
