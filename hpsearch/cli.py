@@ -352,7 +352,12 @@ def cmd_run(args, argv):
     csv = result.to_csv(out / "trials.csv")
     _say("")
     _report(result, top=10)
-    written = [db, csv] + _save_plots("save_run_plots", result, out)
+    try:
+        written = [db, csv] + _save_plots("save_run_plots", result, out)
+    except KeyboardInterrupt:
+        _err(f"interrupted while drawing the plots; the study is complete in {db}; "
+             f"draw them with: hpsearch plot {shlex.quote(str(out))}")
+        return EXIT_INTERRUPTED
     _say("")
     _say("wrote:")
     for path in written:

@@ -244,6 +244,21 @@ def test_ctrl_c_keeps_trials_and_says_how_to_resume(tmp_path):
     assert "resume with: hpsearch run" in proc.stdout
 
 
+def test_ctrl_c_while_plotting_says_the_study_is_complete(tmp_path, capsys, monkeypatch):
+    import hpsearch.plots
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hpsearch.plots, "save_run_plots", interrupted)
+    out = tmp_path / "run"
+    code, _, err = run_main(capsys, "run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--quiet")
+    assert code == 130
+    assert err.strip() == (f"hpsearch: interrupted while drawing the plots; the study is complete in "
+                           f"{out / 'study.db'}; draw them with: hpsearch plot {out}")
+    assert len(pd.read_csv(out / "trials.csv")) == 8
+
+
 # -- compare, sanity, export ----------------------------------------------------------------
 
 def test_compare_two_strategies_two_repeats(tmp_path, capsys):
