@@ -19,6 +19,7 @@ Goal: hpsearch persisted <= 2x Optuna in memory, and flat up to 10,000 trials.
 Run: ``python benchmarks/bench_overhead.py [--quick] [--repeats N] [--profile]``.
 """
 import cProfile
+import gc
 import io
 import logging
 import math
@@ -122,6 +123,9 @@ def measure(sizes, repeats, optuna_sqlite_cap, workdir, window):
         runs = {name: [] for name in peers}
         for r, name in interleaved(peers, repeats):
             fn, persisted, n_run = peers[name]
+            # start every run with the previous runs' garbage collected, so a full collection
+            # triggered by one peer's leftovers does not land in the next peer's time
+            gc.collect()
             total, stamps = fn(n_run, persisted, seed=r, workdir=workdir)
             if len(stamps) != n_run:
                 raise RuntimeError(f"{name}: {len(stamps)} trials finished, expected {n_run}")
