@@ -367,12 +367,17 @@ def cmd_run(args, argv):
 
 # -- show / plot / export -------------------------------------------------------------------
 
-def cmd_show(args, argv):
+def _load_run(args):
+    """(database, study name, result) of the run folder a show/plot command names."""
     from hpsearch.study import load_study
 
     db = _database(args.run_dir)
     name = _study_name(db, args.name)
-    result = load_study(db, name)
+    return db, name, load_study(db, name)
+
+
+def cmd_show(args, argv):
+    db, name, result = _load_run(args)
     planned = _planned(db, name)
     done = len(result)
     state = "complete" if done >= planned else "incomplete (interrupted or still running)"
@@ -386,11 +391,7 @@ def cmd_show(args, argv):
 
 
 def cmd_plot(args, argv):
-    from hpsearch.study import load_study
-
-    db = _database(args.run_dir)
-    name = _study_name(db, args.name)
-    result = load_study(db, name)
+    db, name, result = _load_run(args)
     if len(result) == 0:
         raise HpsearchError(f"{db}: study {name!r} has no finished trial to plot yet")
     written = _save_plots("save_run_plots", result, db.parent)
