@@ -168,6 +168,7 @@ class MLP:
         self.params[self._b_out] = np.full(self.num_classes, self.bias_init, dtype=self.dtype)
         self._out_affine = Affine()
         self.weight_names = [layer.W for layer in self.hidden_layers] + [self._W_out]
+        self._pack_params()
         self._grads = None  # preallocated gradient arrays, created on the first training step
 
     # ------------------------------------------------------------------ public API
@@ -244,6 +245,10 @@ class MLP:
         state.pop("_scratch_buf", None)
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._pack_params()  # pickling copied each view into its own array
+
     def __repr__(self):
         return (f"MLP(input_dim={self.input_dim}, hidden_dims={list(self.hidden_dims)}, "
                 f"num_classes={self.num_classes}, activation={self.activation!r}, init={self.init!r}, "
@@ -288,10 +293,33 @@ class MLP:
                 h = layer.dropout.forward(h, self.rng, train)
         return self._out_affine.forward(h, P[self._W_out], P[self._b_out])
 
+    def _pack_params(self):
+        """Make every parameter a view of one flat array (same values, same dict, same order).
+
+        Optimizers then update all parameters with one short run of ufunc calls on the flat
+        array instead of one run per parameter (see ``Optimizer.step``): on small networks
+        the per-call overhead is most of an optimizer step.
+        """
+        flat = np.empty(sum(p.size for p in self.params.values()), dtype=self.dtype)
+        offset = 0
+        for name, p in self.params.items():
+            view = flat[offset:offset + p.size].reshape(p.shape)
+            view[...] = p
+            self.params[name] = view
+            offset += p.size
+
     def _grad_buffers(self):
-        if self._grads is None:
-            self._grads = {name: np.empty_like(p) for name, p in self.params.items()}
-        return self._grads
+        grads = self._grads
+        if grads is None:
+            # one flat array laid out like the parameters' (``_pack_params``), zero so a
+            # gradient that is never written (none today) could not inject garbage
+            flat = np.zeros(sum(p.size for p in self.params.values()), dtype=self.dtype)
+            grads, offset = {}, 0
+            for name, p in self.params.items():
+                grads[name] = flat[offset:offset + p.size].reshape(p.shape)
+                offset += p.size
+            self._grads = grads
+        return grads
 
     def _train_step(self, X, y):
         scores = self._forward(X, train=True)
