@@ -532,11 +532,15 @@ class Adam(Optimizer):
             vmax = st.buffers["max_exp_avg_sq"]
             np.maximum(vmax, v, out=vmax)
             v = vmax
+        # lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps) computed as
+        # (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)): the same value (up to
+        # rounding) with one pass fewer over the arrays; on a large layer every pass costs
+        # ~0.1-0.5 ms, and the step's time is the sum of its passes
+        c2 = math.sqrt(1.0 - b2 ** t)
         np.sqrt(v, out=s2)
-        s2 /= math.sqrt(1.0 - b2 ** t)
-        s2 += self.eps
+        s2 += self.eps * c2
         np.divide(m, s2, out=s2)
-        s2 *= self.lr / (1.0 - b1 ** t)
+        s2 *= self.lr * c2 / (1.0 - b1 ** t)
         param -= s2
 
 
