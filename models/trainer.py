@@ -165,8 +165,10 @@ class Trainer:
                     idx = order[start:start + bs]
                     m = len(idx)
                     xb, yb = (xbuf, ybuf) if m == bs else (xbuf[:m], ybuf[:m])
-                    np.take(X, idx, axis=0, out=xb)
-                    np.take(y, idx, out=yb)
+                    # mode="clip": the indices come from a permutation, so never clip; the
+                    # default mode="raise" buffers the output and is ~35% slower
+                    np.take(X, idx, axis=0, out=xb, mode="clip")
+                    np.take(y, idx, out=yb, mode="clip")
                     loss, grads = loss_fn(xb, yb)
                     loss = float(loss)
                     losses.append(loss)
