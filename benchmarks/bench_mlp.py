@@ -16,8 +16,9 @@
     batch_size=200, max_iter=50, tol=0, n_iter_no_change=50 so it runs all 50 epochs) vs
     PyTorch. Goal: ours <= 0.5x scikit-learn.
 
-Each peer is measured ``--repeats`` times, interleaved (a, b, c, then b, c, a, ...), and the
-median is reported. Run: ``python benchmarks/bench_mlp.py [--quick] [--repeats N] [--part a|b]``.
+Each peer is measured ``--repeats`` times, interleaved (a, b, c, then b, c, a, ...), after a
+0.3 s rest that lets the previous peer's idle BLAS/OpenMP threads stop spinning, and the median
+is reported. Part (b) runs before part (a). Run: ``python benchmarks/bench_mlp.py [--quick] [--repeats N] [--part a|b]``.
 """
 import math
 import sys
@@ -238,18 +239,28 @@ def breakdown(data, dims, cfg, roofline_epoch):
 
 
 # ---------------------------------------------------------------------------- parts
-def _measure(runners, repeats):
-    """Run every runner ``repeats`` times, interleaved; returns name -> list of seconds."""
+# Seconds of rest before each measurement. Idle BLAS/OpenMP worker threads busy-wait for a
+# while before they sleep (OpenBLAS: 2**28 cycles, ~0.1 s), so without a pause the threads
+# of the peer that ran last would still spin on the cores while the next peer is timed.
+SETTLE = 0.3
+
+
+def _measure(runners, repeats, settle=SETTLE):
+    """Run every runner ``repeats`` times, interleaved, resting ``settle`` seconds before each.
+
+    Returns (name -> list of seconds, name -> the last run's result).
+    """
     times = {name: [] for name in runners}
     results = {name: None for name in runners}
     for _, name in interleaved(runners, repeats):
+        time.sleep(settle)
         t0 = time.perf_counter()
         results[name] = runners[name]()
         times[name].append(time.perf_counter() - t0)
     return times, results
 
 
-def part_cifar(cfg, repeats, torch, notes):
+def part_cifar(cfg, repeats, torch, notes, settle=SETTLE):
     data = synthetic_cifar(cfg)
     dims = (cfg["dim"], cfg["hidden"], cfg["classes"])
     ours = Ours(data, dims, cfg, epochs=1)
@@ -260,7 +271,7 @@ def part_cifar(cfg, repeats, torch, notes):
     runners["roofline"] = Roofline(data, cfg).run
     for fn in runners.values():  # warm-up epoch: buffers, optimizer state, thread pools
         fn()
-    times, results = _measure(runners, repeats)
+    times, results = _measure(runners, repeats, settle)
     med = {k: median(v) for k, v in times.items()}
     parts = breakdown(data, dims, cfg, med["roofline"])
     steps = math.ceil(cfg["n_train"] / cfg["batch_size"])
@@ -288,7 +299,7 @@ def part_cifar(cfg, repeats, torch, notes):
     }
 
 
-def part_digits(cfg, repeats, torch, notes, single_thread=True):
+def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
     from threadpoolctl import threadpool_limits
 
     from models import MLP, load_dataset
@@ -323,7 +334,7 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True):
         runners["sklearn, 1 BLAS thread"] = one_thread(runners["sklearn"])
     for fn in runners.values():  # warm-up (imports, thread pools)
         fn()
-    times, results = _measure(runners, repeats)
+    times, results = _measure(runners, repeats, settle)
     med = {k: median(v) for k, v in times.items()}
     ratios = {"ours_vs_sklearn": med["ours"] / med["sklearn"]}
     if "torch" in med:
@@ -370,6 +381,7 @@ def main(argv=None):
     # (b) runs take ~0.1 s: more repeats cost little and steady the median on a busy machine
     repeats_a = repeats or (2 if args.quick else 5)
     repeats_b = repeats or (2 if args.quick else 11)
+    settle = 0.0 if args.quick else SETTLE
     notes = []
     torch, why = (None, "PyTorch skipped (--no-torch)") if args.no_torch else torch_or_none()
     if why:
@@ -377,9 +389,18 @@ def main(argv=None):
     payload = {"benchmark": SCRIPT, "quick": args.quick, "repeats": {"a": repeats_a, "b": repeats_b},
                "goals": GOALS}
     out = []
+    # (b) runs first: after (a), a minute of heavy GEMMs, every small run in this process was
+    # measured ~25% slower (all peers alike; likely the cores clocking down), only adding noise
+    table_b = None
+    if args.part in ("b", "both"):
+        cfg = DIGITS_QUICK if args.quick else DIGITS
+        payload["digits"] = part_digits(cfg, repeats_b, torch, notes, settle=settle)
+        table_b = (_table(payload["digits"], f"(b) digits 64 -> {cfg['hidden']} -> 10, Adam, batch "
+                                             f"{cfg['batch_size']}, {cfg['epochs']} epochs: seconds per run, median of {repeats_b}",
+                          "s/run"))
     if args.part in ("a", "both"):
         cfg = CIFAR_QUICK if args.quick else CIFAR
-        payload["cifar"] = part_cifar(cfg, repeats_a, torch, notes)
+        payload["cifar"] = part_cifar(cfg, repeats_a, torch, notes, settle=settle)
         out.append(_table(payload["cifar"], f"(a) {cfg['n_train']} x {cfg['dim']} -> {cfg['hidden']} ReLU -> "
                                             f"{cfg['classes']}, Adam, batch {cfg['batch_size']}: seconds per epoch, "
                                             f"median of {repeats_a}",
@@ -389,12 +410,8 @@ def main(argv=None):
         out[-1] += ("\nwhere one epoch of ours goes (re-timed loop, %s): " % fmt_seconds(b["total"])
                     + ", ".join(f"{k} {fmt_seconds(v)} ({b['shares'][k] * 100:.0f}%)" for k, v in b["seconds"].items())
                     + f"; the two large GEMMs (roofline) are {fmt_seconds(b['roofline_gemms'])} of the loss time")
-    if args.part in ("b", "both"):
-        cfg = DIGITS_QUICK if args.quick else DIGITS
-        payload["digits"] = part_digits(cfg, repeats_b, torch, notes)
-        out.append(_table(payload["digits"], f"(b) digits 64 -> {cfg['hidden']} -> 10, Adam, batch "
-                                             f"{cfg['batch_size']}, {cfg['epochs']} epochs: seconds per run, median of {repeats_b}",
-                          "s/run"))
+    if table_b is not None:
+        out.append(table_b)
     payload["machine"] = describe_machine()  # after the peers ran, so torch's pools are listed
     env = payload["machine"]["blas_env"]
     if env.get("OPENBLAS_CORETYPE") or env.get("OPENBLAS_L2_SIZE"):
