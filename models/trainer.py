@@ -11,6 +11,7 @@ buffer, and the optimizer updates the model's arrays in place.
 import math
 import numbers
 import time
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -20,6 +21,12 @@ __all__ = ["Trainer", "check_trainer_settings", "DIVERGENCE_FACTOR"]
 
 # The run is stopped as diverged when a loss exceeds this multiple of the first loss.
 DIVERGENCE_FACTOR = 3.0
+
+# Matrix products below this many multiply-adds (batch x fan_in x fan_out) run on one BLAS
+# thread: a second thread gains nothing on them on an idle machine (digits, 200 x 64 x 100:
+# 54.7 vs 56.0 ms per run) and costs 10-50x when another process competes for the cores
+# (benchmarks/bench_mlp.py). Larger products (CIFAR-sized layers) keep every thread.
+SMALL_PRODUCT = 1e7
 
 
 def _positive_int(name, value):
@@ -126,6 +133,15 @@ class Trainer:
             return float(acc(X, y))
         return float(np.mean(np.argmax(self.model.loss(X), axis=1) == y))
 
+    def _blas_threads(self, batch_size):
+        """One BLAS thread while training a network whose largest product per step is small."""
+        weights = [p.shape[0] * p.shape[1] for p in self.model.params.values() if getattr(p, "ndim", 0) == 2]
+        if weights and batch_size * max(weights) < SMALL_PRODUCT:
+            from threadpoolctl import threadpool_limits
+
+            return threadpool_limits(limits=1, user_api="blas")
+        return nullcontext()
+
     def train(self):
         """Run ``epochs`` epochs (calling again continues from the current weights, optimizer state,
         learning rate and divergence threshold).
@@ -155,7 +171,7 @@ class Trainer:
         losses = hist["loss"]
         limit = self._limit   # kept across train() calls: continued training compares to the very first loss
         best = -math.inf
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status
+        with self._blas_threads(bs), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(1, self.epochs + 1):
                 t0 = time.perf_counter()
                 lr = float(opt.lr)

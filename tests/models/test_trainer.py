@@ -1,6 +1,8 @@
 """Trainer: learning, determinism, divergence as a status, the report hook, lr decay, settings."""
 import math
 
+import types
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,29 @@ def test_train_again_continues(spiral):
     second = trainer.train()
     assert second["lr"] == pytest.approx([0.025, 0.0125])      # the schedule goes on
     assert second["status"] == "ok" and np.mean(second["loss"]) < np.mean(first["loss"])
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("features, hidden, small", [(64, [100], True), (512, [256], False)])
+def test_small_networks_train_on_one_blas_thread(features, hidden, small):
+    """Tiny products gain nothing from more BLAS threads and lose badly on a busy machine."""
+    from threadpoolctl import threadpool_limits
+
+    from models import MLP, Trainer
+
+    rng = np.random.default_rng(0)
+    data = types.SimpleNamespace(X_train=rng.standard_normal((256, features)).astype(np.float32),
+                                 y_train=np.arange(256) % 3, X_val=rng.standard_normal((32, features)).astype(np.float32),
+                                 y_val=np.arange(32) % 3)
+    seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = _blas_threads()
+        Trainer(MLP(features, hidden, 3, seed=0), data, epochs=1, batch_size=256, seed=0,
+                report=lambda epoch, metrics: seen.append(_blas_threads())).train()
+        assert _blas_threads() == outside          # restored afterwards
+    assert seen == [{1}] if small else seen == [outside]
