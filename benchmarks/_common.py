@@ -219,6 +219,15 @@ def write_json(path, payload):
     return path
 
 
+def report_and_save(lines, machine, payload, args, script_name, notes=()):
+    """Print a script's report (its lines, the machine, any notes), write its JSON; returns the payload."""
+    lines = list(lines) + [""] + machine_lines(machine) + (["notes: " + "; ".join(notes)] if notes else [])
+    print("\n".join(lines))
+    path = write_json(args.out or default_out(script_name, args.quick), payload)
+    print(f"\nwrote {path}")
+    return payload
+
+
 def default_out(script_name, quick):
     """benchmarks/results/<script>.json; --quick runs (meaningless figures) go to the temp folder."""
     if quick:

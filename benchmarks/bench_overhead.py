@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (base_parser, check_repeats, default_out, describe_machine, fmt_ratio,  # noqa: E402
-                     fmt_seconds, format_table, interleaved, machine_lines, median, write_json)
+from _common import (base_parser, check_repeats, describe_machine, fmt_ratio, fmt_seconds, format_table,  # noqa: E402
+                     interleaved, median, report_and_save)
 
 SCRIPT = "bench_overhead"
 GOAL_RATIO = 2.0
@@ -233,11 +233,7 @@ def main(argv=None):
                       f"({profile['total_s']:.2f} s under the profiler), top own time:"]
         lines += [f"  {r['share'] * 100:5.1f}%  {r['own_s']:.3f} s  {r['calls']:>7}  {r['function']} ({r['file']})"
                   for r in profile["top_own_time"][:15]]
-    lines += [""] + machine_lines(payload["machine"]) + (["notes: " + "; ".join(notes)] if notes else [])
-    print("\n".join(lines))
-    path = write_json(args.out or default_out(SCRIPT, args.quick), payload)
-    print(f"\nwrote {path}")
-    return payload
+    return report_and_save(lines, payload["machine"], payload, args, SCRIPT, notes)
 
 
 if __name__ == "__main__":

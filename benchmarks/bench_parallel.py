@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, base_parser, check_repeats, default_out, describe_machine, fmt_ratio,  # noqa: E402
-                     fmt_seconds, format_table, interleaved, machine_lines, median, write_json)
+from _common import (ROOT, base_parser, check_repeats, describe_machine, fmt_ratio, fmt_seconds, format_table,  # noqa: E402
+                     interleaved, median, report_and_save)
 
 SCRIPT = "bench_parallel"
 GOAL = 1.8
@@ -164,12 +164,8 @@ def main(argv=None):
              f"goal: speed-up >= {GOAL}x with two workers: {fmt_ratio(speedups['limited_vs_n_jobs1'])} vs n_jobs=1 "
              f"({'met' if goals['speedup_limited']['met'] else 'not met'}), "
              f"{fmt_ratio(speedups['limited_vs_n_jobs1_1thread'])} vs the 1-thread serial run "
-             f"({'met' if goals['speedup_limited_vs_best_serial']['met'] else 'not met'})", ""]
-    lines += machine_lines(machine) + ["notes: " + payload["notes"][0]]
-    print("\n".join(lines))
-    path = write_json(args.out or default_out(SCRIPT, args.quick), payload)
-    print(f"\nwrote {path}")
-    return payload
+             f"({'met' if goals['speedup_limited_vs_best_serial']['met'] else 'not met'})"]
+    return report_and_save(lines, machine, payload, args, SCRIPT, payload["notes"][:1])
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (base_parser, check_repeats, default_out, describe_machine, format_table,  # noqa: E402
-                     machine_lines, write_json)
+from _common import (base_parser, check_repeats, describe_machine, format_table, report_and_save)  # noqa: E402
 
 SCRIPT = "bench_search"
 STRATEGIES = ("grid", "random", "sobol", "coarse-to-fine", "tpe")
@@ -169,11 +168,8 @@ def main(argv=None):
                      ("not enough runs" if t is None else
                       f"U = {t['statistic']:.1f}, p = {t['pvalue']:.3g} (two-sided, {t['n_a']} vs {t['n_b']} runs)"))
     lines.append("expectations: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in expectations.items()))
-    lines += ["", f"wall time {wall:.0f} s"] + machine_lines(machine)
-    print("\n".join(lines))
-    path = write_json(args.out or default_out(SCRIPT, args.quick), payload)
-    print(f"\nwrote {path}")
-    return payload
+    lines += ["", f"wall time {wall:.0f} s"]
+    return report_and_save(lines, machine, payload, args, SCRIPT)
 
 
 if __name__ == "__main__":
