@@ -61,17 +61,20 @@ def _integer(cls_name, what, x):
     return int(x)
 
 
-def _freeze(value):
-    """A hashable stand-in for ``value``: lists -> tuples, dicts -> sorted item tuples.
+def value_key(value):
+    """A hashable stand-in for a parameter value: lists -> tuples, dicts -> sorted item tuples.
+
+    Choice uses it to index its values; importance and the plots use it to group trials
+    by value.
 
     Lists and tuples freeze alike: a tuple choice comes back from a JSON storage as a
     list and must still be recognised. bools are tagged so that ``Choice([0, False])``
     keeps two different values (``0 == False`` in Python).
     """
     if isinstance(value, (list, tuple)):
-        return ("seq", tuple(_freeze(v) for v in value))
+        return ("seq", tuple(value_key(v) for v in value))
     if isinstance(value, dict):
-        return ("dict", tuple(sorted((repr(k), _freeze(v)) for k, v in value.items())))
+        return ("dict", tuple(sorted((repr(k), value_key(v)) for k, v in value.items())))
     if isinstance(value, (bool, np.bool_)):
         return ("bool", bool(value))
     if isinstance(value, np.generic):
@@ -441,7 +444,7 @@ class Choice(Distribution):
         keys = []
         for v in values:
             try:
-                keys.append(_freeze(v))
+                keys.append(value_key(v))
             except TypeError:
                 raise ValueError(f"Choice values must be plain values or lists of them, got {v!r} "
                                  f"({type(v).__name__})") from None
@@ -471,7 +474,7 @@ class Choice(Distribution):
     def index(self, value):
         """Position of ``value`` among the choices; ValueError if it is not one of them."""
         try:
-            return self._index[_freeze(_plain(value))]
+            return self._index[value_key(_plain(value))]
         except (KeyError, TypeError):
             raise ValueError(f"{value!r} is not one of the choices {list(self._values)!r}") from None
 
@@ -503,7 +506,7 @@ class Fixed(Distribution):
     def __init__(self, value):
         value = _plain(value)
         try:
-            key = _freeze(value)
+            key = value_key(value)
         except TypeError:
             raise ValueError(f"Fixed needs a plain value or a list of them, got {value!r} "
                              f"({type(value).__name__})") from None
@@ -559,7 +562,7 @@ class ScipyDistribution(Distribution):
         args, kwds = getattr(frozen, "args", None), getattr(frozen, "kwds", None)
         if name is not None and args is not None and kwds is not None:
             try:
-                key = (name, _freeze(list(args)), _freeze(dict(kwds)))
+                key = (name, value_key(list(args)), value_key(dict(kwds)))
                 hash(key)
                 return key
             except TypeError:

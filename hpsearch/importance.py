@@ -20,6 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from hpsearch.distributions import value_key
+
 __all__ = ["parameter_importance"]
 
 _MAX_BINS = 10
@@ -42,7 +44,7 @@ def _unit_positions(dist, values):
 def _groups(dist, values, n_bins):
     """Group labels (ints) for ``values``; -1 where a value could not be grouped."""
     if _is_choice(dist) or not _all_numbers(values):
-        keys = [_value_key(v) for v in values]
+        keys = [value_key(v) for v in values]
         index = {}
         return np.array([index.setdefault(k, len(index)) for k in keys])
     x = _unit_positions(dist, values)
@@ -61,17 +63,6 @@ def _groups(dist, values, n_bins):
 def _is_choice(dist):
     # Choice: unordered with a list of values (ScipyDistribution is unordered but has none)
     return dist is not None and not getattr(dist, "ordered", False) and hasattr(dist, "values")
-
-
-def _value_key(value):
-    """A hashable stand-in for a parameter value (lists, e.g. hidden_dims, become tuples)."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_value_key(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _value_key(v)) for k, v in value.items()))
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _all_numbers(values):

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hpsearch.distributions import value_key
+
 # Colours that read well on white and in grey-scale print.
 OK_COLOR = "#1f77b4"
 EDGE_COLOR = "#4c72b0"
@@ -93,17 +95,6 @@ def is_choice(dist):
 
 def is_fixed(dist):
     return type(dist).__name__ == "Fixed"
-
-
-def value_key(value):
-    """A hashable key for a parameter value (lists become tuples) used to group categories."""
-    if isinstance(value, (list, tuple)):
-        return tuple(value_key(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, value_key(v)) for k, v in value.items()))
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def categories(dists, values):
