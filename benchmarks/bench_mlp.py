@@ -65,16 +65,17 @@ def synthetic_cifar(cfg):
 
 # ---------------------------------------------------------------------------- peers
 class Ours:
-    """models.Trainer on models.MLP; ``epoch()`` runs ``epochs`` more epochs."""
+    """models.Trainer on models.MLP; ``run()`` runs ``epochs`` more epochs. ``fused``: the
+    optimizer's keyword (None: the compiled step when numba is installed; False: NumPy's)."""
 
-    def __init__(self, data, dims, cfg, epochs):
+    def __init__(self, data, dims, cfg, epochs, fused=None):
         from models import MLP, Trainer
 
         self.model = MLP(dims[0], [dims[1]], dims[2], activation="relu", init="he", dtype="float32",
                          seed=cfg["seed"])
         self.init_params = {k: v.copy() for k, v in self.model.params.items()}
         self.trainer = Trainer(self.model, data, optimizer="adam", lr=cfg["lr"], epochs=epochs,
-                               batch_size=cfg["batch_size"], seed=cfg["seed"])
+                               batch_size=cfg["batch_size"], seed=cfg["seed"], fused=fused)
 
     def run(self):
         hist = self.trainer.train()
@@ -238,6 +239,22 @@ def breakdown(data, dims, cfg, roofline_epoch):
             "loss_minus_gemms": totals["loss (forward + backward)"] - roofline_epoch}
 
 
+def optimizer_kernel():
+    """Which Adam step "ours" runs: numba's fused kernel when numba is installed, else NumPy's."""
+    from models.optimizers import fused_kernels
+
+    if fused_kernels() is None:
+        return "numpy"
+    import numba
+
+    return f"numba {numba.__version__}"
+
+
+# Name of the extra peer that runs our NumPy optimizer step (fused=False), measured when the
+# default "ours" runs numba's fused step: both figures come from the same run.
+NUMPY_STEP = "ours, NumPy step"
+
+
 # ---------------------------------------------------------------------------- parts
 # Seconds of rest before each measurement. Idle BLAS/OpenMP worker threads busy-wait for a
 # while before they sleep (OpenBLAS: 2**28 cycles, ~0.1 s), so without a pause the threads
@@ -265,6 +282,9 @@ def part_cifar(cfg, repeats, torch, notes, settle=SETTLE):
     dims = (cfg["dim"], cfg["hidden"], cfg["classes"])
     ours = Ours(data, dims, cfg, epochs=1)
     runners = {"ours": ours.run}
+    kernel = optimizer_kernel()
+    if kernel != "numpy":
+        runners[NUMPY_STEP] = Ours(data, dims, cfg, epochs=1, fused=False).run
     if torch is not None:
         runners["torch"] = Torch(torch, data, ours.init_params, cfg, epochs=1, threads=blas_threads()).run
     runners["sklearn"] = Sklearn(data, cfg, cfg["hidden"], cfg["classes"]).epoch
@@ -277,11 +297,13 @@ def part_cifar(cfg, repeats, torch, notes, settle=SETTLE):
     steps = math.ceil(cfg["n_train"] / cfg["batch_size"])
     flops = 2 * 2 * cfg["n_train"] * cfg["dim"] * cfg["hidden"]  # the two big GEMMs of an epoch
     ratios = {"ours_vs_roofline": med["ours"] / med["roofline"], "ours_vs_sklearn": med["ours"] / med["sklearn"]}
+    if NUMPY_STEP in med:
+        ratios["ours_numpy_step_vs_roofline"] = med[NUMPY_STEP] / med["roofline"]
     if "torch" in med:
         ratios["ours_vs_torch"] = med["ours"] / med["torch"]
         ratios["torch_vs_roofline"] = med["torch"] / med["roofline"]
     return {
-        "config": dict(cfg, steps_per_epoch=steps),
+        "config": dict(cfg, steps_per_epoch=steps, optimizer_step=kernel),
         "unit": "seconds per epoch",
         "times": times,
         "median": med,
@@ -312,6 +334,11 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
         return Ours(data, dims, cfg, epochs=cfg["epochs"]).run()
 
     runners = {"ours": ours}
+    kernel = optimizer_kernel()
+    if kernel != "numpy":
+        def ours_numpy_step():
+            return Ours(data, dims, cfg, epochs=cfg["epochs"], fused=False).run()
+        runners[NUMPY_STEP] = ours_numpy_step
     if torch is not None:
         def torch_run():
             return Torch(torch, data, init, cfg, epochs=cfg["epochs"], threads=blas_threads()).run()
@@ -337,6 +364,8 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
     times, results = _measure(runners, repeats, settle)
     med = {k: median(v) for k, v in times.items()}
     ratios = {"ours_vs_sklearn": med["ours"] / med["sklearn"]}
+    if NUMPY_STEP in med:
+        ratios["ours_numpy_step_vs_sklearn"] = med[NUMPY_STEP] / med["sklearn"]
     if "torch" in med:
         ratios["ours_vs_torch"] = med["ours"] / med["torch"]
     if single_thread:
@@ -344,7 +373,7 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
         ratios["ours_1_thread_vs_sklearn"] = med["ours, 1 BLAS thread"] / med["sklearn"]
     return {
         "config": dict(cfg, n_train=len(data.X_train), n_val=len(data.X_val),
-                       steps_per_epoch=math.ceil(len(data.X_train) / cfg["batch_size"])),
+                       steps_per_epoch=math.ceil(len(data.X_train) / cfg["batch_size"]), optimizer_step=kernel),
         "unit": f"seconds per training run ({cfg['epochs']} epochs)",
         "times": times,
         "median": med,
@@ -378,7 +407,8 @@ def render(payload):
         part = payload["cifar"]
         cfg = part["config"]
         text = _table(part, f"(a) {cfg['n_train']} x {cfg['dim']} -> {cfg['hidden']} ReLU -> {cfg['classes']}, "
-                            f"Adam, batch {cfg['batch_size']}: seconds per epoch, median of {len(part['times']['ours'])}",
+                            f"Adam, batch {cfg['batch_size']}: seconds per epoch, median of {len(part['times']['ours'])}; "
+                            f"ours steps with {cfg.get('optimizer_step', 'numpy')}",
                       "s/epoch")
         text += f"\nroofline (2 GEMMs/step) runs at {part['roofline_gflops']:.0f} GFLOP/s"
         b = part["breakdown"]
@@ -390,7 +420,8 @@ def render(payload):
         part = payload["digits"]
         cfg = part["config"]
         out.append(_table(part, f"(b) digits 64 -> {cfg['hidden']} -> 10, Adam, batch {cfg['batch_size']}, "
-                                f"{cfg['epochs']} epochs: seconds per run, median of {len(part['times']['ours'])}",
+                                f"{cfg['epochs']} epochs: seconds per run, median of {len(part['times']['ours'])}; "
+                                f"ours steps with {cfg.get('optimizer_step', 'numpy')}",
                           "s/run"))
     out.append("\n".join(machine_lines(payload["machine"])))
     if payload["notes"]:
