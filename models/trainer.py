@@ -10,6 +10,7 @@ buffer, and the optimizer updates the model's arrays in place.
 """
 import math
 import numbers
+import sys
 import time
 from contextlib import nullcontext
 
@@ -27,6 +28,25 @@ DIVERGENCE_FACTOR = 3.0
 # 54.7 vs 56.0 ms per run) and costs 10-50x when another process competes for the cores
 # (benchmarks/bench_mlp.py). Larger products (CIFAR-sized layers) keep every thread.
 SMALL_PRODUCT = 1e7
+
+# One ThreadpoolController per process, rebuilt when modules were imported since (one may
+# have loaded another BLAS). Building one scans every loaded library, 0.3-4 ms, which
+# threadpool_limits() pays on entry and again on exit: ~7% of a 50 ms digits run, paid by
+# every trial of a search. Limiting through a cached controller costs ~7 us.
+# (hpsearch.runner keeps the same cache for its own limits: models never imports hpsearch.)
+_controller = None
+_controller_modules = -1
+
+
+def _one_blas_thread():
+    """A context manager running the BLAS pools on one thread."""
+    global _controller, _controller_modules
+    from threadpoolctl import ThreadpoolController
+
+    if _controller is None or _controller_modules != len(sys.modules):
+        _controller = ThreadpoolController()
+        _controller_modules = len(sys.modules)
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _positive_int(name, value):
@@ -137,9 +157,7 @@ class Trainer:
         """One BLAS thread while training a network whose largest product per step is small."""
         weights = [p.shape[0] * p.shape[1] for p in self.model.params.values() if getattr(p, "ndim", 0) == 2]
         if weights and batch_size * max(weights) < SMALL_PRODUCT:
-            from threadpoolctl import threadpool_limits
-
-            return threadpool_limits(limits=1, user_api="blas")
+            return _one_blas_thread()
         return nullcontext()
 
     def train(self):

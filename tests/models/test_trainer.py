@@ -178,3 +178,24 @@ def test_small_networks_train_on_one_blas_thread(features, hidden, small):
                 report=lambda epoch, metrics: seen.append(_blas_threads())).train()
         assert _blas_threads() == outside          # restored afterwards
     assert seen == [{1}] if small else seen == [outside]
+
+
+def test_the_blas_limit_reuses_one_controller_until_modules_are_imported(monkeypatch):
+    """Building a ThreadpoolController scans every loaded library (0.3-4 ms per train() call,
+    on entry and exit); the trainer builds one per process and rebuilds it only when modules
+    were imported since, since one of them may have brought another BLAS."""
+    import sys
+
+    from models import trainer
+
+    monkeypatch.setattr(trainer, "_controller", None)
+    controllers = []
+    for _ in range(3):
+        with trainer._one_blas_thread():
+            controllers.append(trainer._controller)
+            blas = trainer._controller.select(user_api="blas").lib_controllers
+            assert blas and {lib.num_threads for lib in blas} == {1}
+    assert controllers[0] is controllers[1] is controllers[2]
+    monkeypatch.setitem(sys.modules, "_hpsearch_test_new_module", types.ModuleType("_hpsearch_test_new_module"))
+    with trainer._one_blas_thread():
+        assert trainer._controller is not controllers[0]
