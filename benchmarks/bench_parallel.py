@@ -18,7 +18,10 @@ the repeats:
                                  ``hpsearch.study.worker_threads`` by a function returning None
                                  (no limit in ``run_trial``) and sets OPENBLAS/OMP/MKL_NUM_THREADS to
                                  the core count in its environment, which stops joblib's loky
-                                 backend from applying its own default limit in the workers.
+                                 backend from applying its own default limit in the workers; and
+                                 the trials run through ``UnlimitedMLPObjective``, which switches off
+                                 the trainer's own rule of one BLAS thread for small networks
+                                 (``models.trainer.SMALL_PRODUCT``) in the worker.
 
 Speed-up = wall time of n_jobs=1 / wall time of n_jobs=2 (each the median over repeats).
 Goal: >= 1.8x from two workers on two cores.
@@ -48,6 +51,20 @@ CONFIGS = {
 }
 
 
+def _unlimited_objective_class():
+    """MLPObjective with the trainer's small-network BLAS limit switched off where it runs."""
+    from models import MLPObjective
+
+    class UnlimitedMLPObjective(MLPObjective):
+        def __call__(self, *args, **kwargs):
+            import models.trainer
+
+            models.trainer.SMALL_PRODUCT = 0  # every product "large": BLAS keeps all its threads
+            return super().__call__(*args, **kwargs)
+
+    return UnlimitedMLPObjective
+
+
 def run_study(n_jobs, limit, trials, epochs, batch_size, seed):
     """Run the study in this process, after a small warm-up study.
 
@@ -62,10 +79,13 @@ def run_study(n_jobs, limit, trials, epochs, batch_size, seed):
     import hpsearch.study
     from models import MLPObjective
 
+    objective_class = MLPObjective
     if not limit:
-        # no BLAS limit in the workers: run_trial(threads=None) leaves the pools alone
+        # no BLAS limit in the workers: run_trial(threads=None) leaves the pools alone, and
+        # the trainer does not limit small networks itself
         hpsearch.study.worker_threads = lambda n_jobs, cpu_count=None: None
-    objective = MLPObjective("digits", preprocess="standardize", batch_size=batch_size)
+        objective_class = _unlimited_objective_class()
+    objective = objective_class("digits", preprocess="standardize", batch_size=batch_size)
     space = hp.Space({"lr": hp.LogUniform(1e-4, 1e-2), "reg": hp.LogUniform(1e-6, 1e-2),
                       "width": hp.IntUniform(100, 300)})
     study = hp.Study(objective, space, metric="val_acc", direction="maximize", storage=None, name="parallel")
@@ -153,9 +173,10 @@ def main(argv=None):
                "batch_size": args.batch_size,
                "figures": figures, "speedups": speedups, "goals": goals, "machine": machine,
                "notes": ["'unlimited' disables hpsearch's per-trial limit by replacing "
-                         "hpsearch.study.worker_threads in the child process (no public switch exists) and "
+                         "hpsearch.study.worker_threads in the child process (no public switch exists), "
                          "sets OPENBLAS/OMP/MKL_NUM_THREADS to the core count so joblib's loky backend adds "
-                         "no limit of its own"]}
+                         "no limit of its own, and sets models.trainer.SMALL_PRODUCT = 0 in the workers so "
+                         "the trainer does not put small networks on one BLAS thread"]}
     table = format_table(["configuration", "study wall time", "median trial", "speed-up vs n_jobs=1",
                           "vs n_jobs=1 1 thread"], rows,
                          title=f"{trials} random MLP trials on digits, {epochs} epochs each (batch "
