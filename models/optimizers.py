@@ -19,8 +19,8 @@ full-size arrays and float32 stays float32 (hyperparameters are plain Python
 floats, which NumPy treats as "weak" scalars). Gradients are never modified.
 
 Fused steps: with numba installed, SGD with momentum and Adam run their update as one
-compiled pass over the arrays (``models._kernels``) instead of one NumPy pass per operation,
-4-8x faster on every size of network. The kernels repeat the NumPy path's operations exactly,
+compiled pass over the arrays (``models._kernels``) instead of one NumPy pass per operation:
+3x faster on the digits MLP (7,510 weights), 4x on 1.5M weights. The kernels repeat the NumPy path's operations exactly,
 so the parameters are bit-identical either way. ``fused=None`` (the default) uses them when
 numba is importable; ``fused=False`` never; ``fused=True`` raises if numba is missing.
 """
