@@ -20,9 +20,10 @@ floats, which NumPy treats as "weak" scalars). Gradients are never modified.
 
 Fused steps: with numba installed, SGD with momentum and Adam run their update as one
 compiled pass over the arrays (``models._kernels``) instead of one NumPy pass per operation:
-3x faster on the digits MLP (7,510 weights), 4x on 1.5M weights. The kernels repeat the NumPy path's operations exactly,
-so the parameters are bit-identical either way. ``fused=None`` (the default) uses them when
-numba is importable; ``fused=False`` never; ``fused=True`` raises if numba is missing.
+3x faster on the digits MLP (7,510 weights), 4x on 1.5M weights. The kernels repeat the
+NumPy path's operations exactly, so the parameters are bit-identical either way.
+``fused=None`` (the default) uses them when numba is importable; ``fused=False`` never;
+``fused=True`` raises if numba is missing.
 """
 import inspect
 import math
