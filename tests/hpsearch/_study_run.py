@@ -6,6 +6,7 @@ Prints one JSON line: {"done": n} when the study finished, {"interrupted": n} (e
 after Ctrl-C, where n is the number of trials in the returned result.
 """
 import json
+import signal
 import sys
 
 import hpsearch as hp
@@ -32,4 +33,8 @@ def main(db, name, n_trials, n_jobs, sleep):
 
 
 if __name__ == "__main__":
+    # A suite started in the background (`cmd &` in a script) runs with SIGINT ignored, and an
+    # ignored signal stays ignored across exec: Python would then never raise
+    # KeyboardInterrupt. The test sends SIGINT on purpose, so take it as Python normally does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     main(*sys.argv[1:])

@@ -211,7 +211,11 @@ def test_subprocess_bad_file_exits_2_without_traceback(tmp_path):
 def test_ctrl_c_keeps_trials_and_says_how_to_resume(tmp_path):
     study = bowl(tmp_path, sleep=0.15, n1=40, name="slow.toml")
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "hpsearch", "run", str(study), "--out", str(out), "--n-jobs", "1", "--quiet"]
+    # `python -m hpsearch` with SIGINT taken as Python normally does: a suite started in the
+    # background (`cmd &` in a script) runs with SIGINT ignored, which exec keeps
+    cmd = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "runpy.run_module('hpsearch', run_name='__main__', alter_sys=True)",
+           "run", str(study), "--out", str(out), "--n-jobs", "1", "--quiet"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     db, stored, deadline = out / "study.db", 0, time.monotonic() + 90
