@@ -322,8 +322,6 @@ def part_cifar(cfg, repeats, torch, notes, settle=SETTLE):
 
 
 def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
-    from threadpoolctl import threadpool_limits
-
     from models import MLP, load_dataset
 
     data = load_dataset("digits", seed=cfg["seed"], preprocess="standardize")
@@ -348,9 +346,15 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
         # The same runs with one BLAS thread: on this small problem the GEMMs are so short
         # that handing them to a second thread costs more than it saves, badly so on a
         # loaded machine. Informational rows; the goal is judged on the default rows.
+        # one controller for every run: threadpool_limits() would scan all loaded libraries
+        # (several ms once torch and scikit-learn are loaded) inside each timed run
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()
+
         def one_thread(fn):
             def run():
-                with threadpool_limits(1, user_api="blas"):
+                with controller.limit(limits=1, user_api="blas"):
                     return fn()
             return run
         runners["ours, 1 BLAS thread"] = one_thread(ours)
