@@ -419,7 +419,9 @@ class _Loader:
                 load_dataset(str(found), seed=0, **options)
             except (ValueError, OSError) as exc:
                 raise StudyFileError(f"{self.where}: [trainer] 'dataset' {_one_line(exc)}") from None
-        return str(found)
+        # Absolute: the path becomes part of the stored settings, which must not depend on
+        # the directory the study is run (or resumed) from, and workers may start elsewhere.
+        return str(found.resolve())
 
     def imported_objective(self, ref, settings):
         if not isinstance(ref, str) or ref.count(":") != 1 or not all(ref.split(":")):

@@ -206,6 +206,23 @@ def test_bad_data_file_is_reported_at_load_time(tmp_path):
         load_study_file(write(tmp_path, text))
 
 
+def test_a_data_file_path_is_stored_absolute_whatever_the_working_directory(tmp_path, monkeypatch):
+    """A relative path (to the working directory or to the study file) resolves to one absolute
+    path, so resuming the study from another directory finds the same settings."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data_dir = tmp_path / "project" / "data"
+    data_dir.mkdir(parents=True)
+    np.savez(data_dir / "points.npz", X=rng.standard_normal((60, 4)), y=np.arange(60) % 3)
+    study = write(tmp_path / "project", MLP.replace('dataset = "digits"', 'dataset = "data/points.npz"'))
+    seen = set()
+    for cwd in (tmp_path / "project", data_dir, tmp_path):   # next to it, below it, above it
+        monkeypatch.chdir(cwd)
+        seen.add(load_study_file(study.relative_to(tmp_path) if cwd == tmp_path else study).trainer["dataset"])
+    assert seen == {str((data_dir / "points.npz").resolve())}
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_studies_load(path):
     sf = load_study_file(path)
