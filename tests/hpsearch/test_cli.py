@@ -14,32 +14,7 @@ from hpsearch.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BOWL = """\
-name = "bowl"
-metric = "score"
-direction = "maximize"
-seed = 3
-
-[trainer]
-objective = "hpsearch.objectives:LogBowl"
-optimum = {{ lr = 1e-3, reg = 1e-4 }}
-metric = "score"
-sleep = {sleep}
-
-[space]
-lr = {{ type = "loguniform", low = 1e-5, high = 1e-1 }}
-reg = {{ type = "loguniform", low = 1e-6, high = 1e-1 }}
-act = {{ type = "choice", values = ["relu", "tanh"] }}
-
-[search]
-strategy = "coarse-to-fine"
-[[search.stages]]
-n_trials = {n1}
-budget = 1
-[[search.stages]]
-n_trials = 4
-budget = 3
-"""
+BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 MLP = """\
 name = "tiny-mlp"
@@ -63,9 +38,16 @@ budget = 1
 """
 
 
+def bowl_text(sleep=0.0, n1=12):
+    """The shared LogBowl study with ``n1`` first-stage trials sleeping ``sleep`` s each, and
+    a second stage of 3 epochs."""
+    return (BOWL.replace("n_trials = 12", f"n_trials = {n1}").replace("sleep = 0.0", f"sleep = {sleep}")
+            .replace("budget = 4", "budget = 3"))
+
+
 def bowl(tmp_path, sleep=0.0, n1=12, name="bowl.toml"):
     path = tmp_path / name
-    path.write_text(BOWL.format(sleep=sleep, n1=n1))
+    path.write_text(bowl_text(sleep, n1))
     return path
 
 
@@ -171,7 +153,7 @@ def test_changed_settings_error_then_new_name_or_overwrite(tmp_path, capsys):
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, expected):
     study = bowl(tmp_path)
     bad = tmp_path / "bad.toml"
-    bad.write_text(BOWL.format(sleep=0, n1=3).replace('strategy = "coarse-to-fine"',
+    bad.write_text(bowl_text(n1=3).replace('strategy = "coarse-to-fine"',
                                                       'strategy = "coarse-to-fine"\nn_trial = 3'))
     argv = [a.format(tmp=tmp_path, study=study, bad=bad) for a in argv]
     code, stdout, err = run_main(capsys, *argv)
@@ -201,7 +183,7 @@ def test_a_bug_still_shows_its_traceback(tmp_path, capsys, monkeypatch):
 
 def test_subprocess_bad_file_exits_2_without_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text(BOWL.format(sleep=0, n1=3).replace("budget = 3", "budget = 0"))
+    bad.write_text(bowl_text(n1=3).replace("budget = 3", "budget = 0"))
     proc = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(bad)], cwd=tmp_path, env=subprocess_env(),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2

@@ -9,32 +9,7 @@ from hpsearch.studyfile import COARSE_TO_FINE, StagePlan, load_study_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A fast study on the reference LogBowl objective (no training involved).
-BOWL = """\
-name = "bowl"
-metric = "score"
-direction = "maximize"
-seed = 3
-
-[trainer]
-objective = "hpsearch.objectives:LogBowl"
-optimum = { lr = 1e-3, reg = 1e-4 }
-metric = "score"
-
-[space]
-lr = { type = "loguniform", low = 1e-5, high = 1e-1 }
-reg = { type = "loguniform", low = 1e-6, high = 1e-1 }
-act = { type = "choice", values = ["relu", "tanh"] }
-
-[search]
-strategy = "coarse-to-fine"
-[[search.stages]]
-n_trials = 12
-budget = 1
-[[search.stages]]
-n_trials = 4
-budget = 4
-"""
+BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 # The same with the MLP trainer (loading only; nothing is trained here).
 MLP = """\
