@@ -55,7 +55,7 @@ def _positive_int(name, value):
     return int(value)
 
 
-def check_trainer_settings(epochs=1, batch_size=128, lr_decay=1.0, train_acc_samples=1000, seed=0):
+def check_trainer_settings(epochs=1, batch_size=128, lr_decay=1.0, train_acc_samples=1000, seed=0, eval_every=1):
     """Validate the trainer's own settings; returns them normalised. Raises ValueError naming the bad one."""
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
@@ -66,7 +66,9 @@ def check_trainer_settings(epochs=1, batch_size=128, lr_decay=1.0, train_acc_sam
         train_acc_samples = _positive_int("train_acc_samples", train_acc_samples)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return epochs, batch_size, float(lr_decay), train_acc_samples, int(seed)
+    if eval_every is not None:
+        eval_every = _positive_int("eval_every", eval_every)
+    return epochs, batch_size, float(lr_decay), train_acc_samples, int(seed), eval_every
 
 
 def _model_dtype(model):
@@ -90,9 +92,13 @@ class Trainer:
         lr_decay: the learning rate is multiplied by this after every epoch.
         report: optional ``report(epoch, metrics)`` called after every epoch (1-based) with
             ``{"loss": mean loss of the epoch, "loss_iters": [loss of every iteration],
-            "train_acc", "val_acc", "lr": the epoch's learning rate}`` (plain floats).
+            "train_acc", "val_acc" (NaN when the epoch is not evaluated), "lr": the epoch's
+            learning rate}`` (plain floats).
         train_acc_samples: size of the fixed random training subsample on which train accuracy
-            is measured every epoch (None: all training samples).
+            is measured (None: all training samples).
+        eval_every: measure train and validation accuracy after every ``eval_every``-th epoch
+            and after the last one (Keras' ``validation_freq``); None never measures them. The
+            epochs in between record NaN accuracies. Default 1: every epoch, as searches need.
         **optimizer_kwargs: the optimizer's keywords (torch names: momentum, betas, eps, ...).
 
     Raises:
@@ -100,10 +106,10 @@ class Trainer:
     """
 
     def __init__(self, model, data, optimizer="adam", lr=None, epochs=10, batch_size=128, seed=0,
-                 lr_decay=1.0, report=None, train_acc_samples=1000, **optimizer_kwargs):
-        (self.epochs, self.batch_size, self.lr_decay,
-         self.train_acc_samples, self.seed) = check_trainer_settings(epochs, batch_size, lr_decay,
-                                                                     train_acc_samples, seed)
+                 lr_decay=1.0, report=None, train_acc_samples=1000, eval_every=1, **optimizer_kwargs):
+        (self.epochs, self.batch_size, self.lr_decay, self.train_acc_samples,
+         self.seed, self.eval_every) = check_trainer_settings(epochs, batch_size, lr_decay,
+                                                              train_acc_samples, seed, eval_every)
         if report is not None and not callable(report):
             raise ValueError(f"report must be callable or None, got {report!r}")
         self.report = report
@@ -165,9 +171,9 @@ class Trainer:
         learning rate and divergence threshold).
 
         Returns:
-            dict with ``loss`` (every iteration), ``train_acc``, ``val_acc``, ``lr``, ``epoch_time``
-            (seconds) per completed epoch, ``best_val_acc`` (NaN if no epoch completed),
-            ``best_epoch`` (1-based, 0 if none), ``epochs_run`` (completed epochs) and ``status``:
+            dict with ``loss`` (every iteration), ``train_acc``, ``val_acc`` (NaN on epochs not
+            evaluated, see ``eval_every``), ``lr``, ``epoch_time`` (seconds) per completed epoch,
+            ``best_val_acc`` (NaN if no epoch was evaluated), ``best_epoch`` (1-based, 0 if none), ``epochs_run`` (completed epochs) and ``status``:
             ``"diverged"`` as soon as a loss is NaN/inf or above 3x the first loss (training stops
             at once; the unfinished epoch is not reported), else ``"ok"``.
         """
@@ -215,8 +221,12 @@ class Trainer:
                 self._limit = limit
                 if hist["status"] == "diverged":
                     break
-                train_acc = self._accuracy(self._acc_X, self._acc_y)
-                val_acc = self._accuracy(self.X_val, self.y_val)
+                every = self.eval_every
+                if every is not None and (epoch % every == 0 or epoch == self.epochs):
+                    train_acc = self._accuracy(self._acc_X, self._acc_y)
+                    val_acc = self._accuracy(self.X_val, self.y_val)
+                else:
+                    train_acc = val_acc = math.nan
                 hist["train_acc"].append(train_acc)
                 hist["val_acc"].append(val_acc)
                 hist["lr"].append(lr)

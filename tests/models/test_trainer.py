@@ -139,11 +139,44 @@ def test_any_object_with_the_arrays_works(spiral):
     (dict(lr=-1.0), r"lr must be a finite number in \(0.0, inf\), got -1.0"),
     (dict(train_acc_samples=0), r"train_acc_samples must be a positive integer"),
     (dict(seed=-1), r"seed must be a non-negative integer"),
+    (dict(eval_every=0), r"eval_every must be a positive integer, got 0"),
     (dict(report="print"), r"report must be callable"),
 ])
 def test_bad_settings_are_named(spiral, kwargs, message):
     with pytest.raises(ValueError, match=message):
         Trainer(_mlp(spiral), spiral, **kwargs)
+
+
+def test_eval_every_measures_some_epochs_and_never_changes_training(spiral):
+    def run(eval_every, calls=None):
+        report = None if calls is None else (lambda epoch, m: calls.append((epoch, m["train_acc"], m["val_acc"])))
+        return Trainer(_mlp(spiral, dropout=0.1), spiral, epochs=7, batch_size=40, lr=0.01, seed=3,
+                       eval_every=eval_every, report=report).train()
+
+    every, calls = run(1), []
+    sparse = run(3, calls)
+    assert sparse["loss"] == every["loss"]          # evaluating draws nothing and updates nothing
+    measured = [3, 6, 7]                            # every 3rd epoch, and always the last
+    for e in range(1, 8):
+        for key in ("train_acc", "val_acc"):
+            if e in measured:
+                assert sparse[key][e - 1] == every[key][e - 1]
+            else:
+                assert math.isnan(sparse[key][e - 1])
+    assert len(sparse["lr"]) == len(sparse["val_acc"]) == 7 and sparse["epochs_run"] == 7
+    assert sparse["best_val_acc"] == max(every["val_acc"][e - 1] for e in measured)
+    assert sparse["val_acc"][sparse["best_epoch"] - 1] == sparse["best_val_acc"]
+    assert [e for e, _, _ in calls] == list(range(1, 8))   # the hook still sees every epoch
+    assert [e for e, t, v in calls if not math.isnan(t) and not math.isnan(v)] == measured
+
+
+def test_eval_every_none_never_evaluates(spiral, monkeypatch):
+    model = _mlp(spiral)
+    monkeypatch.setattr(model, "accuracy", lambda X, y: pytest.fail("accuracy measured with eval_every=None"))
+    hist = Trainer(model, spiral, epochs=3, seed=0, eval_every=None).train()
+    assert hist["status"] == "ok" and hist["epochs_run"] == 3
+    assert all(math.isnan(v) for v in hist["train_acc"] + hist["val_acc"])
+    assert math.isnan(hist["best_val_acc"]) and hist["best_epoch"] == 0
 
 
 def test_train_again_continues(spiral):
