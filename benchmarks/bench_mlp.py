@@ -392,8 +392,9 @@ def part_digits(cfg, repeats, torch, notes, single_thread=True, settle=SETTLE):
     if "torch" in med:
         ratios["ours_vs_torch"] = med["ours"] / med["torch"]
     if single_thread:
-        ratios["ours_every_epoch_1_thread_vs_sklearn_1_thread"] = med["ours, 1 BLAS thread"] / med["sklearn, 1 BLAS thread"]
-        ratios["ours_every_epoch_1_thread_vs_sklearn"] = med["ours, 1 BLAS thread"] / med["sklearn"]
+        ours_1 = med["ours, 1 BLAS thread"]
+        ratios["ours_every_epoch_1_thread_vs_sklearn_1_thread"] = ours_1 / med["sklearn, 1 BLAS thread"]
+        ratios["ours_every_epoch_1_thread_vs_sklearn"] = ours_1 / med["sklearn"]
     return {
         "config": dict(cfg, n_train=len(data.X_train), n_val=len(data.X_val),
                        steps_per_epoch=math.ceil(len(data.X_train) / cfg["batch_size"]), optimizer_step=kernel),

@@ -173,7 +173,8 @@ class Trainer:
         Returns:
             dict with ``loss`` (every iteration), ``train_acc``, ``val_acc`` (NaN on epochs not
             evaluated, see ``eval_every``), ``lr``, ``epoch_time`` (seconds) per completed epoch,
-            ``best_val_acc`` (NaN if no epoch was evaluated), ``best_epoch`` (1-based, 0 if none), ``epochs_run`` (completed epochs) and ``status``:
+            ``best_val_acc`` (NaN if no epoch was evaluated), ``best_epoch`` (1-based, 0 if
+            none), ``epochs_run`` (completed epochs) and ``status``:
             ``"diverged"`` as soon as a loss is NaN/inf or above 3x the first loss (training stops
             at once; the unfinished epoch is not reported), else ``"ok"``.
         """
