@@ -19,81 +19,19 @@ import json
 import math
 import os
 import socket
-import sqlite3
-import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
+from hpsearch.database import SCHEMA_VERSION, Database, dumps as _dumps, sqlite_scalar as _sqlite_scalar
 from hpsearch.errors import StorageError, StudyLockedError, StudyMismatchError
+from hpsearch.leases import Heartbeat, clock, process_identity
+from hpsearch.specs import spec_differences
 
 __all__ = ["Storage", "SCHEMA_VERSION", "spec_differences"]
 
-SCHEMA_VERSION = 1
-_APP = "hpsearch"
-_APPLICATION_ID = 0x68707372  # "hpsr" in the SQLite header, so `file` can tell our databases apart
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_TABLES = ("meta", "studies", "stages", "trials", "flags", "leases")
 _TRIAL_COLUMNS = ("number", "stage", "status", "budget", "seed", "start", "end", "duration", "error")
-_TRIAL_JSON = ("params", "metrics", "curve")
 _TRIAL_DEFAULTS = {"params": {}, "metrics": {}, "curve": [], "budget": None, "seed": None,
                    "start": None, "end": None, "duration": None, "error": None}
-_HEARTBEAT_EVERY = 5.0  # seconds between lease refreshes piggybacked on save_trial
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS studies (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    spec TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stages (
-    study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    space TEXT NOT NULL,
-    sampler TEXT NOT NULL,
-    n_trials INTEGER NOT NULL,
-    budget,
-    PRIMARY KEY (study_id, idx)
-);
-CREATE TABLE IF NOT EXISTS trials (
-    id INTEGER PRIMARY KEY,
-    study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-    number INTEGER NOT NULL,
-    stage INTEGER,
-    status TEXT NOT NULL,
-    budget,
-    seed INTEGER,
-    start REAL,
-    "end" REAL,
-    duration REAL,
-    error TEXT,
-    params TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    curve TEXT NOT NULL,
-    extra TEXT,
-    UNIQUE (study_id, number)
-);
-CREATE INDEX IF NOT EXISTS trials_status ON trials (study_id, status);
-CREATE TABLE IF NOT EXISTS flags (
-    study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    flag TEXT NOT NULL,
-    PRIMARY KEY (study_id, position)
-);
-CREATE TABLE IF NOT EXISTS leases (
-    study_id INTEGER PRIMARY KEY REFERENCES studies(id) ON DELETE CASCADE,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    proc_start TEXT,
-    started REAL NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
 
 _SAVE_TRIAL = """
 INSERT INTO trials (study_id, number, stage, status, budget, seed, start, "end", duration, error,
@@ -107,115 +45,8 @@ ON CONFLICT (study_id, number) DO UPDATE SET
 """
 
 
-def _json_default(value):
-    # numpy scalars and arrays (and anything else array-like) become plain Python values;
-    # duck-typed so that storage does not import numpy.
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot store a {type(value).__name__} value ({value!r}) as JSON; "
-                    "use numbers, strings, booleans, lists or dicts")
 
-
-def _dumps(value):
-    # allow_nan: the NaN/inf losses of diverged trials must survive (json.loads reads them back).
-    return json.dumps(value, allow_nan=True, default=_json_default, separators=(",", ":"))
-
-
-def _plain(value):
-    """A scalar SQLite can bind: numpy scalars become Python ones."""
-    if value is None or type(value) in (int, float, str, bool):
-        return value
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    return value
-
-
-def _flatten(value, prefix=""):
-    """Nested dicts -> {"a.b.c": leaf}; lists and scalars are leaves."""
-    if isinstance(value, dict) and value:
-        flat = {}
-        for key, sub in value.items():
-            flat.update(_flatten(sub, f"{prefix}{key}."))
-        return flat
-    return {prefix[:-1]: value}
-
-
-def _same(a, b):
-    """Equality of JSON values where NaN equals NaN and True is not 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return a == b
-
-
-def _short(value, width=60):
-    text = "(absent)" if value is _ABSENT else repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-_ABSENT = object()
-
-
-def spec_differences(old, new):
-    """Human-readable differences between two study specs, dotted keys, in key order.
-
-    Returns:
-        list of "key: old -> new" strings (empty when the specs are the same).
-    """
-    old_flat, new_flat = _flatten(old), _flatten(new)
-    keys = list(old_flat) + [k for k in new_flat if k not in old_flat]
-    diffs = []
-    for key in keys:
-        a, b = old_flat.get(key, _ABSENT), new_flat.get(key, _ABSENT)
-        if a is _ABSENT or b is _ABSENT or not _same(a, b):
-            diffs.append(f"{key}: {_short(a)} -> {_short(b)}")
-    return diffs
-
-
-def _process_identity(pid):
-    """(alive, start-time token) of a local process; the token tells a reused pid apart.
-
-    On Linux the start time comes from /proc; elsewhere it is None and only the pid is checked.
-    A zombie (killed but not yet reaped by its parent) counts as dead.
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False, None
-    except PermissionError:
-        pass  # it exists, it is just someone else's
-    except OSError:
-        return False, None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode("ascii", "replace")
-    except OSError:
-        return True, None
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces and parens
-    if fields[0] in ("Z", "X"):
-        return False, None
-    return True, fields[19]  # field 22 of /proc/<pid>/stat: start time in clock ticks since boot
-
-
-def _clock(timestamp):
-    moment = time.localtime(timestamp)
-    if time.strftime("%Y-%m-%d", moment) == time.strftime("%Y-%m-%d"):
-        return time.strftime("%H:%M:%S", moment)
-    return time.strftime("%Y-%m-%d %H:%M:%S", moment)
-
-
-class Storage:
+class Storage(Database):
     """A SQLite database of studies, shared safely between threads and processes.
 
     Args:
@@ -235,144 +66,14 @@ class Storage:
     """
 
     def __init__(self, path=None, timeout=30.0, stale_after=3600.0):
-        for key, value in (("timeout", timeout), ("stale_after", stale_after)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"{key} must be a non-negative number of seconds, got {value!r}")
-        if isinstance(path, str) and path == ":memory:":
-            path = None  # sqlite3's own spelling of an in-memory database
-        self.path = None if path is None else Path(path)
-        self.timeout = float(timeout)
+        if isinstance(stale_after, bool) or not isinstance(stale_after, (int, float)) \
+                or not 0 <= stale_after < math.inf:
+            raise ValueError(f"stale_after must be a non-negative number of seconds, got {stale_after!r}")
         self.stale_after = float(stale_after)
-        self._where = "the in-memory storage" if path is None else str(self.path)
-        self._lock = threading.RLock()
-        self._held = {}  # study_id -> time of the last heartbeat we wrote
+        self._held = set()  # ids of the studies whose lease this object holds
         self._pid = os.getpid()
         self._host = socket.gethostname()
-        self._conn = None
-        if self.path is not None:
-            self._check_file()
-        try:
-            self._conn = sqlite3.connect(":memory:" if path is None else str(self.path),
-                                         timeout=self.timeout, isolation_level=None,
-                                         check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {self._where}: {exc}") from None
-        try:
-            self._setup()
-        except BaseException:
-            self._conn.close()
-            self._conn = None
-            raise
-
-    # ---------------------------------------------------------------- opening
-    def _not_ours(self, why):
-        return StorageError(f"{self._where} is not an hpsearch database: {why}")
-
-    def _check_file(self):
-        path = self.path
-        if path.is_dir():
-            raise self._not_ours("it is a directory")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                with open(path, "rb") as fh:
-                    head = fh.read(100)
-            else:
-                head = b""
-        except OSError as exc:
-            raise StorageError(f"cannot open {self._where}: {exc.strerror or exc}") from None
-        # A zero-length file is a fresh database; anything else must carry SQLite's header.
-        if head and (len(head) < 100 or not head.startswith(_SQLITE_MAGIC)):
-            raise self._not_ours("not a SQLite file")
-
-    def _setup(self):
-        with self._guard("open"):
-            conn = self._conn
-            conn.execute("PRAGMA foreign_keys = ON")
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not tables:
-                self._initialise()
-            else:
-                self._check_schema(tables)
-            # WAL: readers never block the writer, and a crash mid-write rolls back on next open.
-            # synchronous=NORMAL is durable against process crashes (a power cut may lose the last
-            # trials, never corrupt the file) and keeps a commit free of fsync.
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-
-    def _initialise(self):
-        conn = self._conn
-        conn.execute("PRAGMA journal_mode = WAL")  # must precede the first transaction
-        with self._transaction():
-            # statements one by one: executescript() would commit behind our back
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?)", (_APP,))
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                         (str(SCHEMA_VERSION),))
-            conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-
-    def _check_schema(self, tables):
-        if "meta" not in tables:
-            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-            raise self._not_ours(f"it holds other tables ({shown}) and no hpsearch schema version")
-        try:
-            meta = dict(self._conn.execute("SELECT key, value FROM meta"))
-        except sqlite3.OperationalError:
-            raise self._not_ours("its meta table is not hpsearch's") from None
-        if meta.get("app") != _APP:
-            raise self._not_ours(f"its meta table names the application {meta.get('app')!r}, not 'hpsearch'")
-        version = meta.get("schema_version")
-        if not str(version).isdigit():
-            raise self._not_ours(f"unknown schema version {version!r}")
-        if int(version) > SCHEMA_VERSION:
-            raise StorageError(f"{self._where} was written by a newer hpsearch (schema version {version}; "
-                               f"this one reads up to {SCHEMA_VERSION}); upgrade hpsearch to open it")
-        missing = [t for t in _TABLES if t not in tables]
-        if missing:
-            raise self._not_ours(f"missing tables: {', '.join(missing)}")
-
-    # ---------------------------------------------------------------- plumbing
-    @contextmanager
-    def _guard(self, action):
-        """Hold the connection lock and turn SQLite errors into one-line StorageErrors."""
-        with self._lock:
-            if self._conn is None:
-                raise StorageError(f"{self._where} is closed; open a new Storage")
-            try:
-                yield
-            except sqlite3.IntegrityError as exc:
-                raise StorageError(f"cannot {action} in {self._where}: {exc}") from None
-            except sqlite3.DatabaseError as exc:
-                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-                if code in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
-                    raise StorageError(f"{self._where} stayed locked by another process for longer than "
-                                       f"the {self.timeout:g} s timeout; try again, or raise timeout") from None
-                if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
-                    raise self._not_ours(f"the file is damaged ({exc})") from None
-                raise StorageError(f"cannot {action} in {self._where}: {exc}") from None
-
-    @contextmanager
-    def _transaction(self):
-        # BEGIN IMMEDIATE takes the write lock up front (waiting up to `timeout`), so a
-        # read-then-write never fails half-way on a lock upgrade.
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-
-    def _loads(self, text, what):
-        try:
-            return json.loads(text)
-        except (TypeError, ValueError):
-            # SQLite checks its pages, not our JSON; damage inside a value surfaces here
-            raise self._not_ours(f"the file is damaged (unreadable {what})") from None
+        super().__init__(path, timeout)
 
     def _study_name(self, study_id):
         row = self._conn.execute("SELECT name FROM studies WHERE id = ?", (study_id,)).fetchone()
@@ -452,7 +153,7 @@ class Storage:
     # ---------------------------------------------------------------- leases
     def _holder_alive(self, pid, host, proc_start, heartbeat):
         if host == self._host:
-            alive, start = _process_identity(pid)
+            alive, start = process_identity(pid)
             # a different start time means the pid was reused by an unrelated process
             return alive and (proc_start is None or start is None or start == proc_start)
         return time.time() - heartbeat < self.stale_after
@@ -469,7 +170,7 @@ class Storage:
         if self._holder_alive(pid, host, proc_start, heartbeat):
             raise StudyLockedError(
                 f"study {self._study_name(study_id)!r} in {self._where} is being run by process {pid} "
-                f"on host {host} since {_clock(started)}; wait for it to finish, or use another --name")
+                f"on host {host} since {clock(started)}; wait for it to finish, or use another --name")
 
     def acquire(self, study_id):
         """Take the study's lease for this process (re-acquiring it is fine).
@@ -488,8 +189,8 @@ class Storage:
                 "INSERT INTO leases (study_id, pid, host, proc_start, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (study_id) DO UPDATE SET pid = excluded.pid, host = excluded.host,"
                 " proc_start = excluded.proc_start, started = excluded.started, heartbeat = excluded.heartbeat",
-                (study_id, self._pid, self._host, _process_identity(self._pid)[1], now, now))
-        self._held[study_id] = now
+                (study_id, self._pid, self._host, process_identity(self._pid)[1], now, now))
+        self._held.add(study_id)
 
     def heartbeat(self, study_id):
         """Refresh this process's lease on the study (taking it again if it was dropped).
@@ -502,16 +203,30 @@ class Storage:
             cur = self._conn.execute("UPDATE leases SET heartbeat = ? WHERE study_id = ? AND pid = ? AND host = ?",
                                      (now, study_id, self._pid, self._host))
             if cur.rowcount == 1:
-                self._held[study_id] = now
                 return
         self.acquire(study_id)
+
+    @contextmanager
+    def lease(self, study_id):
+        """Hold the study's lease while the block runs: acquire, refresh it every few seconds
+        from a daemon thread (trials may be long), release at the end.
+
+        Raises:
+            StudyLockedError: another live process holds it (see :meth:`acquire`).
+        """
+        self.acquire(study_id)
+        try:
+            with Heartbeat(lambda: self.heartbeat(study_id)):
+                yield
+        finally:
+            self.release(study_id)
 
     def release(self, study_id):
         """Give up this process's lease on the study (a no-op if it holds none)."""
         with self._guard("release lease"):
             self._conn.execute("DELETE FROM leases WHERE study_id = ? AND pid = ? AND host = ?",
                                (study_id, self._pid, self._host))
-            self._held.pop(study_id, None)
+            self._held.discard(study_id)
 
     # ---------------------------------------------------------------- stages
     def save_stage(self, study_id, index, space, sampler, n_trials, budget):
@@ -521,7 +236,7 @@ class Storage:
                 "INSERT INTO stages (study_id, idx, space, sampler, n_trials, budget) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (study_id, idx) DO UPDATE SET space = excluded.space, sampler = excluded.sampler,"
                 " n_trials = excluded.n_trials, budget = excluded.budget",
-                (study_id, _plain(index), _dumps(space), str(sampler), _plain(n_trials), _plain(budget)))
+                (study_id, _sqlite_scalar(index), _dumps(space), str(sampler), _sqlite_scalar(n_trials), _sqlite_scalar(budget)))
 
     def load_stages(self, study_id):
         """The stored stages, by index: list of {"index", "space", "sampler", "n_trials", "budget"}."""
@@ -546,7 +261,7 @@ class Storage:
         full = {**_TRIAL_DEFAULTS, **record}
         columns = []
         for key in _TRIAL_COLUMNS:
-            value = _plain(full[key])
+            value = _sqlite_scalar(full[key])
             if not (value is None or isinstance(value, (int, float, str))):
                 raise ValueError(f"trial {full['number']!r}: {key!r} must be a number, a string or None, "
                                  f"got {type(value).__name__} {value!r}")
@@ -560,15 +275,8 @@ class Storage:
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"trial {full['number']!r}: {key} cannot be stored: {exc}") from None
         values = (study_id, *columns, *texts)
-        now = time.time()
         with self._guard("save trial"), self._transaction() as conn:
             conn.execute(_SAVE_TRIAL, values)
-            last = self._held.get(study_id)
-            if last is not None and now - last > _HEARTBEAT_EVERY:
-                # keep the lease fresh for free, inside the same transaction
-                conn.execute("UPDATE leases SET heartbeat = ? WHERE study_id = ? AND pid = ? AND host = ?",
-                             (now, study_id, self._pid, self._host))
-                self._held[study_id] = now
 
     def load_trials(self, study_id, curves=True):
         """The stored trials, sorted by number, as the dicts given to :meth:`save_trial`.
@@ -636,14 +344,7 @@ class Storage:
             except StorageError:
                 pass  # closing must not fail because the file went away; the lease dies with the process
             finally:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+                super().close()
 
     def __repr__(self):
         return f"Storage({None if self.path is None else str(self.path)!r})"
