@@ -29,10 +29,13 @@ DASK_MISSING = "the dask backend needs dask[distributed]: pip install 'hpsearch[
 def _import_dask():
     try:
         import distributed
-        from joblib._dask import DaskDistributedBackend
+        from joblib.parallel import BACKENDS, EXTERNAL_BACKENDS
+
+        if "dask" not in BACKENDS:
+            EXTERNAL_BACKENDS["dask"]()  # joblib's own lazy registration of its dask backend
     except ImportError:
         raise HpsearchError(DASK_MISSING) from None
-    return distributed, DaskDistributedBackend
+    return distributed, BACKENDS["dask"]
 
 
 def _check_reachable(scheduler, timeout):
@@ -87,14 +90,14 @@ def _probe(payload):
     return hpsearch.__version__, type(payload).__name__
 
 
-def _check_environment(client, address, timeout, check):
+def _check_environment(client, address, timeout, probe):
     """Run one small task through the scheduler before the study starts.
 
     joblib's dask backend waits forever when the scheduler cannot unpickle a task (a scheduler
     or worker started where hpsearch, or the objective's module, is not importable); a task
     submitted here fails at once instead, and we can say what to fix.
     """
-    future = client.submit(_probe, check, pure=False)
+    future = client.submit(_probe, probe, pure=False)
     try:
         future.result(timeout=timeout)
     except (TimeoutError, OSError):
@@ -115,7 +118,7 @@ def _check_environment(client, address, timeout, check):
 
 
 @contextmanager
-def dask_backend(n_jobs, scheduler=None, timeout=20.0, check=None):
+def dask_backend(n_jobs, scheduler=None, timeout=20.0, probe=None):
     """Connect to (or start) a Dask cluster for the duration of a study.
 
     Args:
@@ -125,7 +128,7 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0, check=None):
         scheduler: None, or a scheduler address such as ``"tcp://10.0.0.5:8786"``.
         timeout: seconds to wait for the scheduler to answer, for a first worker and for the
             test task.
-        check: with a scheduler, an object (the objective) shipped to a worker in a test task
+        probe: with a scheduler, an object (the objective) shipped to a worker in a test task
             before the study starts, so a cluster that cannot import its module (or hpsearch)
             fails at once with a clear message instead of hanging. hpsearch itself is always
             checked.
@@ -137,7 +140,7 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0, check=None):
     Raises:
         HpsearchError: dask[distributed] is not installed; the scheduler address is malformed,
             unreachable, has no worker within ``timeout``, or cannot import hpsearch (or
-            ``check``'s module).
+            ``probe``'s module).
     """
     distributed, DaskDistributedBackend = _import_dask()
     with ExitStack() as stack:
@@ -158,5 +161,5 @@ def dask_backend(n_jobs, scheduler=None, timeout=20.0, check=None):
             except (TimeoutError, OSError):
                 raise HpsearchError(f"the dask scheduler at {address} has no worker after {timeout:g} s; "
                                     f"start some with `dask worker {address}`") from None
-            _check_environment(client, address, timeout, check)
+            _check_environment(client, address, timeout, probe)
         yield {"backend": DaskDistributedBackend(client=client)}

@@ -11,17 +11,17 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def _joblib_builtin(name, n_jobs, scheduler, check):
+def _joblib_builtin(name, n_jobs, scheduler, probe):
     yield {"backend": name}
 
 
 @contextmanager
-def _dask(name, n_jobs, scheduler, check):
+def _dask(name, n_jobs, scheduler, probe):
     from hpsearch._dask import dask_backend
 
-    # check: the objective, sent once through the cluster so a worker that cannot
+    # probe: the objective, sent once through the cluster so a worker that cannot
     # import its module fails at once instead of hanging inside joblib
-    with dask_backend(n_jobs, scheduler=scheduler, check=check) as kwargs:
+    with dask_backend(n_jobs, scheduler=scheduler, probe=probe) as kwargs:
         yield dict(kwargs)
 
 
@@ -94,14 +94,14 @@ class _ChunkedParallel:
 
 
 @contextmanager
-def parallel_context(backend, n_jobs, scheduler=None, check=None):
+def parallel_context(backend, n_jobs, scheduler=None, probe=None):
     """Set up ``backend`` for ``n_jobs`` workers; yield ``joblib.Parallel`` keyword arguments.
 
     Args:
         backend: one of ``dask``, ``loky``, ``multiprocessing``, ``threading``.
         n_jobs: number of parallel workers (a dask LocalCluster gets this many processes).
         scheduler: a Dask scheduler address (``tcp://host:port``); dask only.
-        check: optional picklable object (the objective) that a cluster must be able to
+        probe: optional picklable object (the objective) that a cluster must be able to
             unpickle before the study starts; dask only.
 
     Yields:
@@ -111,5 +111,5 @@ def parallel_context(backend, n_jobs, scheduler=None, check=None):
         ValueError: unknown backend, or a scheduler without dask.
     """
     factory, _ = BACKENDS[check_backend(backend, scheduler)]
-    with factory(backend, n_jobs, scheduler, check) as kwargs:
+    with factory(backend, n_jobs, scheduler, probe) as kwargs:
         yield kwargs

@@ -6,39 +6,30 @@ either straight from a study that just ran or from a storage
 never runs anything.
 """
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from hpsearch.checks import is_better
 from hpsearch.errors import StorageError
+from hpsearch.stage import Stage, StageRecord
 
-__all__ = ["SearchResult", "StageRecord"]
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    """One stage of a search as it ran.
-
-    Attributes:
-        index: the stage index (0-based).
-        space: the :class:`~hpsearch.space.Space` the stage sampled from (for
-            coarse-to-fine, the narrowed space of later stages).
-        sampler: ``repr`` of the stage's sampler.
-        n_trials: the number of trials the sampler proposed.
-        budget: the budget each trial of the stage got.
-    """
-
-    index: int
-    space: Any
-    sampler: str
-    n_trials: int
-    budget: int
+__all__ = ["SearchResult", "StageRecord", "best_record"]
 
 
-def _is_better(a, b, direction):
-    return a > b if direction == "maximize" else a < b
+def best_record(records, metric, direction):
+    """The best "ok" record (a finite ``metric``; the lowest number wins ties), or None."""
+    best = None
+    for record in records:
+        if record["status"] != "ok":
+            continue
+        value = record["metrics"].get(metric)
+        if value is None or not math.isfinite(value):
+            continue
+        if best is None or is_better(value, best["metrics"][metric], direction) or \
+                (value == best["metrics"][metric] and record["number"] < best["number"]):
+            best = record
+    return best
 
 
 def _stage_record(d):
@@ -49,7 +40,7 @@ def _stage_record(d):
     except (ValueError, TypeError):
         # a scipy.stats distribution stored by repr cannot be rebuilt; keep its dict form
         space = d["space"]
-    return StageRecord(int(d["index"]), space, str(d["sampler"]), int(d["n_trials"]), d["budget"])
+    return Stage(int(d["n_trials"]), d["budget"], str(d["sampler"]), index=int(d["index"]), space=space)
 
 
 def _flag(d):
@@ -69,7 +60,7 @@ class SearchResult:
         name: the study name.
         param_names: parameter names in space order (the ``param_<name>`` columns);
             names found only in records are appended in order of appearance.
-        stages: list of :class:`StageRecord`.
+        stages: list of :class:`~hpsearch.stage.Stage` as they ran (index and space set).
         boundary: list of :class:`~hpsearch.boundary.BoundaryFlag` (or their dicts).
 
     Attributes:
@@ -105,15 +96,7 @@ class SearchResult:
 
     # ------------------------------------------------------------------ building
     def _best(self):
-        best = None
-        for record in self.records:
-            if record["status"] != "ok":
-                continue
-            value = record["metrics"].get(self.metric)
-            if value is None or not math.isfinite(value):
-                continue
-            if best is None or _is_better(value, best["metrics"][self.metric], self.direction):
-                best = record
+        best = best_record(self.records, self.metric, self.direction)
         return None if best is None else dict(best)
 
     def _table(self):

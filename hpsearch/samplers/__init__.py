@@ -11,7 +11,7 @@ from hpsearch.samplers._random import RandomSampler
 from hpsearch.samplers._sobol import SobolSampler
 
 __all__ = ["BaseSampler", "RandomSampler", "GridSampler", "SobolSampler", "OptunaSampler",
-           "get_sampler", "SAMPLERS"]
+           "get_sampler", "check_sampler", "is_adaptive", "SAMPLERS"]
 
 _BUILTIN = {"random": RandomSampler, "grid": GridSampler, "sobol": SobolSampler}
 _OPTUNA = ("tpe", "cmaes", "qmc", "gp", "optuna-random")
@@ -69,6 +69,24 @@ def get_sampler(name_or_sampler, **options):
         return name_or_sampler
     raise ValueError(f"unknown sampler {name_or_sampler!r}; expected one of {', '.join(SAMPLERS)}, "
                      f"or a sampler object")
+
+
+def check_sampler(name_or_sampler):
+    """Raise ValueError unless :func:`get_sampler` would accept ``name_or_sampler``.
+
+    Cheap: a name is looked up in the registry without building (or importing) its sampler.
+    """
+    if isinstance(name_or_sampler, str):
+        if name_or_sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name_or_sampler!r}; expected one of {', '.join(SAMPLERS)}, "
+                             f"or a sampler object")
+        return
+    get_sampler(name_or_sampler)
+
+
+def is_adaptive(sampler):
+    """True for a sampler that wants ``tell`` before proposing more (asked in batches)."""
+    return bool(getattr(sampler, "is_adaptive", False))
 
 
 def _bad_options(name, cls, options):

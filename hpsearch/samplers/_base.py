@@ -18,10 +18,9 @@ import numbers
 
 import numpy as np
 
+from hpsearch.checks import check_direction, check_seed
 from hpsearch.distributions import ScipyDistribution
 from hpsearch.space import Space
-
-DIRECTIONS = ("minimize", "maximize")
 
 
 def check_start_args(space, n_trials, seed, direction, allow_none_trials=False):
@@ -37,11 +36,8 @@ def check_start_args(space, n_trials, seed, direction, allow_none_trials=False):
         raise ValueError(f"n_trials must be a positive integer, got n_trials={n_trials!r}")
     else:
         n_trials = int(n_trials)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got seed={seed!r}")
-    if direction not in DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}")
-    return space, n_trials, int(seed)
+    check_direction(direction)
+    return space, n_trials, check_seed(seed)
 
 
 def reject_scipy(space, sampler_name, need_ppf=False):

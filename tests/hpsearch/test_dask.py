@@ -129,9 +129,9 @@ def test_cluster_that_cannot_load_the_objective_fails_at_once(cluster):
     with pytest.raises(HpsearchError, match=r"cannot run hpsearch trials \(ModuleNotFoundError: No module named "
                                             r"'hpsearch_test_module_missing_on_the_cluster'\); "
                                             r"the scheduler and every worker need .* module of the objective"):
-        with dask_backend(2, scheduler=cluster.scheduler_address, timeout=10, check=_Unloadable()):
+        with dask_backend(2, scheduler=cluster.scheduler_address, timeout=10, probe=_Unloadable()):
             pass
-    with dask_backend(2, scheduler=cluster.scheduler_address, check=LogBowl({"lr": 1e-3})) as kwargs:
+    with dask_backend(2, scheduler=cluster.scheduler_address, probe=LogBowl({"lr": 1e-3})) as kwargs:
         assert set(kwargs) == {"backend"}
 
 

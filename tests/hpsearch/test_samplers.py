@@ -66,9 +66,9 @@ def test_start_validates(name):
     space = mixed_space()
     with pytest.raises(ValueError, match="n_trials must be a positive integer, got n_trials=0"):
         sampler.start(space, 0, 0, "maximize")
-    with pytest.raises(ValueError, match="seed must be a non-negative integer, got seed=-1"):
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\), got -1"):
         sampler.start(space, 4, -1, "maximize")
-    with pytest.raises(ValueError, match="unknown direction 'max'; expected one of minimize, maximize"):
+    with pytest.raises(ValueError, match="direction must be 'maximize' or 'minimize', got 'max'"):
         sampler.start(space, 4, 0, "max")
 
 

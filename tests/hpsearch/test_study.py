@@ -61,7 +61,7 @@ def test_stage_is_frozen():
     ({"n_jobs": 0}, "n_jobs must be a positive integer, got 0"),
     ({"backend": "spark"}, "unknown backend 'spark'; expected one of dask, loky, multiprocessing, threading"),
     ({"scheduler": "tcp://127.0.0.1:1"}, "needs backend='dask'"),
-    ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+    ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\), got -1"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"callbacks": [3]}, "callbacks must be callables"),
 ])

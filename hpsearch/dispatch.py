@@ -1,0 +1,130 @@
+"""TrialPool: one pool of workers for a whole study, surviving workers that die.
+
+The pool is set up once per study (``joblib.Parallel`` on the chosen backend, BLAS thread
+limits so that ``n_jobs`` workers share the cores) and every round of trials goes through
+:meth:`TrialPool.run`, which yields each finished record as soon as it arrives.
+
+A worker process that dies (segfault, out of memory) breaks the whole pool, and joblib
+cannot say which trial killed it. The pool is then rebuilt and the unfinished trials run
+again in chunks of ``n_jobs``; in a chunk that breaks the pool again they run one by one,
+and a trial that kills its worker on its own is recorded as failed. The study goes on.
+"""
+import time
+from contextlib import ExitStack
+
+from hpsearch.backends import make_parallel, parallel_context, uses_processes
+from hpsearch.runner import run_trial, worker_threads
+
+__all__ = ["TrialPool", "worker_died"]
+
+
+def worker_died(exc):
+    """True for the errors a backend raises when a worker process dies mid-trial."""
+    from concurrent.futures import BrokenExecutor
+
+    return isinstance(exc, BrokenExecutor) or type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker")
+
+
+def _crashed_record(request, exc):
+    """The failed record of a trial whose worker process died while running it."""
+    now = time.time()
+    return {"number": request.number, "stage": request.stage, "status": "failed", "params": dict(request.params),
+            "metrics": {}, "budget": request.budget, "seed": request.seed, "start": now, "end": now,
+            "duration": None,
+            "error": f"{type(exc).__name__}: the worker process running this trial died (a crash or "
+                     f"out of memory?)",
+            "curve": []}
+
+
+class TrialPool:
+    """Runs trial requests on ``n_jobs`` workers of ``backend`` (use it as a context manager).
+
+    Args:
+        objective: the study's objective (sent with every task; a Dask cluster is probed with it).
+        metric: the study metric (a trial without it is "diverged").
+        n_jobs: positive int.
+        backend: a name of :data:`hpsearch.backends.BACKENDS`.
+        scheduler: a Dask scheduler address, or None.
+    """
+
+    def __init__(self, objective, metric, n_jobs, backend="loky", scheduler=None):
+        self.objective, self.metric = objective, metric
+        self.n_jobs, self.backend, self.scheduler = n_jobs, backend, scheduler
+        self._stack = self._parallel = self._kwargs = None
+        self._threads = None
+
+    def __enter__(self):
+        stack = ExitStack()
+        try:
+            self._kwargs = stack.enter_context(parallel_context(self.backend, self.n_jobs, self.scheduler,
+                                                                probe=self.objective))
+            self._limit_threads(stack)
+            self._parallel = make_parallel(self.n_jobs, **self._kwargs).__enter__()
+            stack.callback(lambda: self._parallel.__exit__(None, None, None))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        return False
+
+    def _limit_threads(self, stack):
+        if self.n_jobs == 1:
+            return
+        threads = worker_threads(self.n_jobs)
+        if self.backend == "dask" and self.scheduler is not None:
+            return  # remote workers have their own cores; this machine's count says nothing
+        if uses_processes(self.backend):
+            self._threads = threads  # each worker process limits its own pools
+        else:
+            # threadpoolctl is process-wide: one limit around the whole threaded run
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(limits=threads))
+
+    def run(self, requests):
+        """Run ``requests`` (a list of TrialRequest); yield ``(request, record)`` as each finishes."""
+        pending = {r.number: r for r in requests}
+        if not pending:
+            return
+        for size in (len(pending), self.n_jobs, 1):
+            numbers = sorted(pending)
+            for start in range(0, len(numbers), size):
+                chunk = [pending[n] for n in numbers[start:start + size]]
+                try:
+                    yield from self._consume(chunk, pending)
+                except Exception as exc:
+                    if not worker_died(exc):
+                        raise
+                    self._reset()
+                    if size == 1:  # this trial killed its worker on its own
+                        pending.pop(chunk[0].number)
+                        yield chunk[0], _crashed_record(chunk[0], exc)
+            if not pending:
+                return
+
+    def _consume(self, chunk, pending):
+        """Dispatch ``chunk`` in one parallel call; yield each record as it arrives.
+
+        Records are matched by number and removed from ``pending``; a record that is not
+        pending (a straggler of a broken pool) is ignored.
+        """
+        from joblib import delayed
+
+        tasks = [delayed(run_trial)(self.objective, r.params, r.budget, r.seed, r.number, r.stage,
+                                    self._threads, self.metric) for r in chunk]
+        for record in self._parallel(tasks):
+            request = pending.pop(record["number"], None)
+            if request is not None:
+                yield request, record
+
+    def _reset(self):
+        """Replace a pool broken by a dead worker with a fresh one."""
+        try:
+            self._parallel.__exit__(None, None, None)
+        except Exception:  # the broken pool may fail to shut down cleanly; it is discarded anyway
+            pass
+        self._parallel = make_parallel(self.n_jobs, **self._kwargs).__enter__()

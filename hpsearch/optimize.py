@@ -1,0 +1,202 @@
+"""The run loop: a strategy's rounds of trials, run on a worker pool and stored as they finish.
+
+The parent process draws every trial's parameters (the strategy, through its samplers)
+and seed (``seeding.trial_seed``) before dispatching it, so a study seed fixes the whole
+trials table whatever ``n_jobs`` or backend runs it. Each finished trial is stored in its
+own transaction as soon as it arrives. Running a study again replays the strategy from
+the seed and the stored results, takes the stored trials instead of running them and
+runs only the missing ones, so an interrupted study resumes into exactly the table an
+uninterrupted run would have produced.
+"""
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from hpsearch import seeding
+from hpsearch.backends import check_backend
+from hpsearch.checks import check_seed, positive_int
+from hpsearch.dispatch import TrialPool
+from hpsearch.errors import StudyInterrupted, StudyMismatchError
+from hpsearch.progress import ProgressBar
+from hpsearch.result import SearchResult, best_record
+from hpsearch.specs import json_roundtrip
+from hpsearch.strategies import RunContext, TrialRequest
+
+__all__ = ["RunOptions", "StudyRun"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a study runs (none of it changes which trials it runs).
+
+    Args:
+        n_jobs: parallel workers (a positive int, or -1 for all cores).
+        seed: the study seed (an int in [0, 2**32)); it fixes every proposal and trial seed.
+        backend: ``"loky"`` (processes), ``"threading"``, ``"multiprocessing"`` or ``"dask"``.
+        scheduler: a Dask scheduler address (``backend="dask"`` only; None starts a LocalCluster).
+        retry_failed: on resume, run stored ``"failed"`` trials again.
+        progress: show a tqdm progress bar (best so far, failures).
+        callbacks: callables ``f(record)`` called in this process with every newly finished
+            trial record (a plain dict), as it completes.
+    """
+
+    n_jobs: int = 1
+    seed: int = 0
+    backend: str = "loky"
+    scheduler: str = None
+    retry_failed: bool = False
+    progress: bool = False
+    callbacks: tuple = ()
+
+    def __post_init__(self):
+        n_jobs = self.n_jobs
+        if n_jobs == -1 and not isinstance(n_jobs, bool):
+            import joblib
+
+            n_jobs = joblib.cpu_count()
+        object.__setattr__(self, "n_jobs", positive_int(n_jobs, "n_jobs"))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        check_backend(self.backend, self.scheduler)
+        callbacks = tuple(self.callbacks)
+        for callback in callbacks:
+            if not callable(callback):
+                raise ValueError(f"callbacks must be callables f(record), got {callback!r}")
+        object.__setattr__(self, "callbacks", callbacks)
+
+
+class StudyRun(RunContext):
+    """One execution of a study's strategy against an opened storage (see the module docstring)."""
+
+    def __init__(self, study, strategy, options):
+        self.study, self.strategy, self.options = study, strategy, options
+        self.space, self.metric, self.direction = study.space, study.metric, study.direction
+        self.seed, self.name = options.seed, study.name
+        self.records = {}        # number -> finished record (stored before, or run now)
+        self.stages = []         # the stages as they ran
+        self._next_number = 0
+
+    # ------------------------------------------------------------------ the strategy's context
+    def begin_stage(self, stage):
+        old = self._stored_stages.get(stage.index)
+        if old is not None and (json_roundtrip(stage.space.to_dict()) != old["space"]
+                                or old["n_trials"] != stage.n_trials or old["budget"] != stage.budget):
+            raise StudyMismatchError(
+                f"study {self.name!r}: stage {stage.index} now searches {stage.space.to_dict()} with "
+                f"{stage.n_trials} trials (budget {stage.budget}) but was stored with {old['space']} and "
+                f"{old['n_trials']} trials (budget {old['budget']}); the results it was derived from changed "
+                f"(retried trials?) or the sampler/library version did; use a new name or overwrite=True")
+        self.storage.save_stage(self.study_id, stage.index, stage.space.to_dict(), stage.sampler,
+                                stage.n_trials, stage.budget)
+        self.stages.append(stage)
+        planned = self._planned_counts.get(stage.index)
+        if planned is not None:
+            self.bar.resize(stage.n_trials - planned)
+
+    def request(self, stage, params, budget, continue_from=None, seed=None, **labels):
+        number = self._next_number
+        self._next_number += 1
+        if seed is None:
+            seed = seeding.trial_seed(self.seed, stage, number)
+        return TrialRequest(number, stage, params, budget, seed, continue_from, labels)
+
+    # ------------------------------------------------------------------ driving
+    def execute(self, storage, study_id):
+        """Run the strategy to its end; returns the :class:`~hpsearch.result.SearchResult`.
+
+        Raises:
+            StudyInterrupted: Ctrl-C; ``.result`` holds every stored trial.
+        """
+        self.storage, self.study_id = storage, study_id
+        self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
+        self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
+        planned = self.strategy.planned_stages(self.space, self.seed, self.direction)
+        self._planned_counts = {s.index: s.n_trials for s in planned}
+        self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned), self.metric,
+                               self.direction)
+        try:
+            with TrialPool(self.study.objective, self.metric, self.options.n_jobs, self.options.backend,
+                           self.options.scheduler) as pool:
+                self._drive(pool)
+        except KeyboardInterrupt:
+            self.bar.close()
+            raise StudyInterrupted(self._result(partial=True),
+                                   f"study {self.name!r} interrupted; run it again to resume") from None
+        finally:
+            self.bar.close()
+        return self._result()
+
+    def _drive(self, pool):
+        rounds = self.strategy.rounds(self)
+        requests = next(rounds, None)
+        while requests is not None:
+            records = self._run_round(pool, requests)
+            try:
+                requests = rounds.send(records)
+            except StopIteration:
+                requests = None
+
+    def _run_round(self, pool, requests):
+        """The records of ``requests``, in order: stored ones reused, the others run now."""
+        todo = []
+        for request in requests:
+            old = self._stored.get(request.number)
+            if old is not None:
+                self._check_stored_trial(old, request)
+                if old["status"] != "failed" or not self.options.retry_failed:
+                    self.records[request.number] = old
+                    self.bar.update(old)
+                    continue
+            todo.append(request)
+        for request, record in pool.run(todo):
+            self._finish(request, record)
+        return [self.records[r.number] for r in requests]
+
+    def _finish(self, request, record):
+        record.update(request.labels)
+        if request.continue_from is not None:
+            record["continued_from"] = request.continue_from
+        self.storage.save_trial(self.study_id, record)
+        self.records[record["number"]] = record
+        self.bar.update(record)
+        for callback in self.options.callbacks:
+            callback(record)
+
+    def _check_stored_trial(self, old, request):
+        if old["params"] == json_roundtrip(request.params) and old["stage"] == request.stage \
+                and old["budget"] == request.budget:
+            return
+        raise StudyMismatchError(
+            f"study {self.name!r}: stored trial {request.number} (stage {old['stage']}, budget {old['budget']}) "
+            f"has params {old['params']} but the sampler now proposes {json_roundtrip(request.params)} (stage "
+            f"{request.stage}, budget {request.budget}) for it; the sampler or a library version changed since "
+            f"it was stored, so resuming would mix two searches; use a new name or overwrite=True")
+
+    # ------------------------------------------------------------------ results
+    def _flags(self, records):
+        """Boundary flags over the stage holding the best ok trial (its space and ok trials)."""
+        from hpsearch.boundary import find_boundary_flags
+
+        best = best_record(records, self.metric, self.direction)
+        stage = next((s for s in self.stages if best is not None and s.index == best["stage"]), None)
+        if stage is None:
+            return []
+        ok = [r for r in records if r["stage"] == stage.index and r["status"] == "ok"
+              and math.isfinite(r["metrics"].get(self.metric, math.nan))]
+        narrowing = getattr(self.strategy, "narrowing", None)
+        options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
+                                                "min_top": narrowing.min_top}
+        return find_boundary_flags(stage.space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
+                                   self.direction, **options)
+
+    def _result(self, partial=False):
+        if partial:
+            # every stored trial counts, including ones this run had not reached yet
+            records = {r["number"]: r for r in self.storage.load_trials(self.study_id)}
+            records.update(self.records)
+            records = list(records.values())
+        else:
+            records = [self.records[n] for n in sorted(self.records)]
+        flags = self._flags(records)
+        self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
+        return SearchResult(records, self.metric, self.direction, self.name, param_names=list(self.space),
+                            stages=list(self.stages), boundary=flags)

@@ -1,0 +1,12 @@
+"""Search strategies: what to try next, round by round; the run loop runs, stores and resumes.
+
+- :class:`CoarseToFine`: stages in order, each in the space narrowed around the last one's
+  best trials; one stage is plain random / grid / Sobol / Optuna search.
+
+A new strategy subclasses :class:`Strategy` (see :mod:`hpsearch.strategies._base` for the
+protocol) and goes in its own module here, re-exported below.
+"""
+from hpsearch.strategies._base import DEFAULT_BATCH, RunContext, Strategy, TrialRequest
+from hpsearch.strategies._coarse_to_fine import CoarseToFine, Narrowing
+
+__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH", "CoarseToFine", "Narrowing"]

@@ -1,0 +1,79 @@
+"""The strategy protocol: strategies propose rounds of trials; the run loop runs them.
+
+A strategy is a generator of rounds. It yields a list of :class:`TrialRequest` (one
+round), receives the finished records of that round (plain dicts, in the same order),
+and yields the next round, until it returns. Every decision it takes depends only on
+those records, never on timing, so the same seed gives the same trials whatever runs
+them; a resumed study replays the same rounds, getting the stored records back at once.
+
+The run loop hands the generator a context (:class:`RunContext`) through which the
+strategy numbers its trials, records its stages and learns what the objective supports.
+"""
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH"]
+
+#: Trials asked at a time from an adaptive sampler (Optuna's TPE, ...) unless the study says
+#: otherwise. Fixed, not n_jobs: the proposals must not depend on how many workers run them.
+DEFAULT_BATCH = 4
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """One trial to run: what the run loop needs, and the labels its row carries.
+
+    Attributes:
+        number: the trial number across the whole study (0, 1, ... in proposal order).
+        stage: the stage (round group) it belongs to.
+        params: the parameter values (plain Python types).
+        budget: the budget the trial reaches (epochs for the MLP).
+        seed: the seed handed to the objective.
+        continue_from: number of the stored trial whose checkpoint this one continues
+            (same params and seed, smaller budget), or None to train from scratch.
+        labels: extra plain values for the trial's row (e.g. ``bracket``, ``rung``).
+    """
+
+    number: int
+    stage: int
+    params: dict
+    budget: int
+    seed: int
+    continue_from: int = None
+    labels: dict = field(default_factory=dict)
+
+
+class RunContext(ABC):
+    """What a strategy sees of the run: the study's settings and a few services."""
+
+    space = None        # the study's Space (hard bounds applied)
+    metric = None
+    direction = None
+    seed = None         # the study seed
+    name = None         # the study name
+
+    @abstractmethod
+    def begin_stage(self, stage):
+        """Record ``stage`` (a :class:`~hpsearch.stage.Stage` with index and space set) before
+        its trials run; a resumed study checks it against the stored one."""
+
+    @abstractmethod
+    def request(self, stage, params, budget, continue_from=None, seed=None, **labels):
+        """A :class:`TrialRequest` with the next trial number and (unless given) its own seed."""
+
+
+class Strategy(ABC):
+    """Base of every search strategy (see the module docstring for the protocol)."""
+
+    @abstractmethod
+    def spec(self):
+        """JSON-able settings that identify the search (stored with the study, checked on resume)."""
+
+    @abstractmethod
+    def rounds(self, ctx):
+        """The generator of rounds: yields lists of :class:`TrialRequest`, receives their records."""
+
+    @abstractmethod
+    def planned_stages(self, space, seed, direction):
+        """The stages this strategy will run, as :class:`~hpsearch.stage.Stage` plans (for
+        ``--dry-run`` and accounting); counts of later stages may be upper bounds."""

@@ -1,0 +1,147 @@
+"""Coarse-to-fine: stages in order, each over the space narrowed around the last one's best.
+
+A single stage is plain random / grid / Sobol / Optuna search, so :meth:`Study.optimize`
+is coarse-to-fine with one stage. After stage k, every numeric range shrinks to the
+span of stage k's top trials (or moves outward past an edge the best trials sit on),
+see :func:`hpsearch.narrowing.narrow_space`.
+"""
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+from hpsearch import seeding
+from hpsearch.checks import positive_int
+from hpsearch.stage import Stage
+from hpsearch.strategies._base import DEFAULT_BATCH, Strategy
+
+__all__ = ["CoarseToFine", "Narrowing"]
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """How coarse-to-fine narrows the space between stages (see ``narrow_space``).
+
+    Args:
+        top_fraction: the share of a stage's ok trials that count as its top ones, in (0, 1].
+        min_top: at least this many top trials (positive int).
+        margin: padding on each side, as a fraction of the top trials' span (>= 0).
+        move_edges: move a range outward when its best trials sit at an edge.
+    """
+
+    top_fraction: float = 0.2
+    min_top: int = 3
+    margin: float = 0.25
+    move_edges: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.top_fraction, bool) or not 0 < self.top_fraction <= 1:
+            raise ValueError(f"top_fraction must be in (0, 1], got {self.top_fraction!r}")
+        positive_int(self.min_top, "min_top")
+        if isinstance(self.margin, bool) or not (self.margin >= 0 and math.isfinite(self.margin)):
+            raise ValueError(f"margin must be a number >= 0, got {self.margin!r}")
+        object.__setattr__(self, "move_edges", bool(self.move_edges))
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class CoarseToFine(Strategy):
+    """Run ``stages`` in order, each in the space narrowed around the previous stage's best trials.
+
+    Args:
+        stages: a list of :class:`~hpsearch.stage.Stage` plans (or one Stage).
+        narrowing: a :class:`Narrowing` (default settings when None).
+        batch_size: trials asked at a time from an adaptive sampler (default
+            :data:`DEFAULT_BATCH`); part of the study's identity, since it shapes the proposals.
+
+    Raises:
+        ValueError: an empty or malformed stage list, or a bad batch size.
+    """
+
+    name = "coarse-to-fine"
+
+    def __init__(self, stages, narrowing=None, batch_size=None):
+        if isinstance(stages, Stage):
+            stages = [stages]
+        stages = list(stages)
+        if not stages:
+            raise ValueError("stages must hold at least one Stage, got an empty list")
+        for i, stage in enumerate(stages):
+            if not isinstance(stage, Stage):
+                raise ValueError(f"stages[{i}] must be a Stage(n_trials, budget, sampler), got {stage!r}")
+        from hpsearch.samplers import get_sampler
+
+        self.stages = stages
+        self.samplers = [get_sampler(stage.sampler) for stage in stages]
+        self.narrowing = narrowing if narrowing is not None else Narrowing()
+        self.batch_size = DEFAULT_BATCH if batch_size is None else positive_int(batch_size, "batch_size")
+
+    def __repr__(self):
+        return f"CoarseToFine({len(self.stages)} stages, {self.narrowing}, batch_size={self.batch_size})"
+
+    def spec(self):
+        # keyed by stage index (not a list) so a changed setting is reported as e.g.
+        # "stages.1.n_trials: 20 -> 30" by the storage's spec comparison
+        stage_specs = {}
+        for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
+            entry = {"n_trials": stage.n_trials, "budget": stage.budget, "sampler": repr(sampler)}
+            if _adaptive(sampler):
+                entry["batch_size"] = self.batch_size  # the proposals depend on it
+            stage_specs[str(k)] = entry
+        return {"stages": stage_specs, "narrowing": self.narrowing.to_dict()}
+
+    def planned_stages(self, space, seed, direction):
+        planned = []
+        for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
+            # adaptive samplers propose n_trials by protocol (and starting them is not free);
+            # later stages search a narrowed space, so a grid's size there is an upper bound
+            n = stage.n_trials if _adaptive(sampler) else \
+                int(sampler.start(space, stage.n_trials, seeding.sampler_seed(seed, k), direction))
+            planned.append(stage.ran(k, space, repr(sampler), n))
+        return planned
+
+    def rounds(self, ctx):
+        space = ctx.space
+        for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
+            n = int(sampler.start(space, stage.n_trials, seeding.sampler_seed(ctx.seed, k), ctx.direction))
+            ctx.begin_stage(stage.ran(k, space, repr(sampler), n))
+            records = yield from self._stage_rounds(ctx, k, stage.budget, sampler, n)
+            if k + 1 < len(self.stages):
+                space = self._next_space(ctx, k, space, records)
+
+    def _stage_rounds(self, ctx, k, budget, sampler, n):
+        """Ask, run and (for adaptive samplers) tell the stage's ``n`` trials; returns their records."""
+        adaptive = _adaptive(sampler)
+        size = self.batch_size if adaptive else n
+        records = []
+        for first in range(0, n, size):
+            m = min(size, n - first)
+            proposals = list(sampler.ask(m))
+            if len(proposals) != m:
+                raise RuntimeError(f"sampler {sampler!r} returned {len(proposals)} proposals for ask({m})")
+            done = yield [ctx.request(k, params, budget) for params in proposals]
+            if adaptive:
+                for i, (params, record) in enumerate(zip(proposals, done)):
+                    value = record["metrics"][ctx.metric] if record["status"] == "ok" else None
+                    sampler.tell(first + i, params, value)
+            records.extend(done)
+        return records
+
+    def _next_space(self, ctx, k, space, records):
+        from hpsearch.narrowing import narrow_space
+
+        ok = [r for r in records if r["status"] == "ok"]
+        if not ok:
+            warnings.warn(f"stage {k} of study {ctx.name!r} has no ok trial; stage {k + 1} searches the "
+                          f"same space", RuntimeWarning, stacklevel=2)
+            return space
+        n = self.narrowing
+        return narrow_space(space, [r["params"] for r in ok], [r["metrics"][ctx.metric] for r in ok],
+                            ctx.direction, top_fraction=n.top_fraction, min_top=n.min_top, margin=n.margin,
+                            move_edges=n.move_edges)
+
+
+def _adaptive(sampler):
+    from hpsearch.samplers import is_adaptive
+
+    return is_adaptive(sampler)
