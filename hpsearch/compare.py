@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hpsearch.runfolder import COMPARE_DB
+
 __all__ = ["Comparison", "compare_strategies", "DEFAULT_STRATEGIES"]
 
 DEFAULT_STRATEGIES = ("grid", "random", "sobol", "coarse-to-fine")
-DB_NAME = "compare.db"
 
 
 @dataclass
@@ -130,54 +131,25 @@ def _test(best):
             "alternative": "two-sided", "n_a": int(a.size), "n_b": int(b.size)}
 
 
-def _stage_plan(stage):
-    """A StagePlan from a Stage, a StagePlan or a tuple ``(n_trials, budget[, sampler])``."""
-    from hpsearch.studyfile import StagePlan
+def _as_definition(source):
+    """A StudyDefinition from a definition (a loaded study file), a study file path, or a dict of parts."""
+    from hpsearch.definition import StudyDefinition
+    from hpsearch.studyfile import load_study_file
 
-    if hasattr(stage, "n_trials"):
-        sampler = stage.sampler if isinstance(stage.sampler, str) else "random"
-        return StagePlan(int(stage.n_trials), int(stage.budget), sampler)
-    return StagePlan(*stage)
-
-
-def _as_study_file(source):
-    """A StudyFile from a StudyFile, a path, or a dict of parts."""
-    from hpsearch.studyfile import COARSE_TO_FINE, StagePlan, StudyFile, load_study_file
-
-    if isinstance(source, StudyFile):
+    if isinstance(source, StudyDefinition):
         return source
     if isinstance(source, (str, Path)):
         return load_study_file(source)
     if isinstance(source, dict):
-        from hpsearch.space import Space
-
-        known = {"objective", "space", "metric", "direction", "name", "seed", "stages", "n_trials", "budget",
-                 "points"}
-        unknown = sorted(set(source) - known)
-        if unknown:
-            raise ValueError(f"compare_strategies: unknown part {unknown[0]!r}; expected {', '.join(sorted(known))}")
-        for key in ("objective", "space"):
-            if key not in source:
-                raise ValueError(f"compare_strategies: missing part {key!r}")
-        stages = source.get("stages")
-        if stages is not None:
-            stages = [_stage_plan(st) for st in stages]
-            strategy, n_trials, budget = COARSE_TO_FINE, None, None
-        else:
-            if "n_trials" not in source or "budget" not in source:
-                raise ValueError("compare_strategies: give 'stages' or both 'n_trials' and 'budget'")
-            strategy, n_trials, budget = "random", int(source["n_trials"]), int(source["budget"])
-        return StudyFile(path=Path("<parts>"), name=source.get("name", "compare"),
-                         metric=source.get("metric", "val_acc"), direction=source.get("direction", "maximize"),
-                         seed=int(source.get("seed", 0)), trainer={}, objective=source["objective"],
-                         space=source["space"] if isinstance(source["space"], Space) else Space(source["space"]),
-                         strategy=strategy, stages=stages, n_trials=n_trials, budget=budget,
-                         points=source.get("points"))
+        try:
+            return StudyDefinition.from_parts(source)
+        except ValueError as exc:
+            raise ValueError(f"compare_strategies: {exc}") from None
     raise ValueError(f"compare_strategies needs a StudyFile, a study file path or a dict of parts, got {source!r}")
 
 
-def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repeats=5, budget=None, seed=0,
-                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None):
+def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repeats=5, n_trials=None, seed=0,
+                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None, budget=None):
     """Run each strategy ``repeats`` times at equal compute and summarise the best values.
 
     Args:
@@ -187,7 +159,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
             ``metric`` (default ``"val_acc"``), ``direction`` (``"maximize"``), ``name``, ``points``.
         strategies: strategy names (samplers and ``"coarse-to-fine"``).
         repeats: positive int, runs per strategy; repeat ``r`` uses seed ``seed + r``.
-        budget: total trials per run (positive int) instead of the file's; the total
+        n_trials: total trials per run (positive int) instead of the file's; the total
             epochs scale with it (the average epochs per trial stay the same).
         seed: the base seed (non-negative int).
         n_jobs: parallel trials inside each run (default: all cores; -1 also means all).
@@ -195,6 +167,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         backend: joblib backend name (default: the file's, else ``"loky"``).
         progress: a tqdm bar per run.
         log: optional callable ``log(str)`` told about each run as it finishes.
+        budget: the 0.1 name of ``n_trials`` (deprecated: "budget" means epochs per trial elsewhere).
 
     Returns:
         :class:`Comparison`.
@@ -203,35 +176,39 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         ValueError / HpsearchError: unknown strategies, bad counts, storage problems.
         StudyInterrupted: Ctrl-C; finished trials are kept in ``compare.db``.
     """
-    from hpsearch.studyfile import strategies as valid_strategies
+    from hpsearch.checks import check_seed, positive_int
+    from hpsearch.planning import STRATEGIES
 
-    sf = _as_study_file(study_file_or_parts)
+    if budget is not None:
+        import warnings
+
+        warnings.warn("compare_strategies(budget=...) is now n_trials=... (trials per run)", DeprecationWarning,
+                      stacklevel=2)
+        n_trials = budget if n_trials is None else n_trials
+    sf = _as_definition(study_file_or_parts)
     strategies = list(strategies)
     if not strategies:
         raise ValueError("compare_strategies needs at least one strategy")
-    valid = valid_strategies()
     for strategy in strategies:
-        if strategy not in valid:
-            raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(valid)}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     if len(set(strategies)) != len(strategies):
         raise ValueError(f"a strategy is listed twice in {strategies}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    positive_int(repeats, "repeats")
+    check_seed(seed)
     for strategy in strategies:
-        sf.plan(strategy, n_trials=budget)  # an impossible plan fails now, not after an hour of runs
+        sf.plan(strategy, n_trials=n_trials)  # an impossible plan fails now, not after an hour of runs
     storage = None
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        storage = out_dir / DB_NAME
+        storage = out_dir / COMPARE_DB
     frames = []
     total = len(strategies) * repeats
     for i, strategy in enumerate(strategies):
         for r in range(repeats):
             study = sf.make_study(storage, name=f"{sf.name}-{strategy}-{r}")
-            result = sf.run(study, strategy=strategy, n_trials=budget, seed=seed + r, n_jobs=n_jobs,
+            result = sf.run(study, strategy=strategy, n_trials=n_trials, seed=seed + r, n_jobs=n_jobs,
                             backend=backend, progress=progress)
             frames.append(_run_frame(result, strategy, r, sf.metric))
             if log is not None:

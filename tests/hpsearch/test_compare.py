@@ -78,7 +78,7 @@ def test_resume_from_compare_db_runs_nothing_again(tmp_path):
 
 
 def test_repeats_use_different_seeds_and_a_budget_scales_trials():
-    cmp_ = compare_strategies(parts(), strategies=["random"], repeats=2, budget=8, n_jobs=1, backend="threading")
+    cmp_ = compare_strategies(parts(), strategies=["random"], repeats=2, n_trials=8, n_jobs=1, backend="threading")
     runs = cmp_.runs
     lr0 = runs[runs.repeat == 0]["param_lr"].tolist()
     lr1 = runs[runs.repeat == 1]["param_lr"].tolist()

@@ -81,9 +81,9 @@ def test_single_stage_file_splits_into_coarse_and_fine_at_equal_compute(tmp_path
 def test_grid_points_and_planned_trials(tmp_path):
     text = BOWL.split("[search]")[0] + '[search]\nstrategy = "grid"\nn_trials = 20\nbudget = 1\npoints = 3\n'
     sf = load_study_file(write(tmp_path, text))
-    assert sf.points == {"lr": 3, "reg": 3}
+    assert sf.search.points == {"lr": 3, "reg": 3}
     # 3 x 3 x 2 choices = 18 <= 20
-    assert sf.planned_trials(sf.plan()) == [18]
+    assert [s.n_trials for s in sf.planned_stages(sf.plan())] == [18]
 
 
 def test_run_on_a_study_in_memory(tmp_path):

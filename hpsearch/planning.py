@@ -1,0 +1,128 @@
+"""Search plans: which strategy, which stages, and their conversion at equal compute.
+
+A :class:`SearchPlan` is what a study file's ``[search]`` table (or ``compare``'s parts)
+says: a strategy name, its stages, grid points and narrowing options. ``hpsearch run
+--strategy`` and ``hpsearch compare`` convert a plan to another strategy at equal compute:
+the same total number of trials and the same total epochs (:meth:`SearchPlan.stages_for`).
+"""
+import math
+from dataclasses import dataclass, field
+
+from hpsearch.checks import did_you_mean, positive_int
+from hpsearch.samplers import SAMPLERS
+from hpsearch.stage import Stage
+
+__all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "scale_counts"]
+
+COARSE_TO_FINE = "coarse-to-fine"
+#: Every valid strategy name: a sampler name (one stage) or ``"coarse-to-fine"``.
+STRATEGIES = tuple(SAMPLERS) + (COARSE_TO_FINE,)
+
+
+def scale_counts(counts, total):
+    """Integers proportional to ``counts`` summing to ``total`` (largest remainders)."""
+    base = sum(counts)
+    exact = [c * total / base for c in counts]
+    out = [math.floor(x) for x in exact]
+    order = sorted(range(len(counts)), key=lambda i: exact[i] - out[i], reverse=True)
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def check_strategy(strategy):
+    """``strategy`` if it is one of :data:`STRATEGIES`, else ValueError with the closest name."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; {did_you_mean(strategy, STRATEGIES)}")
+    return strategy
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How a study searches.
+
+    Attributes:
+        strategy: a sampler name (one stage) or ``"coarse-to-fine"``.
+        stages: the :class:`~hpsearch.stage.Stage` plans (samplers by name); one for a
+            single-stage strategy.
+        points: grid points per numeric parameter (``{name: k}``), or None.
+        narrowing: coarse-to-fine narrowing options given (``top_fraction``, ``margin``,
+            ``move_edges``, ``min_top``); the others keep their defaults.
+        batch_size: trials asked at a time from adaptive samplers, or None for the default.
+        sampler_options: keyword arguments for the constructor of every sampler that takes
+            options (Sobol's, Optuna's; not random's or grid's, whose option is ``points``).
+    """
+
+    strategy: str
+    stages: tuple
+    points: dict = None
+    narrowing: dict = field(default_factory=dict)
+    batch_size: int = None
+    sampler_options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_strategy(self.strategy)
+        object.__setattr__(self, "stages", tuple(self.stages))
+        if not self.stages:
+            raise ValueError("a search plan needs at least one stage")
+
+    @property
+    def total_trials(self):
+        return sum(s.n_trials for s in self.stages)
+
+    @property
+    def total_epochs(self):
+        return sum(s.epochs for s in self.stages)
+
+    def stages_for(self, strategy=None, n_trials=None):
+        """The stages to run, as :class:`~hpsearch.stage.Stage` plans.
+
+        With ``strategy`` (another strategy than the plan's) or ``n_trials`` (a different
+        total trial count) the plan is converted at equal compute: the same total number of
+        trials and the same total epochs (rounded). A single-stage strategy gets
+        ``n_trials = total trials`` and ``budget = round(total epochs / total trials)``;
+        coarse-to-fine keeps the plan's stages (scaled to ``n_trials``), or, for a
+        single-stage plan, splits it into 75% cheap trials at a third of the budget and
+        25% trials that take the remaining epochs.
+
+        Raises:
+            ValueError: an unknown strategy, or a plan that cannot be made.
+        """
+        strategy = check_strategy(self.strategy if strategy is None else strategy)
+        total_trials, total_epochs = self.total_trials, self.total_epochs
+        if n_trials is not None:
+            n_trials = positive_int(n_trials, "the number of trials")
+            total_epochs = total_epochs * n_trials / total_trials
+            total_trials = n_trials
+        if strategy != COARSE_TO_FINE:
+            return [Stage(total_trials, max(1, round(total_epochs / total_trials)), strategy)]
+        if self.strategy == COARSE_TO_FINE:
+            counts = scale_counts([s.n_trials for s in self.stages], total_trials)
+            if min(counts) < 1:
+                raise ValueError(f"{total_trials} trials are too few for {len(self.stages)} coarse-to-fine stages")
+            return [Stage(c, s.budget, s.sampler) for c, s in zip(counts, self.stages)]
+        if total_trials < 2:
+            raise ValueError(f"coarse-to-fine needs at least 2 trials, got {total_trials}")
+        budget = total_epochs / total_trials
+        n1 = max(1, min(total_trials - 1, round(0.75 * total_trials)))
+        b1 = max(1, round(budget / 3))
+        n2 = total_trials - n1
+        b2 = max(1, round((total_epochs - n1 * b1) / n2))
+        return [Stage(n1, b1, "random"), Stage(n2, b2, "random")]
+
+    def sampler(self, name):
+        """The sampler object for ``name`` with this plan's options (grid ``points``)."""
+        from hpsearch.samplers import get_sampler
+
+        if name == "grid":
+            return get_sampler("grid", points=self.points) if self.points is not None else get_sampler("grid")
+        if name == "random":
+            return get_sampler("random")
+        return get_sampler(name, **self.sampler_options)
+
+    def make_strategy(self, stages):
+        """The :class:`~hpsearch.strategies.Strategy` running ``stages`` (from :meth:`stages_for`)."""
+        from hpsearch.strategies import CoarseToFine, Narrowing
+
+        runnable = [Stage(s.n_trials, s.budget, self.sampler(s.sampler)) for s in stages]
+        return CoarseToFine(runnable, Narrowing(**self.narrowing), batch_size=self.batch_size)

@@ -1,0 +1,141 @@
+"""A study file's ``[search]`` table -> a :class:`~hpsearch.planning.SearchPlan`, checked."""
+import math
+
+from hpsearch.checks import one_line
+from hpsearch.planning import COARSE_TO_FINE, STRATEGIES, SearchPlan
+from hpsearch.samplers import SAMPLERS
+from hpsearch.stage import Stage
+
+__all__ = ["read_search", "SEARCH_KEYS"]
+
+SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fraction", "margin", "move_edges",
+               "batch_size", "sampler_options", "n_jobs", "backend")
+_STAGE_KEYS = ("n_trials", "budget", "sampler")
+_NARROWING = ("top_fraction", "margin", "move_edges")
+_SECTION = "[search]"
+
+
+def read_search(reader, table, space):
+    """``(SearchPlan, n_jobs or None, backend or None)`` of a ``[search]`` table.
+
+    Raises:
+        StudyFileError: one line naming the file and the key.
+    """
+    reader.check_keys(_SECTION, table, SEARCH_KEYS)
+    strategy = reader.get(_SECTION, table, "strategy", "str",
+                          default=COARSE_TO_FINE if "stages" in table else "random")
+    if strategy not in STRATEGIES:
+        raise reader.unknown(_SECTION, "strategy", strategy, STRATEGIES)
+    stages = _stages(reader, table) if strategy == COARSE_TO_FINE else _single_stage(reader, table, strategy)
+    plan = SearchPlan(strategy, stages, points=_points(reader, table, space, [s.sampler for s in stages]),
+                      narrowing=_narrowing(reader, table),
+                      batch_size=reader.positive_int(_SECTION, table, "batch_size", required=False),
+                      sampler_options=dict(reader.get(_SECTION, table, "sampler_options", "table", default={})))
+    _check_sampler_options(reader, plan)
+    return plan, _n_jobs(reader, table), _backend(reader, table)
+
+
+def _stages(reader, table):
+    for key in ("n_trials", "budget"):
+        if key in table:
+            raise reader.error(_SECTION, f"{key!r} belongs in each [[search.stages]] table with strategy "
+                                         f"'coarse-to-fine'")
+    stages = reader.get(_SECTION, table, "stages", "list", required=True)
+    if not stages:
+        raise reader.error(_SECTION, "'stages' is empty; add [[search.stages]] tables")
+    plans = []
+    for i, stage in enumerate(stages, 1):
+        where = f"[[search.stages]] #{i}"
+        if not isinstance(stage, dict):
+            raise reader.error(where, f"must be a table with n_trials and budget, got {stage!r}")
+        reader.check_keys(where, stage, _STAGE_KEYS)
+        n = reader.positive_int(where, stage, "n_trials")
+        b = reader.positive_int(where, stage, "budget")
+        sampler = reader.get(where, stage, "sampler", "str", default="random")
+        if sampler not in SAMPLERS:
+            raise reader.unknown(where, "sampler", sampler, SAMPLERS)
+        plans.append(Stage(n, b, sampler))
+    return plans
+
+
+def _single_stage(reader, table, strategy):
+    if "stages" in table:
+        raise reader.error(_SECTION, f"'stages' needs strategy = 'coarse-to-fine' (got {strategy!r}); use "
+                                     f"n_trials and budget instead")
+    for key in _NARROWING:
+        if key in table:
+            raise reader.error(_SECTION, f"{key!r} only applies to strategy 'coarse-to-fine' (got {strategy!r})")
+    return [Stage(reader.positive_int(_SECTION, table, "n_trials"), reader.positive_int(_SECTION, table, "budget"),
+                  strategy)]
+
+
+def _narrowing(reader, table):
+    options = {}
+    top = reader.get(_SECTION, table, "top_fraction", "float")
+    if top is not None:
+        if not 0 < top <= 1:
+            raise reader.error(_SECTION, f"'top_fraction' must be in (0, 1], got {top}")
+        options["top_fraction"] = float(top)
+    margin = reader.get(_SECTION, table, "margin", "float")
+    if margin is not None:
+        if not (margin >= 0 and math.isfinite(margin)):
+            raise reader.error(_SECTION, f"'margin' must be a number >= 0, got {margin}")
+        options["margin"] = float(margin)
+    move = reader.get(_SECTION, table, "move_edges", "bool")
+    if move is not None:
+        options["move_edges"] = move
+    return options
+
+
+def _points(reader, table, space, samplers_used):
+    if "points" not in table:
+        return None
+    if "grid" not in samplers_used:
+        raise reader.error(_SECTION, "'points' only applies to the grid sampler, which this study does not use")
+    value = table["points"]
+    numeric = [n for n, d in space.items() if d.ordered]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise reader.error(_SECTION, f"'points' must be a positive integer, got {value}")
+        return {n: value for n in numeric}
+    if not isinstance(value, dict):
+        raise reader.error(_SECTION, f"'points' must be an integer or a table {{ param = k }}, got {value!r}")
+    for name, k in value.items():
+        if name not in space:
+            raise reader.unknown(f"{_SECTION} 'points':", "parameter", name, numeric)
+        if name not in numeric:
+            raise reader.error(_SECTION, f"'points' {name!r} is not a numeric range")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise reader.error(_SECTION, f"'points' {name!r} must be a positive integer, got {k!r}")
+    return dict(value)
+
+
+def _check_sampler_options(reader, plan):
+    """Build every sampler that takes the options, so a bad one fails now, listing the valid ones."""
+    if not plan.sampler_options:
+        return
+    takers = sorted({s.sampler for s in plan.stages} - {"random", "grid"})
+    if not takers:
+        raise reader.error(f"{_SECTION} 'sampler_options'", "apply to Sobol's and Optuna's samplers, which "
+                                                            "this study does not use (grid takes 'points')")
+    for name in takers:
+        try:
+            plan.sampler(name)
+        except ValueError as exc:
+            raise reader.error(f"{_SECTION} 'sampler_options'", one_line(exc)) from None
+
+
+def _n_jobs(reader, table):
+    n_jobs = reader.get(_SECTION, table, "n_jobs", "int")
+    if n_jobs is not None and (n_jobs == 0 or n_jobs < -1):
+        raise reader.error(_SECTION, f"'n_jobs' must be a positive integer or -1 (all cores), got {n_jobs}")
+    return n_jobs
+
+
+def _backend(reader, table):
+    from hpsearch.backends import BACKENDS
+
+    backend = reader.get(_SECTION, table, "backend", "str")
+    if backend is not None and backend not in BACKENDS:
+        raise reader.unknown(_SECTION, "backend", backend, tuple(BACKENDS))
+    return backend
