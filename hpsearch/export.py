@@ -16,44 +16,14 @@ import datetime
 import json
 import math
 import numbers
-from pathlib import Path
 
 from hpsearch.distributions import (Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform,
                                     distribution_from_dict)
-from hpsearch.errors import HpsearchError, StorageError
+from hpsearch.errors import HpsearchError
 
 __all__ = ["export_run"]
 
 _STATES = {"ok": "COMPLETE", "failed": "FAIL", "diverged": "FAIL"}
-
-
-def _database(run_dir_or_db):
-    path = Path(run_dir_or_db)
-    if path.is_dir():
-        db = path / "study.db"
-        if not db.is_file():
-            raise StorageError(f"run folder '{path}' holds no study.db; expected the folder written by "
-                               f"`hpsearch run` or a storage .db file")
-        return db
-    if not path.is_file():
-        raise StorageError(f"no run at '{path}': expected the folder written by `hpsearch run` (with "
-                           f"study.db) or a storage .db file")
-    return path
-
-
-def _study_name(db, name):
-    from hpsearch.storage import Storage
-
-    with Storage(db) as storage:
-        names = storage.study_names()
-    if name is not None:
-        return name  # load_study names the ones present if it is not there
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        raise StorageError(f"{db} holds no study to export")
-    raise HpsearchError(f"{db} holds several studies ({', '.join(names)}); pick one with name=... "
-                        f"(CLI: --name)")
 
 
 def _label(value):
@@ -64,7 +34,7 @@ def _label(value):
 def _categorical(values):
     from optuna.distributions import CategoricalDistribution
 
-    from hpsearch.samplers._optuna import raw_choices
+    from hpsearch.optuna_interop import raw_choices
 
     if raw_choices(values):
         return CategoricalDistribution(values), lambda v: v
@@ -184,8 +154,8 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
         str: the Optuna study name (``optuna.load_study(study_name=..., storage=url)`` opens it).
 
     Raises:
-        StorageError: no run or storage file there, or no such study in it.
-        HpsearchError: the storage holds several studies and ``name`` is None; ``url`` is not
+        HpsearchError: no run or storage file there, no such study in it, or several studies
+            and ``name`` is None; ``url`` is not
             an Optuna storage URL; an Optuna study of that name exists already at ``url``.
     """
     import warnings
@@ -193,11 +163,14 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
     import optuna
 
     from hpsearch.result import SearchResult
-    from hpsearch.samplers._optuna import quiet_optuna
+    from hpsearch.optuna_interop import quiet_optuna
+    from hpsearch.runfolder import open_database, pick_study
+    from hpsearch.storage import Storage
 
-    db = _database(run_dir_or_db)
-    name = _study_name(db, name)
-    result = SearchResult.from_storage(db, name)
+    db = open_database(run_dir_or_db)
+    with Storage(db) as storage:
+        name = pick_study(db, storage.study_names(), name)
+        result = SearchResult.from_storage(storage, name)
     optuna_name = name if optuna_name is None else optuna_name
     spaces = [_stage_space(s.space) for s in result.stages]
     encoders = _optuna_distributions(spaces, result.records)

@@ -132,4 +132,4 @@ def pick_study(db, names, name=None):
         return info_name
     shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
     what = "a comparison" if Path(db).name == COMPARE_DB else "several studies"
-    raise HpsearchError(f"{db} holds {what} ({shown}); choose one with --name")
+    raise HpsearchError(f"{db} holds {what} ({shown}); choose one with --name (Python: name=...)")

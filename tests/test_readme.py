@@ -79,7 +79,7 @@ def test_readme_command(command, monkeypatch, capsys):
             from hpsearch.compare import DEFAULT_STRATEGIES
 
             for strategy in args.strategies or DEFAULT_STRATEGIES:
-                assert sf.plan(strategy, n_trials=args.budget)
+                assert sf.plan(strategy, n_trials=args.trials)
     else:  # show / plot / export read the folder a README `run` command writes
         assert Path(args.run_dir) in run_dirs(COMMANDS), (
             f"{command!r} reads {args.run_dir}, which no README 'hpsearch run' command writes")

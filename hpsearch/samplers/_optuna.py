@@ -24,24 +24,21 @@ The space maps onto Optuna's distributions once per stage:
 scipy.stats        ValueError: Optuna cannot sample it
 =================  ==============================================================
 """
-from contextlib import contextmanager
-import copy
 import importlib.util
 import inspect
-import logging
 import math
 import numbers
 import warnings
 
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform
+from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import HpsearchError
+from hpsearch.optuna_interop import PLAIN, quiet_optuna, to_optuna_distribution
 from hpsearch.samplers._base import BaseSampler, check_start_args, reject_scipy
 
-__all__ = ["OptunaSampler", "make_optuna_sampler", "OPTUNA_SAMPLERS", "to_optuna_distribution"]
+__all__ = ["OptunaSampler", "make_optuna_sampler", "OPTUNA_SAMPLERS"]
 
 # name -> (optuna.samplers class name, extra package it needs (module, pip name) or None)
 OPTUNA_SAMPLERS = {
@@ -56,60 +53,6 @@ OPTUNA_SAMPLERS = {
 # warning for every such parameter of every trial; we say it once per stage instead.
 _INDEPENDENT_CHOICES = {"CmaEsSampler", "QMCSampler"}
 
-_PLAIN = (str, int, float, bool, type(None))
-
-
-@contextmanager
-def quiet_optuna():
-    """Silence Optuna's INFO logs ("A new study created", "Trial 0 finished") and its
-    ExperimentalWarnings for the duration of our calls, then restore the user's verbosity.
-
-    Only ever raises the threshold: a user who set WARNING or ERROR keeps it.
-    """
-    old = optuna.logging.get_verbosity()
-    if old < logging.WARNING:
-        optuna.logging.set_verbosity(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            yield
-    finally:
-        if old < logging.WARNING:
-            optuna.logging.set_verbosity(old)
-
-
-def raw_choices(values):
-    """True if Choice ``values`` can go to Optuna as themselves.
-
-    They must be plain scalars (str, int, float, bool, None), finite, and pairwise unequal in
-    Python's sense (Optuna finds a value with ``list.index``, so ``[1, True]`` or ``[1, 1.0]``
-    would collide).
-    """
-    for v in values:
-        if not isinstance(v, _PLAIN) or (isinstance(v, float) and not math.isfinite(v)):
-            return False
-    return all(a != b for i, a in enumerate(values) for b in values[i + 1:])
-
-
-def to_optuna_distribution(name, dist):
-    """``(optuna distribution, decode)`` for one of our non-Fixed distributions.
-
-    ``decode(value)`` turns the value Optuna suggests into the plain value of our space.
-
-    Raises:
-        ValueError: a scipy.stats distribution or another type Optuna cannot sample.
-    """
-    if isinstance(dist, (IntUniform, IntLogUniform)):
-        return IntDistribution(dist.low, dist.high, log=dist.log), int
-    if isinstance(dist, (LogUniform, Uniform)):
-        return FloatDistribution(dist.low, dist.high, log=dist.log), float
-    if isinstance(dist, Choice):
-        values = dist.values
-        if raw_choices(values):
-            return CategoricalDistribution(values), lambda v: v
-        return CategoricalDistribution(list(range(len(values)))), lambda i: copy.deepcopy(values[i])
-    raise ValueError(f"parameter {name!r}: Optuna samplers cannot sample {dist!r}; use LogUniform, "
-                     f"Uniform, IntUniform, IntLogUniform, Choice or Fixed, or the random sampler")
 
 
 def _describe(value):
@@ -142,7 +85,7 @@ def _describe_instance(sampler):
         if p.name == "seed" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         value = getattr(sampler, "_" + p.name, inspect.Parameter.empty)
-        if not isinstance(value, _PLAIN):
+        if not isinstance(value, PLAIN):
             continue
         base = p.default if default is None else getattr(default, "_" + p.name, p.default)
         if base is not p.empty and type(value) is type(base) and value == base:

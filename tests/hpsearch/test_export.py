@@ -7,7 +7,7 @@ import pytest
 from optuna.trial import TrialState
 
 import hpsearch as hp
-from hpsearch.errors import HpsearchError, StorageError
+from hpsearch.errors import HpsearchError
 from hpsearch.export import export_run
 from hpsearch.objectives import LogBowl
 
@@ -126,17 +126,17 @@ def test_several_studies_need_a_name(tmp_path):
     for name in ("a", "b"):
         hp.Study(OBJECTIVE, {"lr": SPACE["lr"]}, metric="score", storage=db, name=name).optimize(n_trials=2)
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
-    with pytest.raises(HpsearchError, match=r"holds several studies \(a, b\); pick one with name="):
+    with pytest.raises(HpsearchError, match=r"holds several studies \(a, b\); choose one with --name \(Python: name=...\)"):
         export_run(db, url)
     assert export_run(db, url, name="b") == "b"
-    with pytest.raises(StorageError, match="unknown study 'c'"):
+    with pytest.raises(HpsearchError, match="no study named 'c'; studies present: a, b"):
         export_run(db, url, name="c")
 
 
 def test_missing_run_and_bad_url(tmp_path, run):
-    with pytest.raises(StorageError, match="no run at"):
+    with pytest.raises(HpsearchError, match="no such run folder or storage file"):
         export_run(tmp_path / "nowhere", "sqlite:///x.db")
-    with pytest.raises(StorageError, match="holds no study.db"):
+    with pytest.raises(HpsearchError, match="not a run folder"):
         export_run(tmp_path, "sqlite:///x.db")
     folder, _ = run
     with pytest.raises(HpsearchError, match=r"cannot open Optuna storage 'optuna.db': .*sqlite:///optuna.db"):

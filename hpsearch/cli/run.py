@@ -1,0 +1,130 @@
+"""``hpsearch run`` and ``hpsearch compare``: run a study file, or compare strategies on it."""
+import shlex
+from pathlib import Path
+
+from hpsearch.cli.output import err, report, resume_command, say
+from hpsearch.errors import StudyInterrupted
+from hpsearch.runfolder import RUNS, RunFolder
+
+__all__ = ["cmd_run", "cmd_compare", "EXIT_INTERRUPTED"]
+
+EXIT_INTERRUPTED = 130
+
+
+def _default_n_jobs():
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _save_plots(kind, *args):
+    """Draw plots through hpsearch.plots; returns the written paths."""
+    from hpsearch import plots
+
+    return list(getattr(plots, kind)(*args))
+
+
+def _print_plan(sf, name, planned, strategy, n_jobs):
+    _say_plan_head(sf, name, strategy)
+    plan = sf.plan(strategy)
+    for stage, asked in zip(planned, plan):
+        extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
+        say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
+            f"{asked.sampler} sampler")
+    say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
+        f"n_jobs={n_jobs}")
+
+
+def _say_plan_head(sf, name, strategy):
+    say(f"study {name!r} from {sf.path}: {strategy}, {sf.direction} {sf.metric}, seed {sf.seed}")
+    say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.items())}")
+
+
+def cmd_run(args, argv):
+    from hpsearch.studyfile import load_study_file
+
+    sf = load_study_file(args.study)
+    if args.seed is not None:
+        sf.seed = args.seed
+    strategy = args.strategy or sf.strategy
+    name = args.name or sf.name
+    if args.name is None and strategy != sf.strategy:
+        name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
+    folder = RunFolder.for_study(name, args.out)
+    planned = sf.planned_stages(sf.plan(strategy))
+    n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
+    if args.dry_run:
+        _print_plan(sf, name, planned, strategy, n_jobs)
+        say(f"would write: {folder.db}, {folder.trials_csv} and plots (dry run: nothing ran)")
+        return 0
+    folder.create()
+    resume = resume_command(argv)
+    _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
+    folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume)
+    if not args.quiet:
+        _print_plan(sf, name, planned, strategy, n_jobs)
+    study = sf.make_study(folder.db, name)
+    try:
+        result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
+                        retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet)
+    except StudyInterrupted as exc:
+        n = 0 if exc.result is None else len(exc.result)
+        if exc.result is not None:
+            exc.result.to_csv(folder.trials_csv)
+        err(f"interrupted: {n} trials saved in {folder.db}; resume with: {resume}")
+        return EXIT_INTERRUPTED
+    csv = result.to_csv(folder.trials_csv)
+    say("")
+    report(result, top=10)
+    try:
+        written = [folder.db, csv] + _save_plots("save_run_plots", result, folder.path)
+    except KeyboardInterrupt:
+        err(f"interrupted while drawing the plots; the study is complete in {folder.db}; "
+            f"draw them with: hpsearch plot {shlex.quote(str(folder.path))}")
+        return EXIT_INTERRUPTED
+    say("")
+    say("wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0
+
+
+def _say_resuming(folder, name, planned, quiet):
+    if quiet or not folder.db.exists():
+        return
+    from hpsearch.storage import Storage
+
+    with Storage(folder.db) as storage:
+        if name not in storage.study_names():
+            return
+        study_id, _ = storage.find_study(name)
+        done = storage.count_trials(study_id)
+    say(f"resuming study {name!r}: {done} of {planned} trials already done in {folder.db}")
+
+
+def cmd_compare(args, argv):
+    from hpsearch.compare import DEFAULT_STRATEGIES, compare_strategies
+    from hpsearch.studyfile import load_study_file
+
+    sf = load_study_file(args.study)
+    out = Path(args.out) if args.out else RUNS / f"{sf.name}-compare"
+    strategies = args.strategies or list(DEFAULT_STRATEGIES)
+    n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
+    seed = sf.seed if args.seed is None else args.seed
+    resume = resume_command(argv)
+    try:
+        comparison = compare_strategies(sf, strategies=strategies, repeats=args.repeats, n_trials=args.trials,
+                                        seed=seed, n_jobs=n_jobs, out_dir=out, backend=args.backend,
+                                        progress=not args.quiet, log=None if args.quiet else say)
+    except StudyInterrupted:
+        err(f"interrupted: finished trials are saved in {RunFolder(out).compare_db}; resume with: {resume}")
+        return EXIT_INTERRUPTED
+    say("")
+    say(comparison.report())
+    csv = comparison.to_csv(out / "comparison.csv")
+    written = [RunFolder(out).compare_db, csv] + _save_plots("save_comparison_plots", comparison, out)
+    say("")
+    say("wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0

@@ -1,0 +1,68 @@
+"""``hpsearch show``, ``plot`` and ``export``: read a finished (or stopped) run, run nothing."""
+from hpsearch.cli.output import report, say
+from hpsearch.errors import HpsearchError
+from hpsearch.runfolder import RunFolder, open_database, pick_study
+
+__all__ = ["cmd_show", "cmd_plot", "cmd_export"]
+
+
+def _load_run(args):
+    """(database, study name, result, planned trials) of the run a show/plot command names."""
+    from hpsearch.result import SearchResult
+    from hpsearch.storage import Storage
+
+    db = open_database(args.run_dir)
+    with Storage(db) as storage:
+        name = pick_study(db, storage.study_names(), args.name)
+        result = SearchResult.from_storage(storage, name)
+        planned = _planned(storage, name)
+    return db, name, result, planned
+
+
+def _planned(storage, name):
+    """Trials planned for a stored study: stored stage sizes, else the spec's stage sizes."""
+    study_id, spec = storage.find_study(name)
+    stored = {d["index"]: d["n_trials"] for d in storage.load_stages(study_id)}
+    stages = spec.get("stages", {})
+    ordered = [stages[k] for k in sorted(stages, key=int)] if isinstance(stages, dict) else list(stages)
+    return sum(stored.get(i, s["n_trials"]) for i, s in enumerate(ordered))
+
+
+def cmd_show(args, argv):
+    db, name, result, planned = _load_run(args)
+    done = len(result)
+    state = "complete" if done >= planned else "incomplete (interrupted or still running)"
+    say(f"{db}: study {name!r}, {done} of {planned} planned trials done, {state}")
+    if done < planned:
+        info = RunFolder(db.parent).read_info()
+        if info.get("resume"):
+            where = f"   (in {info['cwd']})" if info.get("cwd") else ""
+            say(f"resume with: {info['resume']}{where}")
+    report(result, top=args.top)
+    return 0
+
+
+def cmd_plot(args, argv):
+    from hpsearch.plots import save_run_plots
+
+    db, name, result, _ = _load_run(args)
+    if len(result) == 0:
+        raise HpsearchError(f"{db}: study {name!r} has no finished trial to plot yet")
+    written = save_run_plots(result, db.parent)
+    say(f"study {name!r}: {len(result)} trials; wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0
+
+
+def cmd_export(args, argv):
+    from hpsearch.export import export_run
+    from hpsearch.storage import Storage
+
+    db = open_database(args.run_dir)
+    with Storage(db) as storage:
+        name = pick_study(db, storage.study_names(), args.name)
+    exported = export_run(db, args.optuna, name=name, optuna_name=args.optuna_name)
+    say(f"exported study {name!r} from {db} to {args.optuna} (Optuna study {exported!r})")
+    say(f"open it with: optuna-dashboard {args.optuna}")
+    return 0
