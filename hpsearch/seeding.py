@@ -6,15 +6,13 @@ seed gives the same trials for any ``n_jobs``, backend or resume point.
 """
 import numpy as np
 
+from hpsearch.checks import check_seed
+
+__all__ = ["trial_seed", "sampler_seed"]
+
 # The first spawn-key element separates the streams so they never collide.
 _TRIAL_STREAM = 0
 _SAMPLER_STREAM = 1
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def trial_seed(seed, stage, number):
@@ -22,11 +20,11 @@ def trial_seed(seed, stage, number):
 
     Returns a non-negative int below 2**32 (fits numpy, torch and the stdlib).
     """
-    seq = np.random.SeedSequence(_check_seed(seed), spawn_key=(_TRIAL_STREAM, int(stage), int(number)))
+    seq = np.random.SeedSequence(check_seed(seed), spawn_key=(_TRIAL_STREAM, int(stage), int(number)))
     return int(seq.generate_state(1, dtype=np.uint32)[0])
 
 
 def sampler_seed(seed, stage):
     """The seed a sampler receives for ``stage`` (its own stream, apart from trials)."""
-    seq = np.random.SeedSequence(_check_seed(seed), spawn_key=(_SAMPLER_STREAM, int(stage)))
+    seq = np.random.SeedSequence(check_seed(seed), spawn_key=(_SAMPLER_STREAM, int(stage)))
     return int(seq.generate_state(1, dtype=np.uint32)[0])
