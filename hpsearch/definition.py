@@ -53,10 +53,12 @@ class StudyDefinition:
         """The stages to run, possibly converted at equal compute (see :meth:`SearchPlan.stages_for`)."""
         return self.search.stages_for(strategy, n_trials)
 
-    def planned_stages(self, plan):
-        """The stages ``plan`` will run as the strategy sees them before running: a grid stage's
-        count is its largest grid (an upper bound for later coarse-to-fine stages)."""
-        return self.search.make_strategy(plan).planned_stages(self.space, self.seed, self.direction)
+    def planned_stages(self, strategy=None, n_trials=None):
+        """The stages the (converted) plan will run, as the strategy sees them before running: a
+        grid stage's count is its largest grid (an upper bound for later coarse-to-fine stages);
+        for sha/hyperband, every rung of every bracket."""
+        return self.search.convert(strategy, n_trials).make_strategy().planned_stages(self.space, self.seed,
+                                                                                      self.direction)
 
     def make_study(self, storage=None, name=None):
         """A :class:`~hpsearch.study.Study` of this definition's objective, space and metric."""
@@ -77,9 +79,9 @@ class StudyDefinition:
         Returns:
             the :class:`~hpsearch.result.SearchResult`.
         """
-        plan = self.plan(strategy, n_trials)
+        plan = self.search.convert(strategy, n_trials)
         n_jobs = n_jobs or self.n_jobs or os.cpu_count() or 1
-        return study.run(self.search.make_strategy(plan), seed=self.seed if seed is None else seed,
+        return study.run(plan.make_strategy(), seed=self.seed if seed is None else seed,
                          n_jobs=n_jobs, backend=backend or self.backend or "loky", **run_options)
 
     @classmethod

@@ -85,8 +85,14 @@ class TrialPool:
 
             stack.enter_context(threadpool_limits(limits=threads))
 
-    def run(self, requests):
-        """Run ``requests`` (a list of TrialRequest); yield ``(request, record)`` as each finishes."""
+    def run(self, requests, extras=None):
+        """Run ``requests`` (a list of TrialRequest); yield ``(request, record)`` as each finishes.
+
+        ``extras(request)``, if given, returns more keyword arguments of
+        :func:`~hpsearch.runner.run_trial` (a checkpoint to continue from, ...); it is called
+        as each task is dispatched, so large checkpoints are not all held at once.
+        """
+        self._extras = extras or (lambda request: {})
         pending = {r.number: r for r in requests}
         if not pending:
             return
@@ -114,8 +120,9 @@ class TrialPool:
         """
         from joblib import delayed
 
-        tasks = [delayed(run_trial)(self.objective, r.params, r.budget, r.seed, r.number, r.stage,
-                                    self._threads, self.metric) for r in chunk]
+        in_worker = self.n_jobs > 1 and uses_processes(self.backend)
+        tasks = (delayed(run_trial)(self.objective, r.params, r.budget, r.seed, r.number, r.stage, self._threads,
+                                    self.metric, in_worker=in_worker, **self._extras(r)) for r in chunk)
         for record in self._parallel(tasks):
             request = pending.pop(record["number"], None)
             if request is not None:

@@ -29,6 +29,17 @@ class StudyLockedError(HpsearchError):
     """Another live process is running the same study on the same storage."""
 
 
+class StudyMetricError(HpsearchError):
+    """The objective does not return the study's metric (as a number): the metric name is wrong."""
+
+
+class StudyFailedError(HpsearchError):
+    """A study that cannot produce a result: its first trials all failed with one error.
+
+    The CLI exits with status 1 (the study ran but produced nothing), not 2.
+    """
+
+
 class StudyInterrupted(KeyboardInterrupt):
     """Ctrl-C during a search: dispatch stopped, finished trials kept.
 

@@ -7,8 +7,11 @@ use them to check that a search finds what it should.
 
 - :class:`LogBowl`: a score that peaks at a known point in log space, with
   optional noise, delay, failures and divergence.
+- :class:`LearningCurve`: a LogBowl that is *learned* over epochs, each configuration at its
+  own speed, and that can continue from a checkpoint (for multi-fidelity strategies).
 - :func:`trivial`: returns a constant; measures the study's own overhead.
 """
+import json
 import math
 import os
 import time
@@ -129,6 +132,76 @@ class LogBowl:
             for epoch in range(1, int(budget) + 1):
                 report(epoch, {self.metric: value * (1.0 - 0.5 ** epoch) / (1.0 - 0.5 ** budget)})
         return {self.metric: value, "loss": 1.0 - value}
+
+
+class LearningCurve:
+    """A score learned over epochs: ``bowl(params) * (1 - exp(-epoch / tau))`` plus per-epoch noise.
+
+    ``tau = tau0 * 10 ** (speed * log10(optimum[speed_param] / params[speed_param]))``: below the
+    optimum of ``speed_param`` (a small learning rate, say) a configuration learns slowly, so a
+    short budget ranks configurations differently from a long one, as real training does.
+    The noise of epoch ``e`` comes from ``SeedSequence(seed, spawn_key=(e,))``, so any epoch's
+    value is the same however the training is split. Supports the protocol's ``checkpoint``
+    (continue from the state returned at a lower budget; the state is JSON bytes) and ``final``
+    (adds ``test_<metric>``, the noise-free score).
+
+    Args:
+        optimum: name -> positive float, as :class:`LogBowl`.
+        speed_param: the parameter that sets the learning speed (default: the first of ``optimum``).
+        tau0: epochs to reach 63% of the final score at the optimum (> 0).
+        speed: how strongly ``speed_param`` changes ``tau`` (>= 0).
+        noise: standard deviation of each epoch's noise (>= 0).
+        width, metric: as :class:`LogBowl`.
+        sleep: seconds to sleep per trained epoch (to make studies slow enough to interrupt).
+    """
+
+    def __init__(self, optimum, speed_param=None, tau0=3.0, speed=1.0, noise=0.0, width=1.0, metric="score",
+                 sleep=0.0):
+        self.bowl = LogBowl(optimum, width=width, metric=metric, sleep=sleep)
+        self.speed_param = speed_param if speed_param is not None else next(iter(self.bowl.optimum))
+        if self.speed_param not in self.bowl.optimum:
+            raise ValueError(f"LearningCurve speed_param {self.speed_param!r} must be one of {sorted(optimum)}")
+        if not tau0 > 0 or not speed >= 0 or not noise >= 0:
+            raise ValueError(f"LearningCurve needs tau0 > 0, speed >= 0 and noise >= 0, got tau0={tau0!r}, "
+                             f"speed={speed!r}, noise={noise!r}")
+        self.tau0, self.speed, self.noise, self.metric = float(tau0), float(speed), float(noise), metric
+
+    def get_params(self):
+        return {"objective": "hpsearch.objectives.LearningCurve", **self.bowl.get_params(),
+                "speed_param": self.speed_param, "tau0": self.tau0, "speed": self.speed, "learn_noise": self.noise}
+
+    def __repr__(self):
+        return f"LearningCurve(optimum={self.bowl.optimum!r}, tau0={self.tau0!r}, noise={self.noise!r})"
+
+    def value(self, params, epoch, seed):
+        """The score after ``epoch`` epochs (noise included)."""
+        best = self.bowl.optimum[self.speed_param]
+        tau = self.tau0 * 10.0 ** (self.speed * math.log10(best / float(params[self.speed_param])))
+        value = self.bowl.score(params) * (1.0 - math.exp(-epoch / tau))
+        if self.noise:
+            value += float(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(epoch,))).normal(0, self.noise))
+        return value
+
+    def __call__(self, params, budget, seed, report=None, checkpoint=None, final=False):
+        start = 0
+        if checkpoint is not None:
+            state = json.loads(bytes(checkpoint).decode("utf-8"))
+            if state["params"] != json.loads(json.dumps(params)) or state["seed"] != seed:
+                raise ValueError("the checkpoint belongs to another configuration or seed")
+            if not state["epoch"] < budget:
+                raise ValueError(f"cannot continue a checkpoint at epoch {state['epoch']} to budget {budget}")
+            start = state["epoch"]
+        for epoch in range(start + 1, int(budget) + 1):
+            if self.bowl.sleep:
+                time.sleep(self.bowl.sleep)
+            if report is not None:
+                report(epoch, {self.metric: self.value(params, epoch, seed)})
+        value = self.value(params, int(budget), seed)
+        out = {self.metric: value, "loss": 1.0 - value,
+               "checkpoint": json.dumps({"params": params, "seed": seed, "epoch": int(budget)}).encode()}
+        if final:
+            out[f"test_{self.metric}"] = self.bowl.score(params) * (1.0 - math.exp(-budget / self.tau0))
+        return out
 
 
 def trivial(params, budget, seed, report=None):

@@ -9,16 +9,17 @@ runs only the missing ones, so an interrupted study resumes into exactly the tab
 uninterrupted run would have produced.
 """
 import dataclasses
-import math
+import warnings
 from dataclasses import dataclass
 
 from hpsearch import seeding
 from hpsearch.backends import check_backend
 from hpsearch.checks import check_seed, positive_int
 from hpsearch.dispatch import TrialPool
-from hpsearch.errors import StudyInterrupted, StudyMismatchError
+from hpsearch.errors import StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
 from hpsearch.progress import ProgressBar
-from hpsearch.result import SearchResult, best_record
+from hpsearch.result import SearchResult
+from hpsearch.runner import protocol_keywords
 from hpsearch.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
 
@@ -38,6 +39,10 @@ class RunOptions:
         progress: show a tqdm progress bar (best so far, failures).
         callbacks: callables ``f(record)`` called in this process with every newly finished
             trial record (a plain dict), as it completes.
+        fail_fast: stop the study when its first ``fail_fast`` trials all failed with the same
+            error (a broken objective); None never stops.
+        keep_checkpoints: keep every trial's checkpoint after the study (with an objective that
+            supports them); otherwise a checkpoint is deleted as soon as no later rung can use it.
     """
 
     n_jobs: int = 1
@@ -47,6 +52,8 @@ class RunOptions:
     retry_failed: bool = False
     progress: bool = False
     callbacks: tuple = ()
+    fail_fast: int = 5
+    keep_checkpoints: bool = False
 
     def __post_init__(self):
         n_jobs = self.n_jobs
@@ -62,18 +69,24 @@ class RunOptions:
             if not callable(callback):
                 raise ValueError(f"callbacks must be callables f(record), got {callback!r}")
         object.__setattr__(self, "callbacks", callbacks)
+        if self.fail_fast is not None:
+            positive_int(self.fail_fast, "fail_fast")
 
 
 class StudyRun(RunContext):
     """One execution of a study's strategy against an opened storage (see the module docstring)."""
 
-    def __init__(self, study, strategy, options):
+    def __init__(self, study, strategy, options, checkpoints):
         self.study, self.strategy, self.options = study, strategy, options
         self.space, self.metric, self.direction = study.space, study.metric, study.direction
         self.seed, self.name = options.seed, study.name
+        self.checkpoints = checkpoints  # a CheckpointStore
+        self.continues = "checkpoint" in protocol_keywords(study.objective)
         self.records = {}        # number -> finished record (stored before, or run now)
         self.stages = []         # the stages as they ran
         self._next_number = 0
+        self._resumed = {}       # number -> budget its checkpoint was taken at
+        self._said_no_checkpoints = False
 
     # ------------------------------------------------------------------ the strategy's context
     def begin_stage(self, stage):
@@ -92,12 +105,16 @@ class StudyRun(RunContext):
         if planned is not None:
             self.bar.resize(stage.n_trials - planned)
 
-    def request(self, stage, params, budget, continue_from=None, seed=None, **labels):
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, **labels):
         number = self._next_number
         self._next_number += 1
         if seed is None:
             seed = seeding.trial_seed(self.seed, stage, number)
-        return TrialRequest(number, stage, params, budget, seed, continue_from, labels)
+        return TrialRequest(number, stage, params, budget, seed, continue_from, bool(keep_checkpoint), labels)
+
+    def release(self, numbers):
+        if not self.options.keep_checkpoints:
+            self.checkpoints.delete(numbers)
 
     # ------------------------------------------------------------------ driving
     def execute(self, storage, study_id):
@@ -117,6 +134,8 @@ class StudyRun(RunContext):
             with TrialPool(self.study.objective, self.metric, self.options.n_jobs, self.options.backend,
                            self.options.scheduler) as pool:
                 self._drive(pool)
+            if not self.options.keep_checkpoints:
+                self.checkpoints.clear()  # the study is complete: no rung is left to continue
         except KeyboardInterrupt:
             self.bar.close()
             raise StudyInterrupted(self._result(partial=True),
@@ -147,19 +166,55 @@ class StudyRun(RunContext):
                     self.bar.update(old)
                     continue
             todo.append(request)
-        for request, record in pool.run(todo):
+        for request, record in pool.run(todo, self._extras):
             self._finish(request, record)
         return [self.records[r.number] for r in requests]
 
+    def _extras(self, request):
+        """The checkpoint keywords of ``request``'s task (called as it is dispatched)."""
+        if not self.continues:
+            if request.continue_from is not None and not self._said_no_checkpoints:
+                self._said_no_checkpoints = True
+                warnings.warn(f"the objective of study {self.name!r} cannot continue trials from checkpoints "
+                              f"(its signature has no 'checkpoint' parameter): promoted trials are trained "
+                              f"from scratch", UserWarning, stacklevel=2)
+            return {}
+        state = None
+        if request.continue_from is not None:
+            state = self.checkpoints.load(request.continue_from)
+            if state is not None:
+                self._resumed[request.number] = self.records[request.continue_from]["budget"]
+        return {"checkpoint": state, "keep_checkpoint": request.keep_checkpoint or self.options.keep_checkpoints}
+
     def _finish(self, request, record):
+        state = record.pop("checkpoint", None)
+        if state is not None:
+            self.checkpoints.save(record["number"], state)  # before the row: a stored trial has its state
         record.update(request.labels)
+        record["trial_epochs"] = request.budget - self._resumed.pop(request.number, 0)
         if request.continue_from is not None:
             record["continued_from"] = request.continue_from
+        metric_error = record.pop("metric_error", False)
         self.storage.save_trial(self.study_id, record)
         self.records[record["number"]] = record
         self.bar.update(record)
         for callback in self.options.callbacks:
             callback(record)
+        if metric_error:
+            raise StudyMetricError(f"study {self.name!r}, trial {record['number']}: "
+                                   f"{record['error'].removeprefix('MetricError: ')}; the stored trials are kept")
+        self._check_fail_fast()
+
+    def _check_fail_fast(self):
+        """StudyFailedError when the study's first ``fail_fast`` trials all failed with one error."""
+        k = self.options.fail_fast
+        first = [self.records.get(n) for n in range(k)] if k is not None else [None]
+        if any(r is None or r["status"] != "failed" for r in first):
+            return
+        errors = {r["error"] for r in first}
+        if len(errors) == 1:
+            raise StudyFailedError(f"study {self.name!r}: its first {k} trials all failed with the same error, "
+                                   f"so it stopped: {errors.pop()}")
 
     def _check_stored_trial(self, old, request):
         if old["params"] == json_roundtrip(request.params) and old["stage"] == request.stage \
@@ -173,19 +228,16 @@ class StudyRun(RunContext):
 
     # ------------------------------------------------------------------ results
     def _flags(self, records):
-        """Boundary flags over the stage holding the best ok trial (its space and ok trials)."""
+        """Boundary flags over the trials the strategy says the edge test reads."""
         from hpsearch.boundary import find_boundary_flags
 
-        best = best_record(records, self.metric, self.direction)
-        stage = next((s for s in self.stages if best is not None and s.index == best["stage"]), None)
-        if stage is None:
+        space, ok = self.strategy.boundary_trials(records, self.stages, self.metric, self.direction)
+        if space is None or not ok:
             return []
-        ok = [r for r in records if r["stage"] == stage.index and r["status"] == "ok"
-              and math.isfinite(r["metrics"].get(self.metric, math.nan))]
         narrowing = getattr(self.strategy, "narrowing", None)
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
-        return find_boundary_flags(stage.space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
+        return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
                                    self.direction, **options)
 
     def _result(self, partial=False):

@@ -12,11 +12,15 @@ from hpsearch.checks import did_you_mean, positive_int
 from hpsearch.samplers import SAMPLERS
 from hpsearch.stage import Stage
 
-__all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "scale_counts"]
+__all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "MULTI_FIDELITY", "FIDELITY_DEFAULTS", "scale_counts"]
 
 COARSE_TO_FINE = "coarse-to-fine"
-#: Every valid strategy name: a sampler name (one stage) or ``"coarse-to-fine"``.
-STRATEGIES = tuple(SAMPLERS) + (COARSE_TO_FINE,)
+#: The multi-fidelity strategies: brackets of successive halving.
+MULTI_FIDELITY = ("sha", "hyperband")
+#: Every valid strategy name: a sampler name (one stage), ``"coarse-to-fine"``, ``"sha"`` or ``"hyperband"``.
+STRATEGIES = tuple(SAMPLERS) + (COARSE_TO_FINE,) + MULTI_FIDELITY
+#: Settings of the multi-fidelity strategies (and their defaults).
+FIDELITY_DEFAULTS = {"min_budget": 1, "max_budget": None, "eta": 3, "total_budget": None, "sampler": "random"}
 
 
 def scale_counts(counts, total):
@@ -51,6 +55,9 @@ class SearchPlan:
         batch_size: trials asked at a time from adaptive samplers, or None for the default.
         sampler_options: keyword arguments for the constructor of every sampler that takes
             options (Sobol's, Optuna's; not random's or grid's, whose option is ``points``).
+        fidelity: for ``"sha"`` / ``"hyperband"``: ``min_budget``, ``max_budget``, ``eta``,
+            ``total_budget`` and ``sampler`` (see :data:`FIDELITY_DEFAULTS`); ``stages`` then
+            holds the planned rungs (for display and totals only).
     """
 
     strategy: str
@@ -59,20 +66,50 @@ class SearchPlan:
     narrowing: dict = field(default_factory=dict)
     batch_size: int = None
     sampler_options: dict = field(default_factory=dict)
+    fidelity: dict = field(default_factory=dict)
 
     def __post_init__(self):
         check_strategy(self.strategy)
-        object.__setattr__(self, "stages", tuple(self.stages))
-        if not self.stages:
-            raise ValueError("a search plan needs at least one stage")
+        if self.strategy in MULTI_FIDELITY:
+            fidelity = {**FIDELITY_DEFAULTS, **self.fidelity}
+            object.__setattr__(self, "fidelity", fidelity)
+            strategy = self.make_strategy()
+            object.__setattr__(self, "stages", tuple(strategy.planned_stages(None, 0, "maximize")))
+            object.__setattr__(self, "_totals", (sum(b.n_configs for b in strategy.brackets),
+                                                 strategy.total_epochs()))
+        else:
+            object.__setattr__(self, "stages", tuple(self.stages))
+            if not self.stages:
+                raise ValueError("a search plan needs at least one stage")
+            object.__setattr__(self, "_totals", (sum(s.n_trials for s in self.stages),
+                                                 sum(s.epochs for s in self.stages)))
 
     @property
     def total_trials(self):
-        return sum(s.n_trials for s in self.stages)
+        """Trials of a stage plan; configurations of a multi-fidelity one."""
+        return self._totals[0]
 
     @property
     def total_epochs(self):
-        return sum(s.epochs for s in self.stages)
+        """Epochs the plan trains (promoted trials counted once, as they continue)."""
+        return self._totals[1]
+
+    def convert(self, strategy=None, n_trials=None):
+        """This plan for ``strategy`` at equal compute (see :meth:`stages_for`), as a SearchPlan."""
+        strategy = check_strategy(self.strategy if strategy is None else strategy)
+        if strategy in MULTI_FIDELITY:
+            if strategy == self.strategy and n_trials is None:
+                return self
+            epochs = self.total_epochs if n_trials is None else \
+                self.total_epochs * positive_int(n_trials, "the number of trials") / self.total_trials
+            base = self.fidelity if self.strategy in MULTI_FIDELITY else \
+                {"max_budget": max(s.budget for s in self.stages)}
+            fidelity = {**FIDELITY_DEFAULTS, **base, "total_budget": max(1, int(round(epochs)))}
+            return SearchPlan(strategy, (), points=self.points, batch_size=self.batch_size,
+                              sampler_options=self.sampler_options, fidelity=fidelity)
+        return SearchPlan(strategy, self.stages_for(strategy, n_trials), points=self.points,
+                          narrowing=self.narrowing, batch_size=self.batch_size,
+                          sampler_options=self.sampler_options)
 
     def stages_for(self, strategy=None, n_trials=None):
         """The stages to run, as :class:`~hpsearch.stage.Stage` plans.
@@ -85,10 +122,15 @@ class SearchPlan:
         single-stage plan, splits it into 75% cheap trials at a third of the budget and
         25% trials that take the remaining epochs.
 
+        A multi-fidelity target gets the same total epochs and the plan's largest budget as its
+        ``max_budget``; its stages are the rungs it plans.
+
         Raises:
             ValueError: an unknown strategy, or a plan that cannot be made.
         """
         strategy = check_strategy(self.strategy if strategy is None else strategy)
+        if strategy in MULTI_FIDELITY:
+            return list(self.convert(strategy, n_trials).stages)
         total_trials, total_epochs = self.total_trials, self.total_epochs
         if n_trials is not None:
             n_trials = positive_int(n_trials, "the number of trials")
@@ -96,7 +138,7 @@ class SearchPlan:
             total_trials = n_trials
         if strategy != COARSE_TO_FINE:
             return [Stage(total_trials, max(1, round(total_epochs / total_trials)), strategy)]
-        if self.strategy == COARSE_TO_FINE:
+        if self.strategy == COARSE_TO_FINE and strategy == COARSE_TO_FINE:
             counts = scale_counts([s.n_trials for s in self.stages], total_trials)
             if min(counts) < 1:
                 raise ValueError(f"{total_trials} trials are too few for {len(self.stages)} coarse-to-fine stages")
@@ -120,9 +162,17 @@ class SearchPlan:
             return get_sampler("random")
         return get_sampler(name, **self.sampler_options)
 
-    def make_strategy(self, stages):
-        """The :class:`~hpsearch.strategies.Strategy` running ``stages`` (from :meth:`stages_for`)."""
-        from hpsearch.strategies import CoarseToFine, Narrowing
+    def make_strategy(self, stages=None):
+        """The :class:`~hpsearch.strategies.Strategy` this plan runs (for a stage plan: running
+        ``stages`` from :meth:`stages_for`, default its own)."""
+        from hpsearch.strategies import CoarseToFine, Hyperband, Narrowing, SuccessiveHalving
 
-        runnable = [Stage(s.n_trials, s.budget, self.sampler(s.sampler)) for s in stages]
+        if self.strategy in MULTI_FIDELITY:
+            options = dict(self.fidelity)
+            if options["max_budget"] is None:
+                raise ValueError(f"strategy {self.strategy!r} needs max_budget (the budget of its last rung)")
+            options["sampler"] = self.sampler(options["sampler"])
+            cls = SuccessiveHalving if self.strategy == "sha" else Hyperband
+            return cls(batch_size=self.batch_size, **options)
+        runnable = [Stage(s.n_trials, s.budget, self.sampler(s.sampler)) for s in (stages or self.stages)]
         return CoarseToFine(runnable, Narrowing(**self.narrowing), batch_size=self.batch_size)

@@ -14,18 +14,31 @@ from hpsearch.checks import is_better
 from hpsearch.errors import StorageError
 from hpsearch.stage import Stage, StageRecord
 
-__all__ = ["SearchResult", "StageRecord", "best_record"]
+__all__ = ["SearchResult", "StageRecord", "best_record", "SELECTIONS"]
+
+#: How the best trial is chosen: among the ok trials at the highest budget any ok trial reached
+#: (a 3-epoch trial is not compared with a 40-epoch one), or among all ok trials.
+SELECTIONS = ("highest-budget", "all")
+#: Columns multi-fidelity strategies add to the trials table (when any trial has them).
+_LABEL_COLUMNS = ("bracket", "rung", "continued_from")
 
 
-def best_record(records, metric, direction):
-    """The best "ok" record (a finite ``metric``; the lowest number wins ties), or None."""
+def best_record(records, metric, direction, select="highest-budget"):
+    """The best "ok" record (a finite ``metric``; the lowest number wins ties), or None.
+
+    ``select="highest-budget"`` (the default) compares only the ok trials at the highest budget
+    any ok trial reached; ``"all"`` compares every ok trial.
+    """
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
+    ok = [r for r in records if r["status"] == "ok" and r["metrics"].get(metric) is not None
+          and math.isfinite(r["metrics"][metric])]
+    if select == "highest-budget" and ok:
+        top = max(r.get("budget") or 0 for r in ok)
+        ok = [r for r in ok if (r.get("budget") or 0) == top]
     best = None
-    for record in records:
-        if record["status"] != "ok":
-            continue
-        value = record["metrics"].get(metric)
-        if value is None or not math.isfinite(value):
-            continue
+    for record in ok:
+        value = record["metrics"][metric]
         if best is None or is_better(value, best["metrics"][metric], direction) or \
                 (value == best["metrics"][metric] and record["number"] < best["number"]):
             best = record
@@ -62,12 +75,19 @@ class SearchResult:
             names found only in records are appended in order of appearance.
         stages: list of :class:`~hpsearch.stage.Stage` as they ran (index and space set).
         boundary: list of :class:`~hpsearch.boundary.BoundaryFlag` (or their dicts).
+        select: how the best trial is chosen, one of :data:`SELECTIONS` (default: among the
+            trials at the highest budget reached).
 
     Attributes:
         trials: DataFrame, one row per trial sorted by number, columns ``number, stage,
             status, param_<name>... (space order), <metric>, <other metrics sorted>...,
-            budget, seed, duration, error``. List-valued parameters stay lists
-            (object columns); a metric a trial did not return is NaN.
+            budget, trial_epochs, study_epochs, [bracket, rung, continued_from], seed, duration,
+            error``: ``budget`` is the budget the trial reached, ``trial_epochs`` what it trained
+            itself (less than ``budget`` when it continued a paused trial), ``study_epochs`` the
+            study's trained epochs when its result was recorded, in trial-number order;
+            multi-fidelity strategies add the bracket and rung and the trial it continued.
+            List-valued parameters stay lists (object columns); a metric a trial did not
+            return is NaN.
         best_trial: the best ``"ok"`` trial's record (dict), or None.
         best_params: its params (dict), or None.
         best_value: its metric value (float), or None.
@@ -77,7 +97,9 @@ class SearchResult:
         metric, direction, name: the study's settings.
     """
 
-    def __init__(self, records, metric, direction, name, param_names=(), stages=(), boundary=()):
+    def __init__(self, records, metric, direction, name, param_names=(), stages=(), boundary=(),
+                 select="highest-budget"):
+        self.select = select
         self.metric = metric
         self.direction = direction
         self.name = name
@@ -96,7 +118,7 @@ class SearchResult:
 
     # ------------------------------------------------------------------ building
     def _best(self):
-        best = best_record(self.records, self.metric, self.direction)
+        best = best_record(self.records, self.metric, self.direction, self.select)
         return None if best is None else dict(best)
 
     def _table(self):
@@ -116,6 +138,12 @@ class SearchResult:
             columns[name] = pd.Series([r.get("metrics", {}).get(name, math.nan) for r in self.records],
                                       dtype="float64")
         columns["budget"] = pd.Series([r.get("budget") for r in self.records])
+        trained = [r.get("trial_epochs", r.get("budget") or 0) for r in self.records]
+        columns["trial_epochs"] = pd.Series(trained, dtype="int64")
+        columns["study_epochs"] = pd.Series(trained, dtype="int64").cumsum()
+        for name in _LABEL_COLUMNS:
+            if any(name in r for r in self.records):
+                columns[name] = pd.Series([r.get(name) for r in self.records], dtype="Int64")
         columns["seed"] = pd.Series([r.get("seed") for r in self.records], dtype="int64")
         columns["duration"] = pd.Series([r.get("duration") for r in self.records], dtype="float64")
         columns["error"] = pd.Series([r.get("error") for r in self.records], dtype=object)

@@ -80,8 +80,15 @@ class RunFolder:
 
 
 def checkpoint_dir(db_path, study_name):
-    """The folder holding the checkpoints of study ``study_name`` stored in ``db_path``."""
-    return Path(db_path).parent / CHECKPOINTS / check_name(study_name, "the study name")
+    """The folder holding the checkpoints of study ``study_name`` stored in ``db_path``.
+
+    Study names from Python may hold any character: the folder name escapes the ones a
+    path cannot (``/``, a leading ``.``) so no name can climb out of ``checkpoints/``.
+    """
+    from urllib.parse import quote
+
+    safe = quote(study_name, safe="-_").replace(".", "%2E") if study_name else "_"
+    return Path(db_path).parent / CHECKPOINTS / safe
 
 
 def open_database(path):

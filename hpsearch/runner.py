@@ -76,11 +76,61 @@ def one_line_error(exc):
     return text if len(text) <= 1000 else text[:997] + "..."
 
 
+#: The optional keywords of the objective protocol (see ARCHITECTURE.md): an objective
+#: takes part in one when its call signature names it.
+PROTOCOL_KEYWORDS = ("checkpoint", "final")
+
+
+def protocol_keywords(objective):
+    """The optional protocol keywords ``objective``'s signature names (a frozenset).
+
+    ``checkpoint``: it can continue a trial from the state it returned at a lower budget;
+    ``final``: it can add held-out test metrics when asked for the final evaluation.
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(objective).parameters
+    except (TypeError, ValueError):  # a builtin or an object without a readable signature
+        return frozenset()
+    return frozenset(k for k in PROTOCOL_KEYWORDS if k in parameters
+                     and parameters[k].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                inspect.Parameter.KEYWORD_ONLY))
+
+
+class MetricError(Exception):
+    """The objective did not return the study metric as a number (the study's mistake, not the trial's)."""
+
+
+def _check_metric(returned, metric):
+    """MetricError when ``metric`` is missing from the returned dict or is not a number."""
+    if metric is None or status_of(returned) == "diverged":
+        return
+    from hpsearch.checks import closest
+
+    value = returned.get(metric, _MISSING)
+    keys = ", ".join(repr(k) for k in returned if k != "checkpoint") or "nothing"
+    if value is _MISSING:
+        match = closest(metric, [k for k in returned if _is_number(returned[k])])
+        hint = f"; did you mean {match!r}?" if match else ""
+        raise MetricError(f"the objective returned no metric {metric!r} (it returned {keys}){hint}")
+    if not _is_number(value):
+        raise MetricError(f"the objective returned metric {metric!r} as {type(value).__name__} {value!r}, "
+                          f"not a number")
+
+
+def status_of(returned):
+    return returned.get("status", "ok")
+
+
+_MISSING = object()
+
+
 def classify(metrics, objective_status, metric):
     """The trial status for a returned metrics dict (see ARCHITECTURE.md).
 
     ``"diverged"`` when the objective says so, or when ``metric`` (if given)
-    is missing, NaN or infinite; ``"ok"`` otherwise.
+    is NaN or infinite; ``"ok"`` otherwise.
     """
     if objective_status == "diverged":
         return "diverged"
@@ -91,7 +141,8 @@ def classify(metrics, objective_status, metric):
     return "ok"
 
 
-def run_trial(objective, params, budget, seed, number, stage, threads=None, metric=None):
+def run_trial(objective, params, budget, seed, number, stage, threads=None, metric=None, *, checkpoint=None,
+              keep_checkpoint=False, final=False, in_worker=False):
     """Run ``objective`` once and return the finished trial as a plain dict.
 
     Args:
@@ -104,19 +155,27 @@ def run_trial(objective, params, budget, seed, number, stage, threads=None, metr
         stage: the stage index.
         threads: BLAS/OpenMP thread limit for the duration of the call, or
             None to leave the pools alone (threading backend, one job).
-        metric: the study metric; a trial whose metric is missing, NaN or
-            infinite is ``"diverged"``. None skips that check.
+        metric: the study metric; a trial whose metric is NaN or infinite is
+            ``"diverged"``; one that does not return it as a number is ``"failed"`` with
+            ``metric_error`` set (the study stops: its metric name is wrong). None skips
+            that check.
+        checkpoint: for an objective taking the ``checkpoint`` keyword, the state to continue
+            from (bytes) or None to train from scratch; not passed to other objectives.
+        keep_checkpoint: put the state the objective returns in the record (``"checkpoint"``).
+        final: call the objective with ``final=True`` (the final evaluation on held-out data).
+        in_worker: the call runs in a worker process, so a ``KeyboardInterrupt`` or
+            ``SystemExit`` raised in it is the objective's doing: a failed trial.
 
     Returns:
         dict with ``number, stage, status, params, metrics, budget, seed,
-        start, end, duration, error, curve``. ``metrics`` holds the numeric
-        scalar values of the returned dict as floats; ``status`` is ``"ok"``,
-        ``"diverged"`` or ``"failed"``; ``error`` is a one-line
-        ``"ExcType: message"`` for failed trials, else None; ``curve`` is the
-        list of ``{"epoch": e, **metrics}`` reported by the objective.
+        start, end, duration, error, curve`` (and ``checkpoint`` when asked for and given).
+        ``metrics`` holds the numeric scalar values of the returned dict as floats; ``status``
+        is ``"ok"``, ``"diverged"`` or ``"failed"``; ``error`` is a one-line
+        ``"ExcType: message"`` for failed trials, else None; ``curve`` is the list of
+        ``{"epoch": e, **metrics}`` reported by the objective.
 
-    Never raises for errors of the objective (only ``KeyboardInterrupt`` and
-    other ``BaseException`` that are not ``Exception`` propagate).
+    Never raises for errors of the objective (in the parent process ``KeyboardInterrupt`` is
+    the user's Ctrl-C and propagates).
     """
     curve = []
 
@@ -126,35 +185,43 @@ def run_trial(objective, params, budget, seed, number, stage, threads=None, metr
             point[str(key)] = _curve_value(value)
         curve.append(point)
 
-    metrics, status, error = {}, "ok", None
+    kwargs = {}
+    keywords = protocol_keywords(objective)
+    if "checkpoint" in keywords:
+        kwargs["checkpoint"] = checkpoint
+    if final:
+        kwargs["final"] = True
+    record = {"number": int(number), "stage": int(stage), "status": "ok", "params": dict(params), "metrics": {},
+              "budget": int(budget), "seed": int(seed), "error": None, "curve": curve}
+    caught = (Exception, KeyboardInterrupt, SystemExit) if in_worker else (Exception, SystemExit)
     start = time.time()
     t0 = time.perf_counter()
     try:
         with _thread_limit(threads):
-            returned = objective(params, budget, seed, report)
-        if not isinstance(returned, dict):
-            raise TypeError(
-                f"the objective must return a dict of metrics, got {type(returned).__name__}: {returned!r:.80}"
-            )
-        metrics = {str(k): float(v) for k, v in returned.items() if _is_number(v)}
-        objective_status = returned.get("status", "ok")
-        if objective_status not in ("ok", "diverged"):
-            raise ValueError(f"the objective returned status {objective_status!r}; expected 'ok' or 'diverged'")
-        status = classify(metrics, objective_status, metric)
-    except Exception as exc:  # the objective's failure is data, not a crash of the study
-        status, error = "failed", one_line_error(exc)
+            returned = objective(params, budget, seed, report, **kwargs)
+        _read_returned(record, returned, metric, keep_checkpoint)
+    except MetricError as exc:
+        record.update(status="failed", error=one_line_error(exc), metric_error=True)
+    except caught as exc:  # the objective's failure is data, not a crash of the study
+        record.update(status="failed", error=one_line_error(exc))
     duration = time.perf_counter() - t0
-    return {
-        "number": int(number),
-        "stage": int(stage),
-        "status": status,
-        "params": dict(params),
-        "metrics": metrics,
-        "budget": int(budget),
-        "seed": int(seed),
-        "start": start,
-        "end": start + duration,
-        "duration": duration,
-        "error": error,
-        "curve": curve,
-    }
+    record.update(start=start, end=start + duration, duration=duration)
+    return record
+
+
+def _read_returned(record, returned, metric, keep_checkpoint):
+    """Fill ``record``'s metrics, status and checkpoint from what the objective returned."""
+    if not isinstance(returned, dict):
+        raise TypeError(f"the objective must return a dict of metrics, got {type(returned).__name__}: "
+                        f"{returned!r:.80}")
+    objective_status = status_of(returned)
+    if objective_status not in ("ok", "diverged"):
+        raise ValueError(f"the objective returned status {objective_status!r}; expected 'ok' or 'diverged'")
+    _check_metric(returned, metric)
+    state = returned.get("checkpoint")
+    if state is not None and not isinstance(state, (bytes, bytearray)):
+        raise TypeError(f"the objective returned a checkpoint of type {type(state).__name__}; expected bytes")
+    record["metrics"] = {str(k): float(v) for k, v in returned.items() if _is_number(v)}
+    record["status"] = classify(record["metrics"], objective_status, metric)
+    if keep_checkpoint and state is not None:
+        record["checkpoint"] = bytes(state)

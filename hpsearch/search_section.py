@@ -2,14 +2,16 @@
 import math
 
 from hpsearch.checks import one_line
-from hpsearch.planning import COARSE_TO_FINE, STRATEGIES, SearchPlan
+from hpsearch.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
 from hpsearch.samplers import SAMPLERS
 from hpsearch.stage import Stage
 
 __all__ = ["read_search", "SEARCH_KEYS"]
 
 SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fraction", "margin", "move_edges",
-               "batch_size", "sampler_options", "n_jobs", "backend")
+               "min_budget", "max_budget", "eta", "total_budget", "sampler", "batch_size", "sampler_options",
+               "n_jobs", "backend")
+_FIDELITY = ("min_budget", "max_budget", "eta", "total_budget", "sampler")
 _STAGE_KEYS = ("n_trials", "budget", "sampler")
 _NARROWING = ("top_fraction", "margin", "move_edges")
 _SECTION = "[search]"
@@ -26,13 +28,50 @@ def read_search(reader, table, space):
                           default=COARSE_TO_FINE if "stages" in table else "random")
     if strategy not in STRATEGIES:
         raise reader.unknown(_SECTION, "strategy", strategy, STRATEGIES)
-    stages = _stages(reader, table) if strategy == COARSE_TO_FINE else _single_stage(reader, table, strategy)
-    plan = SearchPlan(strategy, stages, points=_points(reader, table, space, [s.sampler for s in stages]),
-                      narrowing=_narrowing(reader, table),
-                      batch_size=reader.positive_int(_SECTION, table, "batch_size", required=False),
-                      sampler_options=dict(reader.get(_SECTION, table, "sampler_options", "table", default={})))
-    _check_sampler_options(reader, plan)
+    if strategy in MULTI_FIDELITY:
+        stages, fidelity = (), _fidelity(reader, table, strategy)
+        samplers = [fidelity.get("sampler", "random")]
+    else:
+        for key in _FIDELITY:
+            if key in table:
+                raise reader.error(_SECTION, f"{key!r} only applies to strategies {' and '.join(MULTI_FIDELITY)} "
+                                             f"(got {strategy!r})")
+        stages = _stages(reader, table) if strategy == COARSE_TO_FINE else _single_stage(reader, table, strategy)
+        fidelity, samplers = {}, [s.sampler for s in stages]
+    try:
+        plan = SearchPlan(strategy, stages, points=_points(reader, table, space, samplers),
+                          narrowing=_narrowing(reader, table),
+                          batch_size=reader.positive_int(_SECTION, table, "batch_size", required=False),
+                          sampler_options=dict(reader.get(_SECTION, table, "sampler_options", "table", default={})),
+                          fidelity=fidelity)
+    except ValueError as exc:
+        raise reader.error(_SECTION, one_line(exc)) from None
+    _check_sampler_options(reader, plan, samplers)
     return plan, _n_jobs(reader, table), _backend(reader, table)
+
+
+def _fidelity(reader, table, strategy):
+    """The settings of a sha / hyperband search (checked again, together, by the strategy)."""
+    for key in ("n_trials", "budget", "stages"):
+        if key in table:
+            raise reader.error(_SECTION, f"{key!r} does not apply to strategy {strategy!r}: it is planned from "
+                                         f"min_budget, max_budget, eta and total_budget")
+    fidelity = {"max_budget": reader.positive_int(_SECTION, table, "max_budget")}
+    for key in ("min_budget", "total_budget"):
+        value = reader.positive_int(_SECTION, table, key, required=False)
+        if value is not None:
+            fidelity[key] = value
+    eta = reader.get(_SECTION, table, "eta", "int")
+    if eta is not None:
+        if eta < 2:
+            raise reader.error(_SECTION, f"'eta' must be an integer >= 2 (keep the best 1/eta), got {eta}")
+        fidelity["eta"] = eta
+    sampler = reader.get(_SECTION, table, "sampler", "str")
+    if sampler is not None:
+        if sampler not in SAMPLERS:
+            raise reader.unknown(_SECTION, "sampler", sampler, SAMPLERS)
+        fidelity["sampler"] = sampler
+    return fidelity
 
 
 def _stages(reader, table):
@@ -110,11 +149,11 @@ def _points(reader, table, space, samplers_used):
     return dict(value)
 
 
-def _check_sampler_options(reader, plan):
+def _check_sampler_options(reader, plan, samplers):
     """Build every sampler that takes the options, so a bad one fails now, listing the valid ones."""
     if not plan.sampler_options:
         return
-    takers = sorted({s.sampler for s in plan.stages} - {"random", "grid"})
+    takers = sorted(set(samplers) - {"random", "grid"})
     if not takers:
         raise reader.error(f"{_SECTION} 'sampler_options'", "apply to Sobol's and Optuna's samplers, which "
                                                             "this study does not use (grid takes 'points')")

@@ -76,13 +76,14 @@ class Study:
 
     # ------------------------------------------------------------------ public
     def run(self, strategy, *, n_jobs=1, seed=0, backend="loky", scheduler=None, retry_failed=False,
-            overwrite=False, progress=False, callbacks=()):
+            overwrite=False, progress=False, callbacks=(), fail_fast=5, keep_checkpoints=False):
         """Run ``strategy`` (a :class:`~hpsearch.strategies.Strategy`) on this study.
 
         Args:
             strategy: e.g. :class:`~hpsearch.strategies.CoarseToFine`.
-            n_jobs, seed, backend, scheduler, retry_failed, progress, callbacks: see
-                :class:`~hpsearch.optimize.RunOptions`; only ``seed`` changes which trials run.
+            n_jobs, seed, backend, scheduler, retry_failed, progress, callbacks, fail_fast,
+                keep_checkpoints: see :class:`~hpsearch.optimize.RunOptions`; only ``seed``
+                changes which trials run.
             overwrite: discard a stored study of the same name whose settings differ.
 
         Returns:
@@ -93,16 +94,22 @@ class Study:
             StudyMismatchError: the stored study has other settings, or its stored trials
                 differ from what the sampler now proposes for them.
             StudyLockedError: another live process is running this study.
+            StudyMetricError: the objective does not return ``metric`` as a number (the trial is stored).
+            StudyFailedError: the first ``fail_fast`` trials all failed with one error.
             StudyInterrupted: Ctrl-C; ``.result`` holds the trials that finished.
         """
         options = RunOptions(n_jobs=n_jobs, seed=seed, backend=backend, scheduler=scheduler,
-                             retry_failed=retry_failed, progress=progress, callbacks=callbacks)
+                             retry_failed=retry_failed, progress=progress, callbacks=callbacks,
+                             fail_fast=fail_fast, keep_checkpoints=keep_checkpoints)
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:
             study_id = storage.open_study(self.name, spec, overwrite=overwrite)
             with storage.lease(study_id):
-                return StudyRun(self, strategy, options).execute(storage, study_id)
+                checkpoints = self._checkpoints(storage)
+                if overwrite:
+                    checkpoints.clear()  # the stored trials they belonged to are gone
+                return StudyRun(self, strategy, options, checkpoints).execute(storage, study_id)
         finally:
             if owned:
                 storage.close()
@@ -157,6 +164,15 @@ class Study:
     def _spec(self, strategy, seed):
         return {"space": self.space.to_dict(), "metric": self.metric, "direction": self.direction,
                 "seed": seed, **strategy.spec(), "objective": self._objective_id()}
+
+    def _checkpoints(self, storage):
+        """Where this study keeps paused trials: beside its storage file, else in memory."""
+        from hpsearch.checkpoints import CheckpointStore
+        from hpsearch.runfolder import checkpoint_dir
+
+        if storage.path is None:
+            return CheckpointStore(None)
+        return CheckpointStore(checkpoint_dir(storage.path, self.name))
 
     def _open_storage(self):
         """(storage, owned): a Storage for this run; owned ones are closed after it."""

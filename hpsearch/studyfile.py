@@ -76,6 +76,13 @@ class StudyFile(StudyDefinition):
         except ValueError as exc:
             raise StudyFileError(f"{self.path}: {one_line(exc)}") from None
 
+    def planned_stages(self, strategy=None, n_trials=None):
+        """As :meth:`StudyDefinition.planned_stages`; errors name the file."""
+        try:
+            return super().planned_stages(strategy, n_trials)
+        except ValueError as exc:
+            raise StudyFileError(f"{self.path}: {one_line(exc)}") from None
+
     def sanity_settings(self):
         """The trainer settings of one representative configuration (for ``hpsearch sanity``).
 

@@ -24,15 +24,30 @@ def _save_plots(kind, *args):
     return list(getattr(plots, kind)(*args))
 
 
-def _print_plan(sf, name, planned, strategy, n_jobs):
+def _print_plan(sf, name, strategy, n_jobs):
+    """What ``--dry-run`` (and a run's header) prints: the stages, or the brackets and rungs."""
+    from hpsearch.strategies import CoarseToFine
+
     _say_plan_head(sf, name, strategy)
-    plan = sf.plan(strategy)
-    for stage, asked in zip(planned, plan):
-        extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
-        say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
-            f"{asked.sampler} sampler")
-    say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
-        f"n_jobs={n_jobs}")
+    runner = sf.search.convert(strategy).make_strategy()
+    planned = runner.planned_stages(sf.space, sf.seed, sf.direction)
+    if isinstance(runner, CoarseToFine):
+        for stage, asked in zip(planned, runner.stages):
+            extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
+            say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
+                f"{runner.samplers[stage.index]!r}")
+        say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
+            f"n_jobs={n_jobs}")
+        return planned
+    say(f"  eta={runner.eta}, budgets {runner.min_budget}..{runner.max_budget} epochs, configurations from "
+        f"{runner.sampler!r}; promoted trials continue from their checkpoints")
+    for bracket in runner.brackets:
+        rungs = ", ".join(f"{n} x {b}" for n, b in zip(bracket.rung_sizes(), bracket.budgets))
+        say(f"  bracket {bracket.index}: {bracket.n_configs} configurations; rungs (trials x epochs reached) "
+            f"{rungs}: {bracket.epochs()} epochs")
+    say(f"total: {sum(b.n_configs for b in runner.brackets)} configurations, {len(planned)} rungs, "
+        f"{runner.total_epochs()} epochs, n_jobs={n_jobs}")
+    return planned
 
 
 def _say_plan_head(sf, name, strategy):
@@ -51,18 +66,18 @@ def cmd_run(args, argv):
     if args.name is None and strategy != sf.strategy:
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
     folder = RunFolder.for_study(name, args.out)
-    planned = sf.planned_stages(sf.plan(strategy))
     n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
     if args.dry_run:
-        _print_plan(sf, name, planned, strategy, n_jobs)
+        _print_plan(sf, name, strategy, n_jobs)
         say(f"would write: {folder.db}, {folder.trials_csv} and plots (dry run: nothing ran)")
         return 0
+    planned = sf.planned_stages(strategy)
     folder.create()
     resume = resume_command(argv)
     _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
     folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume)
     if not args.quiet:
-        _print_plan(sf, name, planned, strategy, n_jobs)
+        _print_plan(sf, name, strategy, n_jobs)
     study = sf.make_study(folder.db, name)
     try:
         result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,

@@ -2,11 +2,15 @@
 
 - :class:`CoarseToFine`: stages in order, each in the space narrowed around the last one's
   best trials; one stage is plain random / grid / Sobol / Optuna search.
+- :class:`SuccessiveHalving`, :class:`Hyperband`: brackets that keep the best
+  configurations and continue them from their checkpoints at larger budgets.
 
 A new strategy subclasses :class:`Strategy` (see :mod:`hpsearch.strategies._base` for the
 protocol) and goes in its own module here, re-exported below.
 """
 from hpsearch.strategies._base import DEFAULT_BATCH, RunContext, Strategy, TrialRequest
 from hpsearch.strategies._coarse_to_fine import CoarseToFine, Narrowing
+from hpsearch.strategies._halving import Bracket, Hyperband, SuccessiveHalving, rung_budgets
 
-__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH", "CoarseToFine", "Narrowing"]
+__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH", "CoarseToFine", "Narrowing",
+           "SuccessiveHalving", "Hyperband", "Bracket", "rung_budgets"]

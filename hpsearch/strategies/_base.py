@@ -31,6 +31,7 @@ class TrialRequest:
         seed: the seed handed to the objective.
         continue_from: number of the stored trial whose checkpoint this one continues
             (same params and seed, smaller budget), or None to train from scratch.
+        keep_checkpoint: a later round may continue this trial: keep its checkpoint.
         labels: extra plain values for the trial's row (e.g. ``bracket``, ``rung``).
     """
 
@@ -40,6 +41,7 @@ class TrialRequest:
     budget: int
     seed: int
     continue_from: int = None
+    keep_checkpoint: bool = False
     labels: dict = field(default_factory=dict)
 
 
@@ -58,8 +60,12 @@ class RunContext(ABC):
         its trials run; a resumed study checks it against the stored one."""
 
     @abstractmethod
-    def request(self, stage, params, budget, continue_from=None, seed=None, **labels):
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, **labels):
         """A :class:`TrialRequest` with the next trial number and (unless given) its own seed."""
+
+    @abstractmethod
+    def release(self, numbers):
+        """The checkpoints of trials ``numbers`` will not be continued: they may be deleted."""
 
 
 class Strategy(ABC):
@@ -72,6 +78,20 @@ class Strategy(ABC):
     @abstractmethod
     def rounds(self, ctx):
         """The generator of rounds: yields lists of :class:`TrialRequest`, receives their records."""
+
+    def boundary_trials(self, records, stages, metric, direction):
+        """``(space, ok records)`` the edge test reads: by default the stage holding the best
+        trial, over that stage's space (coarse-to-fine narrows the space stage by stage)."""
+        import math
+
+        from hpsearch.result import best_record
+
+        best = best_record(records, metric, direction)
+        stage = next((s for s in stages if best is not None and s.index == best["stage"]), None)
+        if stage is None:
+            return None, []
+        return stage.space, [r for r in records if r["stage"] == stage.index and r["status"] == "ok"
+                             and math.isfinite(r["metrics"].get(metric, math.nan))]
 
     @abstractmethod
     def planned_stages(self, space, seed, direction):

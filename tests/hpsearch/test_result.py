@@ -30,7 +30,8 @@ RECORDS = [
 def test_trials_table_columns_order_and_types():
     res = SearchResult(RECORDS, "val_acc", "maximize", "demo", param_names=["lr", "hidden"])
     assert list(res.trials.columns) == ["number", "stage", "status", "param_lr", "param_hidden", "val_acc",
-                                        "loss", "train_acc", "budget", "seed", "duration", "error"]
+                                        "loss", "train_acc", "budget", "trial_epochs", "study_epochs", "seed",
+                                        "duration", "error"]
     assert res.trials["number"].tolist() == [0, 1, 2, 3, 4]
     assert res.trials["param_hidden"].tolist() == [[50], [50], [100], [50], [50]]  # lists stay whole
     assert math.isnan(res.trials.loc[3, "val_acc"])  # a failed trial has no metrics
@@ -57,8 +58,8 @@ def test_no_ok_trial_means_no_best():
 
 def test_empty_result_still_has_the_columns():
     res = SearchResult([], "val_acc", "maximize", "demo", param_names=["lr"])
-    assert list(res.trials.columns) == ["number", "stage", "status", "param_lr", "val_acc", "budget", "seed",
-                                        "duration", "error"]
+    assert list(res.trials.columns) == ["number", "stage", "status", "param_lr", "val_acc", "budget",
+                                        "trial_epochs", "study_epochs", "seed", "duration", "error"]
     assert len(res) == 0
 
 

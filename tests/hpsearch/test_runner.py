@@ -65,12 +65,27 @@ def test_non_dict_return_is_failed_with_a_clear_error(returned):
     {"val_acc": float("nan")},
     {"val_acc": float("inf")},
     {"val_acc": np.float32("-inf")},
-    {"loss": 0.3},  # the study metric is missing
 ])
 def test_diverged_trials(returned):
     record = _run(lambda params, budget, seed, report: returned)
     assert record["status"] == "diverged"
     assert record["error"] is None
+
+
+@pytest.mark.parametrize("returned, said", [
+    ({"loss": 0.3, "val_accuracy": 0.9}, "returned no metric 'val_acc' (it returned 'loss', 'val_accuracy'); "
+                                         "did you mean 'val_accuracy'?"),
+    ({"val_acc": "0.9"}, "returned metric 'val_acc' as str '0.9', not a number"),
+])
+def test_a_missing_or_non_numeric_metric_is_a_metric_error_not_a_divergence(returned, said):
+    record = _run(lambda params, budget, seed, report: returned)
+    assert record["status"] == "failed" and record["metric_error"] is True
+    assert said in record["error"] and record["error"].startswith("MetricError: ")
+
+
+def test_a_diverged_trial_may_lack_the_metric():
+    record = _run(lambda params, budget, seed, report: {"status": "diverged"})
+    assert record["status"] == "diverged" and "metric_error" not in record
 
 
 def test_unknown_status_value_is_failed():

@@ -101,9 +101,11 @@ def test_each_sampler_runs_through_the_study(sampler):
 
 
 def test_grid_may_run_fewer_trials_than_asked():
-    res = hp.Study(BOWL, {"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)},
+    res = hp.Study(BOWL, {"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-5, 1e1),
+                          "act": hp.Fixed("relu")},
                    metric="score").optimize(sampler="grid", n_trials=10, seed=0)
     assert len(res.trials) == 9 and res.stages[0].n_trials == 9  # k = floor(sqrt(10)) = 3
+    assert (res.trials["status"] == "ok").all()
 
 
 def test_sampler_object_passes_through():

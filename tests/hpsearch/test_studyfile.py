@@ -83,7 +83,7 @@ def test_grid_points_and_planned_trials(tmp_path):
     sf = load_study_file(write(tmp_path, text))
     assert sf.search.points == {"lr": 3, "reg": 3}
     # 3 x 3 x 2 choices = 18 <= 20
-    assert [s.n_trials for s in sf.planned_stages(sf.plan())] == [18]
+    assert [s.n_trials for s in sf.planned_stages()] == [18]
 
 
 def test_run_on_a_study_in_memory(tmp_path):

@@ -1,0 +1,95 @@
+"""Checkpoints of paused trials: opaque bytes from the objective, kept until no rung needs them.
+
+Multi-fidelity strategies continue a promoted trial from the state its objective returned
+at the lower budget. The state is plain bytes (it crosses process and machine boundaries
+with the trial's record); the parent process keeps it in the run folder beside
+``study.db`` (``checkpoints/<study>/<number>.ckpt``), written atomically *before* the
+trial's row is committed, so a study killed at any moment resumes with every stored
+trial's checkpoint in place. A study without a storage file keeps them in memory.
+
+hpsearch never interprets the bytes: only the objective that wrote them reads them back
+(``models.MLPObjective`` parses them with ``numpy.load(..., allow_pickle=False)``).
+"""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["CheckpointStore"]
+
+_SUFFIX = ".ckpt"
+
+
+class CheckpointStore:
+    """Checkpoint bytes by trial number, in ``folder`` (created on the first save) or in memory.
+
+    Args:
+        folder: a folder path, or None to keep them in memory.
+    """
+
+    def __init__(self, folder=None):
+        self.folder = None if folder is None else Path(folder)
+        self._memory = {}
+
+    def _path(self, number):
+        return self.folder / f"{int(number)}{_SUFFIX}"
+
+    def save(self, number, data):
+        """Keep ``data`` (bytes) for trial ``number``, replacing any older one, atomically."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"a checkpoint must be bytes, got {type(data).__name__}")
+        if self.folder is None:
+            self._memory[int(number)] = bytes(data)
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{int(number)}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self._path(number))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load(self, number):
+        """The bytes kept for trial ``number``, or None."""
+        if self.folder is None:
+            return self._memory.get(int(number))
+        try:
+            return self._path(number).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, numbers):
+        """Forget the checkpoints of ``numbers`` (missing ones are ignored)."""
+        for number in numbers:
+            if self.folder is None:
+                self._memory.pop(int(number), None)
+            else:
+                try:
+                    self._path(number).unlink()
+                except FileNotFoundError:
+                    pass
+
+    def numbers(self):
+        """The trial numbers with a checkpoint, sorted."""
+        if self.folder is None:
+            return sorted(self._memory)
+        if not self.folder.is_dir():
+            return []
+        return sorted(int(p.stem) for p in self.folder.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+
+    def disk_bytes(self):
+        """Bytes the checkpoints take (on disk, or in memory)."""
+        if self.folder is None:
+            return sum(len(d) for d in self._memory.values())
+        return sum(self._path(n).stat().st_size for n in self.numbers())
+
+    def clear(self):
+        """Forget every checkpoint (the folder goes too)."""
+        self._memory.clear()
+        if self.folder is not None and self.folder.is_dir():
+            shutil.rmtree(self.folder)

@@ -1,0 +1,200 @@
+"""Successive halving and Hyperband: the brackets, promotion, continuation from checkpoints,
+accounting, determinism for any n_jobs, and resume after SIGKILL."""
+import importlib.util
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+import hpsearch as hp
+from hpsearch.objectives import LearningCurve
+from hpsearch.strategies import Hyperband, SuccessiveHalving, rung_budgets
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+_spec = importlib.util.spec_from_file_location("_halving_run", HERE / "_halving_run.py")
+halving_run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(halving_run)
+
+SPACE = halving_run.SPACE
+CURVE = LearningCurve({"lr": 1e-3, "reg": 1e-4}, noise=0.01)
+
+
+def _table(res):
+    return res.trials.drop(columns="duration")
+
+
+def _study(objective=CURVE, **kwargs):
+    return hp.Study(objective, SPACE, metric="score", **kwargs)
+
+
+class FromScratch:
+    """CURVE without the checkpoint keyword: every promoted trial trains again from epoch 0."""
+
+    def __call__(self, params, budget, seed, report=None):
+        out = CURVE(params, budget, seed, report)
+        out.pop("checkpoint")
+        return out
+
+
+# ---------------------------------------------------------------------- the plan
+def test_hyperband_brackets_follow_li_et_al():
+    hb = Hyperband(min_budget=1, max_budget=27, eta=3)
+    assert [(b.n_configs, b.budgets, b.rung_sizes()) for b in hb.brackets] == [
+        (27, (1, 3, 9, 27), [27, 9, 3, 1]), (12, (3, 9, 27), [12, 4, 1]), (6, (9, 27), [6, 2]), (4, (27,), [4])]
+    # promoted trials continue, so a rung costs only its budget's increment
+    assert [b.epochs() for b in hb.brackets] == [27 + 9 * 2 + 3 * 6 + 18, 36 + 4 * 6 + 18, 54 + 2 * 18, 108]
+    assert hb.total_epochs() == sum(b.epochs() for b in hb.brackets)
+
+
+def test_budgets_round_to_rising_integers_ending_at_the_maximum():
+    assert rung_budgets(1, 40, 3, 3) == (1, 4, 13, 40)
+    assert rung_budgets(2, 10, 2, 3) == (2, 5, 10)  # 1.25 rounds below min_budget: merged
+    assert SuccessiveHalving(min_budget=1, max_budget=9, eta=3).brackets[0].rung_sizes() == [9, 3, 1]
+
+
+def test_a_total_budget_runs_as_many_brackets_as_fit():
+    one = Hyperband(min_budget=1, max_budget=9, eta=3)
+    more = Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=int(2.5 * one.total_epochs()))
+    assert len(more.brackets) > 2 * len(one.brackets) and more.total_epochs() <= 2.5 * one.total_epochs()
+    assert [b.index for b in more.brackets] == list(range(len(more.brackets)))
+    sha = SuccessiveHalving(min_budget=1, max_budget=9, eta=3, total_budget=3 * 27)
+    assert len(sha.brackets) == 3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(eta=1), "eta must be an integer >= 2, got 1"),
+    (dict(min_budget=10, max_budget=9), "min_budget must be at most max_budget"),
+    (dict(total_budget=5), "total_budget=5 epochs cannot hold one bracket of hyperband (the cheapest costs"),
+    (dict(max_budget=0), "max_budget must be a positive integer"),
+])
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Hyperband(**{"min_budget": 1, "max_budget": 9, **kwargs})
+
+
+# ---------------------------------------------------------------------- a run
+@pytest.fixture(scope="module")
+def hyperband_run():
+    return _study().run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+
+
+def test_promoted_trials_continue_their_configuration(hyperband_run):
+    trials = hyperband_run.trials
+    by_number = trials.set_index("number")
+    continued = trials[trials["continued_from"].notna()]
+    assert len(continued) > 0
+    for _, row in continued.iterrows():
+        parent = by_number.loc[int(row["continued_from"])]
+        assert (row["param_lr"], row["param_reg"], row["seed"]) == (parent["param_lr"], parent["param_reg"],
+                                                                   parent["seed"])
+        assert row["bracket"] == parent["bracket"] and row["rung"] == parent["rung"] + 1
+        assert row["budget"] > parent["budget"] and row["trial_epochs"] == row["budget"] - parent["budget"]
+    # the promoted are the best of their rung (ties by trial number)
+    for (bracket, rung), group in trials.groupby(["bracket", "rung"]):
+        promoted = set(continued[(continued["bracket"] == bracket) & (continued["rung"] == rung + 1)]
+                       ["continued_from"].astype(int))
+        if promoted:
+            ranked = group.sort_values(["score", "number"], ascending=[False, True])["number"].tolist()
+            assert promoted == set(ranked[:len(promoted)])
+
+
+def test_accounting_columns_add_up(hyperband_run):
+    trials = hyperband_run.trials
+    strategy = Hyperband(min_budget=1, max_budget=9, eta=3)
+    assert trials["trial_epochs"].sum() == strategy.total_epochs()
+    assert trials["study_epochs"].tolist() == trials["trial_epochs"].cumsum().tolist()
+    assert len(hyperband_run.stages) == sum(len(b.budgets) for b in strategy.brackets)
+
+
+def test_the_best_is_chosen_at_the_highest_budget(hyperband_run):
+    trials = hyperband_run.trials
+    top = trials[trials["budget"] == trials["budget"].max()]
+    assert hyperband_run.best_trial["number"] == int(top.loc[top["score"].idxmax(), "number"])
+    anywhere = hp.SearchResult(hyperband_run.records, "score", "maximize", "x", select="all")
+    assert anywhere.best_value == trials["score"].max()
+
+
+def test_continuing_gives_what_training_from_scratch_gives(hyperband_run):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scratch = _study(FromScratch()).run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+    said = [str(w.message) for w in caught if "cannot continue trials from checkpoints" in str(w.message)]
+    assert len(said) == 1  # said once, not for every promoted trial
+    same = ["number", "stage", "status", "param_lr", "param_reg", "score", "loss", "budget", "seed"]
+    assert scratch.trials[same].equals(hyperband_run.trials[same])
+    assert (scratch.trials["trial_epochs"] == scratch.trials["budget"]).all()
+    assert scratch.trials["trial_epochs"].sum() > hyperband_run.trials["trial_epochs"].sum()
+
+
+@pytest.mark.parametrize("n_jobs, backend", [(2, "loky"), (2, "threading")])
+def test_the_same_trials_for_any_number_of_workers(hyperband_run, n_jobs, backend):
+    other = _study().run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0, n_jobs=n_jobs, backend=backend)
+    assert _table(other).equals(_table(hyperband_run))
+
+
+def test_another_seed_gives_other_trials(hyperband_run):
+    other = _study().run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=1)
+    assert not other.trials["param_lr"].equals(hyperband_run.trials["param_lr"])
+
+
+def test_tpe_driven_hyperband_is_reproducible_for_any_n_jobs():
+    runs = [_table(_study().run(Hyperband(min_budget=1, max_budget=9, eta=3, sampler="tpe"), seed=3, n_jobs=n))
+            for n in (1, 2)]
+    assert runs[0].equals(runs[1])
+
+
+# ---------------------------------------------------------------------- checkpoints on disk
+def test_checkpoints_live_beside_the_storage_and_go_when_no_rung_needs_them(tmp_path):
+    db = tmp_path / "run" / "study.db"
+    sizes = []
+    _study(storage=db, name="hb").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0,
+                                      callbacks=[lambda r: sizes.append(_count(tmp_path))])
+    folder = tmp_path / "run" / "checkpoints" / "hb"
+    assert max(sizes) > 0 and not folder.exists()
+    kept = _study(storage=db, name="kept").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0,
+                                               keep_checkpoints=True)
+    files = sorted((tmp_path / "run" / "checkpoints" / "kept").glob("*.ckpt"))
+    assert len(files) == len(kept.trials)
+
+
+def _count(tmp_path):
+    return len(list(tmp_path.glob("run/checkpoints/*/*.ckpt")))
+
+
+def _start(db, name, n_jobs, sleep):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, str(HERE / "_halving_run.py"), str(db), name, str(n_jobs), str(sleep)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _stored(db):
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hyperband_run):
+    db = tmp_path / "study.db"
+    proc = _start(db, "kill", 2, 0.02)
+    deadline = time.monotonic() + 60
+    while _stored(db) < 12 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the study and its workers, as a crash would
+    proc.wait(timeout=30)
+    stored = _stored(db)
+    assert 12 <= stored < len(hyperband_run.trials), "kill the study in the middle of its rungs"
+    calls = []
+    res = halving_run.make_study(db, "kill").run(Hyperband(**halving_run.STRATEGY), seed=0, callbacks=[calls.append])
+    assert len(calls) == len(hyperband_run.trials) - stored
+    assert _table(res).equals(_table(hyperband_run))
+    assert not (tmp_path / "checkpoints" / "kill").exists()
