@@ -13,11 +13,11 @@ for every trial costs only its few settings: it never pickles the data.
 """
 import difflib
 import math
-import numbers
 from collections import OrderedDict
 
 import numpy as np
 
+from models._checks import int_at_least, is_int
 from models.datasets import Dataset, check_source, check_split, load_dataset, source_keywords
 from models.optimizers import OPTIMIZERS, make_optimizer, optimizer_keywords
 from models.preprocess import make_preprocessor
@@ -73,20 +73,14 @@ def _jsonable(value):
 
 
 def _hidden_dims(value):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         value = [value]
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
     dims = list(value)
-    if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in dims):
+    if any(not is_int(h) or h < 1 for h in dims):
         raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
     return [int(h) for h in dims]
-
-
-def _count(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 class MLPObjective:
@@ -160,8 +154,8 @@ class MLPObjective:
             raise ValueError("give either hidden_dims or width/depth as parameters, not both")
         base = _hidden_dims(s.get("hidden_dims", _DEFAULT_HIDDEN))
         if ("width" in s or "depth" in s) and not ("hidden_dims" in params):
-            width = _count("width", s["width"], 1) if "width" in s else (base[0] if base else _DEFAULT_HIDDEN[0])
-            depth = _count("depth", s["depth"], 0) if "depth" in s else max(len(base), 1)
+            width = int_at_least("width", s["width"], 1) if "width" in s else (base[0] if base else _DEFAULT_HIDDEN[0])
+            depth = int_at_least("depth", s["depth"], 0) if "depth" in s else max(len(base), 1)
             hidden = [width] * depth
         else:
             hidden = base
@@ -231,7 +225,7 @@ class MLPObjective:
             if preprocess == "whiten" and "whiten_eps" in data:
                 options["eps"] = data["whiten_eps"]
             make_preprocessor(preprocess, **options)
-            _count("data_seed", data.get("data_seed", 0), 0)
+            int_at_least("data_seed", data.get("data_seed", 0), 0)
             check_source(self.dataset, **{k: data[k] for k in self._source_options if k in data})
 
     def setting_bounds(self):
@@ -293,8 +287,8 @@ class MLPObjective:
         """
         from models.mlp import MLP
 
-        budget = _count("budget", budget, 1)
-        seed = _count("seed", seed, 0)
+        budget = int_at_least("budget", budget, 1)
+        seed = int_at_least("seed", seed, 0)
         mlp, hidden, trainer, data = self._resolve(params)
         dataset = self._load(data)
         model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
