@@ -190,6 +190,39 @@ class MLP:
                 stats[f"running_var{layer.index}"] = layer.batchnorm.running_var
         return stats
 
+    def state_dict(self):
+        """Everything training changes, as plain data (copies): ``{"params": {name: array},
+        "running_stats": {name: array}, "rng": the generator's bit_generator.state}``.
+
+        With the same constructor arguments, ``load_state_dict`` of it restores the model
+        exactly: weights, batchnorm statistics and the dropout masks still to come.
+        """
+        return {"params": {k: v.copy() for k, v in self.params.items()},
+                "running_stats": {k: v.copy() for k, v in self.running_stats.items()},
+                "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Restore a ``state_dict()`` of a model built with the same arguments (values are copied
+        into the existing arrays, so ``params`` and ``flat`` stay the same objects).
+
+        Raises:
+            ValueError: missing or extra arrays, a shape or dtype that differs, a bad rng state.
+        """
+        if not isinstance(state, dict) or set(state) != {"params", "running_stats", "rng"}:
+            raise ValueError("model state must be a dict with keys 'params', 'running_stats' and 'rng'")
+        pairs = [(state["params"], self.params), (state["running_stats"], self.running_stats)]
+        for what, (saved, live) in zip(("params", "running_stats"), pairs):
+            _check_matching("model state: " + what, saved, live)
+        rng = type(self.rng.bit_generator)()
+        try:
+            rng.state = state["rng"]   # validated on a scratch generator first
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"model state: rng is not a valid {type(rng).__name__} state ({exc})") from None
+        for saved, live in pairs:
+            for name, target in live.items():
+                target[...] = saved[name]
+        self.rng.bit_generator.state = rng.state
+
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["flat"]  # pickling would copy each view into its own array: packed again on load
@@ -343,3 +376,15 @@ def _check_dtype(value):
     if dtype is None or dtype.name not in _DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {value!r}")
     return dtype
+
+
+def _check_matching(what, saved, live):
+    """Raise ValueError unless ``saved`` has exactly the names of ``live`` with the same shapes and dtypes."""
+    if not isinstance(saved, dict) or set(saved) != set(live):
+        names = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{what} holds {names}, the model has {sorted(live)}")
+    for name, target in live.items():
+        value = saved[name]
+        if not isinstance(value, np.ndarray) or value.shape != target.shape or value.dtype != target.dtype:
+            got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise ValueError(f"{what} {name!r} is {got}, the model's is {target.dtype} {target.shape}")

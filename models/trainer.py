@@ -16,7 +16,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from models._checks import positive_int, seed_int
+from models._checks import is_int, positive_int, seed_int
 from models.fastpath import FlatParams
 from models.optimizers import make_optimizer
 
@@ -81,7 +81,7 @@ class Trainer:
             features are cast once to the model's dtype if they differ.
         optimizer: a name in ``OPTIMIZERS`` or an optimizer object with ``step`` and ``lr``.
         lr: learning rate; None uses the optimizer's own (torch's) default, e.g. 1e-3 for adam.
-        epochs: passes over the training data (positive int).
+        epochs: passes over the training data per ``train()`` call (positive int).
         batch_size: samples per step (the last batch of an epoch may be smaller).
         seed: seeds the trainer's RNG (shuffling and the train-accuracy subsample).
         lr_decay: the learning rate is multiplied by this after every epoch.
@@ -146,7 +146,9 @@ class Trainer:
             pick = np.sort(np.random.default_rng(subsample_seq).choice(n, self.train_acc_samples, replace=False))
             self._acc_X, self._acc_y = self.X_train[pick], self.y_train[pick]
         self.history = None
-        self._limit = None
+        self.epoch = 0                 # epochs completed, over every train() call
+        self._limit = None             # the divergence threshold, 3x the very first loss
+        self._best = (math.nan, 0)     # (best val_acc, its epoch) over every completed epoch
 
     def _accuracy(self, X, y):
         acc = getattr(self.model, "accuracy", None)
@@ -162,33 +164,37 @@ class Trainer:
         return nullcontext()
 
     def train(self):
-        """Run ``epochs`` epochs (calling again continues from the current weights, optimizer state,
-        learning rate and divergence threshold).
+        """Run ``epochs`` more epochs. Calling again (or after ``load_state_dict``) continues from
+        the current weights, optimizer state, learning rate, shuffling stream, divergence threshold
+        and epoch count: the epochs are numbered on, as in one longer run.
 
         Returns:
-            dict with ``loss`` (every iteration), ``train_acc``, ``val_acc`` (NaN on epochs not
-            evaluated, see ``eval_every``), ``lr``, ``epoch_time`` (seconds) per completed epoch,
-            ``best_val_acc`` (NaN if no epoch was evaluated), ``best_epoch`` (1-based, 0 if
-            none), ``epochs_run`` (completed epochs) and ``status``:
-            ``"diverged"`` as soon as a loss is NaN/inf or above 3x the first loss (training stops
-            at once; the unfinished epoch is not reported), else ``"ok"``.
+            dict with this call's ``loss`` (every iteration), ``train_acc``, ``val_acc`` (NaN on
+            epochs not evaluated, see ``eval_every``), ``lr``, ``epoch_time`` (seconds) per
+            completed epoch; ``best_val_acc`` (NaN if no epoch was evaluated) and ``best_epoch``
+            (1-based, 0 if none) over every epoch this trainer completed, ``epochs_run`` (the
+            epochs completed in all) and ``status``: ``"diverged"`` as soon as a loss is NaN/inf
+            or above 3x the very first loss (training stops at once; the unfinished epoch is not
+            reported), else ``"ok"``.
         """
         hist = {"loss": [], "train_acc": [], "val_acc": [], "lr": [], "epoch_time": [],
-                "best_val_acc": math.nan, "best_epoch": 0, "epochs_run": 0, "status": "ok"}
+                "best_val_acc": self._best[0], "best_epoch": self._best[1], "epochs_run": self.epoch,
+                "status": "ok"}
         bs = min(self.batch_size, len(self.X_train))
         # gather each batch into reused buffers instead of allocating one per step
         batch = (np.empty((bs,) + self.X_train.shape[1:], dtype=self.X_train.dtype),
                  np.empty(bs, dtype=self.y_train.dtype))
         step = self._stepper()
         with self._blas_threads(bs), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in range(1, self.epochs + 1):
+            last = self.epoch + self.epochs
+            for epoch in range(self.epoch + 1, last + 1):
                 t0 = time.perf_counter()
                 lr = float(self.optimizer.lr)
                 first = len(hist["loss"])
                 if not self._run_epoch(hist["loss"], batch, step):
                     hist["status"] = "diverged"
                     break
-                self._end_epoch(hist, epoch, lr, t0, hist["loss"][first:])
+                self._end_epoch(hist, epoch, epoch == last, lr, t0, hist["loss"][first:])
         self.history = hist
         return hist
 
@@ -237,10 +243,10 @@ class Trainer:
             step(grads)
         return True
 
-    def _end_epoch(self, hist, epoch, lr, t0, epoch_losses):
+    def _end_epoch(self, hist, epoch, is_last, lr, t0, epoch_losses):
         """Evaluate (every ``eval_every``-th epoch and the last), record, decay the lr, report."""
         every = self.eval_every
-        if every is not None and (epoch % every == 0 or epoch == self.epochs):
+        if every is not None and (epoch % every == 0 or is_last):
             train_acc = self._accuracy(self._acc_X, self._acc_y)
             val_acc = self._accuracy(self.X_val, self.y_val)
         else:
@@ -248,9 +254,9 @@ class Trainer:
         hist["train_acc"].append(train_acc)
         hist["val_acc"].append(val_acc)
         hist["lr"].append(lr)
-        hist["epochs_run"] = epoch
-        if val_acc > (hist["best_val_acc"] if hist["best_epoch"] else -math.inf):
-            hist["best_val_acc"], hist["best_epoch"] = val_acc, epoch
+        hist["epochs_run"] = self.epoch = epoch
+        if val_acc > (self._best[0] if self._best[1] else -math.inf):
+            self._best = hist["best_val_acc"], hist["best_epoch"] = val_acc, epoch
         if self.lr_decay != 1.0:
             self.optimizer.lr = lr * self.lr_decay
         hist["epoch_time"].append(time.perf_counter() - t0)
@@ -258,3 +264,48 @@ class Trainer:
             self.report(epoch, {"loss": math.fsum(epoch_losses) / len(epoch_losses),
                                 "loss_iters": list(epoch_losses), "train_acc": train_acc,
                                 "val_acc": val_acc, "lr": lr})
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self):
+        """The training state as plain data, with the optimizer's (the model keeps its own)::
+
+            {"epoch": completed epochs, "rng": the shuffling generator's bit_generator.state,
+             "divergence_limit": float or None, "best_val_acc": float, "best_epoch": int,
+             "optimizer": optimizer.state_dict()}
+
+        A trainer built with the same settings continues from it bit-identically after
+        ``load_state_dict``, on a model restored with ``model.load_state_dict``.
+
+        Raises:
+            ValueError: the optimizer has no ``state_dict``.
+        """
+        if not callable(getattr(self.optimizer, "state_dict", None)):
+            raise ValueError(f"the optimizer {self.optimizer!r} has no state_dict(): its state cannot be saved")
+        return {"epoch": self.epoch, "rng": self.rng.bit_generator.state, "divergence_limit": self._limit,
+                "best_val_acc": self._best[0], "best_epoch": self._best[1],
+                "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state):
+        """Restore a ``state_dict()``: the optimizer's state, the epoch count, the shuffling
+        stream, the divergence threshold and the best epoch so far.
+
+        Raises:
+            ValueError: a state of another shape (missing keys, bad values), naming the problem.
+        """
+        keys = {"epoch", "rng", "divergence_limit", "best_val_acc", "best_epoch", "optimizer"}
+        if not isinstance(state, dict) or set(state) != keys:
+            raise ValueError(f"trainer state must be a dict with keys {', '.join(sorted(keys))}")
+        epoch, best_epoch, limit = state["epoch"], state["best_epoch"], state["divergence_limit"]
+        if not is_int(epoch) or epoch < 0 or not is_int(best_epoch) or not 0 <= best_epoch <= epoch:
+            raise ValueError(f"trainer state: epoch {epoch!r} and best_epoch {best_epoch!r} must be integers "
+                             f"with 0 <= best_epoch <= epoch")
+        if limit is not None and not isinstance(limit, float) or not isinstance(state["best_val_acc"], float):
+            raise ValueError("trainer state: divergence_limit and best_val_acc must be floats")
+        rng = type(self.rng.bit_generator)()
+        try:
+            rng.state = state["rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"trainer state: rng is not a valid {type(rng).__name__} state ({exc})") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = rng.state
+        self.epoch, self._limit, self._best = int(epoch), limit, (state["best_val_acc"], int(best_epoch))
