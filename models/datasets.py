@@ -16,6 +16,8 @@ Features become a 2-D float array (images are flattened), labels int64 in 0..C-1
 :class:`DataError` naming the file and the problem; a missing file raises
 :class:`DataFileNotFoundError` (also a ``FileNotFoundError``).
 """
+import gzip
+import importlib.util
 import inspect
 import os
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from models._checks import int_at_least, seed_int
 from models.datafiles import (CIFAR_OPTIONS, FILE_READERS, DataError, DataFileNotFoundError,
                               check_arrays, read_cifar10)
 from models.preprocess import make_preprocessor
+from models.splits import check_split, split_indices
 
 __all__ = ["Dataset", "DataError", "DataFileNotFoundError", "DATASETS", "load_dataset", "check_source",
            "source_keywords", "load_digits", "make_spiral", "make_blobs"]
@@ -94,11 +97,46 @@ class Dataset:
 # ---------------------------------------------------------------- named sources
 
 def load_digits(seed=0):
-    """scikit-learn's bundled digits: 1797 images of 8x8 pixels (values 0..16), 10 classes."""
-    from sklearn.datasets import load_digits as _load
+    """scikit-learn's bundled digits: 1797 images of 8x8 pixels (values 0..16), 10 classes.
 
-    X, y = _load(return_X_y=True)
-    return X, y
+    The same arrays, in the same order, as ``sklearn.datasets.load_digits(return_X_y=True)``:
+    X (1797, 64) float64, y (1797,) int64. The data file that scikit-learn ships is read
+    directly, without importing scikit-learn (which costs a fresh worker process seconds).
+    """
+    spec = importlib.util.find_spec("sklearn")   # finds the package, imports nothing
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
+    path = os.path.join(folder, "datasets", "data", "digits.csv.gz") if folder else None
+    if path is None or not os.path.exists(path):
+        raise DataFileNotFoundError("digits: scikit-learn's data file digits.csv.gz was not found; "
+                                    "install scikit-learn (pip install scikit-learn)")
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    data = _small_int_table(raw)
+    if data is None:   # another layout than the one scikit-learn ships today: parse it in full
+        data = np.loadtxt(raw.decode().splitlines(), delimiter=",")
+    return data[:, :-1], data[:, -1].astype(np.int64)
+
+
+def _small_int_table(raw):
+    """The table of a CSV text whose every cell is a 1- or 2-digit integer, as float64 (n, m),
+    parsed in one vectorised pass (~1 ms for digits; np.loadtxt takes ~40 ms); None for any other text."""
+    data = np.frombuffer(raw if raw.endswith(b"\n") else raw + b"\n", dtype=np.uint8)
+    newline = data == ord("\n")
+    ends = np.flatnonzero(newline | (data == ord(",")))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    digits = data - np.uint8(ord("0"))   # wraps for separators: only cells are read below
+    lengths = ends - starts
+    if len(ends) == 0 or lengths.min() < 1 or lengths.max() > 2 or not np.all((digits <= 9) | (data == ord(","))
+                                                                                | newline):
+        return None
+    values = digits[starts].astype(np.float64)
+    two = lengths == 2
+    values[two] = values[two] * 10 + digits[starts[two] + 1]
+    rows = np.flatnonzero(newline[ends]) + 1        # cells up to the end of each row
+    width = rows[0]
+    if np.any(np.diff(rows, prepend=0) != width):
+        return None
+    return values.reshape(len(rows), width)
 
 
 def make_spiral(seed=0, n_classes=3, n_per_class=100, noise=0.2):
@@ -187,28 +225,6 @@ def check_source(source, **options):
 
 # ---------------------------------------------------------------- splitting
 
-def _split(y, n_take, seed):
-    """Indices (rest, taken) with ``n_take`` of them taken, stratified by y when possible."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    if n_take == 0:
-        return idx, idx[:0]
-    try:
-        return train_test_split(idx, test_size=n_take, stratify=y, random_state=seed)
-    except ValueError:
-        # a class with a single member (or more classes than taken samples) cannot be stratified
-        return train_test_split(idx, test_size=n_take, random_state=seed)
-
-
-def _fraction(name, value, allow_zero):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or not (0.0 <= value < 1.0) or (value == 0.0 and not allow_zero):
-        lo = "[0" if allow_zero else "(0"
-        raise ValueError(f"{name} must be in {lo}, 1), got {value!r}")
-    return float(value)
-
-
 def _check_dtype(dtype):
     try:
         dt = np.dtype(dtype)
@@ -217,15 +233,6 @@ def _check_dtype(dtype):
     if dt is None or dt.kind != "f":
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
-
-
-def check_split(val_fraction, test_fraction):
-    """Validate the split fractions (each in [0, 1), val > 0, sum < 1); raises ValueError."""
-    val = _fraction("val_fraction", val_fraction, allow_zero=False)
-    test = _fraction("test_fraction", test_fraction, allow_zero=True)
-    if val + test >= 1.0:
-        raise ValueError(f"val_fraction + test_fraction must be < 1, got {val} + {test}")
-    return val, test
 
 
 # ---------------------------------------------------------------- the one entry point
@@ -321,10 +328,10 @@ def _split_indices(y, own_test, val_fraction, test_fraction, seed, where):
     if own_test:
         rest, test_idx = np.arange(n), None
     else:
-        rest, test_idx = _split(y, int(round(test_fraction * n)), seed)
+        rest, test_idx = split_indices(y, int(round(test_fraction * n)), seed)
     n_val = max(1, int(round(val_fraction * n)))
     if n_val >= len(rest):
         raise DataError(f"{where}: {n} samples are too few to split with val_fraction={val_fraction}, "
                         f"test_fraction={test_fraction}")
-    tr, va = _split(y[rest], n_val, seed)
+    tr, va = split_indices(y[rest], n_val, seed)
     return rest[tr], rest[va], test_idx

@@ -16,19 +16,26 @@ compiled pass over the arrays (``models._kernels``): 3x faster steps on the digi
 1.5M weights. The kernels repeat the NumPy path's operations exactly (every scalar rounded to
 the arrays' dtype as NumPy rounds a Python float), so the parameters are bit-identical either
 way. Compiled code is cached on disk (numba's ``cache=True``): a new process loads it instead
-of compiling, but still pays numba's own start (``import numba``, ~0.3 s, and its CPU target's
-first use, ~0.45 s) on its first fused step.
+of compiling, but still pays numba's own start on its first fused step (``import numba``
+~0.3 s, its CPU target's first use ~0.45 s, a third of it importing scipy.linalg). A step of
+a small network gains a few microseconds from the kernel (Adam on 40,000 values: 0.06 ms), so
+a search's fresh worker would spend seconds of trials' worth of time to save milliseconds: by
+default (``fused=None``) the kernels run only for updates of at least :data:`FUSED_MIN_SIZE`
+values (where they repay that start within ~1,300 steps), or once they are loaded anyway.
 """
 import math
 
 import numpy as np
 
-__all__ = ["FlatParams", "FlatBinding", "ParamState", "fused_kernels", "check_fused", "fused_sgd_step",
-           "fused_adam_step"]
+__all__ = ["FlatParams", "FlatBinding", "ParamState", "FUSED_MIN_SIZE", "fused_kernels", "check_fused",
+           "fused_sgd_step", "fused_adam_step"]
 
 _KERNELS = None            # models._kernels once loaded; False when it cannot be
 _KERNELS_MISSING = ""      # why not, for fused=True's error
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: fused=None runs the kernels for updates of at least this many values (or once loaded).
+FUSED_MIN_SIZE = 500_000
 
 
 class FlatParams:
@@ -178,10 +185,13 @@ def check_fused(value):
     return bool(value)
 
 
-def _kernel_arrays(st, param, grad, *buffers):
-    """(kernels, 1-D views of param, grad and ``buffers``) when a kernel can take them (one
-    float32/float64 dtype, all C-contiguous, param writeable), else (None, None). The views are
-    cached on the state while param and grad stay the same arrays (a model's do)."""
+def _kernel_arrays(fused, st, param, grad, *buffers):
+    """(kernels, 1-D views of param, grad and ``buffers``) when this step runs fused (``fused``
+    True, or None with a large update or the kernels loaded) and a kernel can take the arrays
+    (one float32/float64 dtype, all C-contiguous, param writeable), else (None, None). The views
+    are cached on the state while param and grad stay the same arrays (a model's do)."""
+    if not (fused or _KERNELS or param.size >= FUSED_MIN_SIZE):
+        return None, None
     kernels = fused_kernels()
     if kernels is None:
         return None, None
@@ -199,7 +209,7 @@ def _kernel_arrays(st, param, grad, *buffers):
 
 def fused_sgd_step(opt, param, grad, st):
     """``SGD._update`` (with momentum) as one kernel pass; False when it cannot run fused."""
-    kernels, views = _kernel_arrays(st, param, grad, st.buffers["momentum_buffer"])
+    kernels, views = _kernel_arrays(opt.fused, st, param, grad, st.buffers["momentum_buffer"])
     if kernels is None:
         return False
     f = views[0].dtype.type
@@ -213,7 +223,7 @@ def fused_adam_step(opt, param, grad, st):
     """``Adam._update`` as one kernel pass; False when it cannot run fused."""
     buffers = st.buffers
     m, v = buffers["exp_avg"], buffers["exp_avg_sq"]
-    kernels, views = _kernel_arrays(st, param, grad, m, v, buffers.get("max_exp_avg_sq", v))
+    kernels, views = _kernel_arrays(opt.fused, st, param, grad, m, v, buffers.get("max_exp_avg_sq", v))
     if kernels is None:
         return False
     f = views[0].dtype.type

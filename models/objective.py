@@ -11,7 +11,6 @@ The dataset is loaded and preprocessed once per process and cached at module
 level (keyed by the data settings), so sending the objective to a worker process
 for every trial costs only its few settings: it never pickles the data.
 """
-import difflib
 import json
 import math
 from collections import OrderedDict
@@ -144,6 +143,8 @@ class MLPObjective:
                 raise ValueError("unknown setting 'epochs': the number of epochs is the trial's budget "
                                  "(the study's budget), not a setting")
             if name not in valid:
+                import difflib   # only for the error message: a worker's imports stay light
+
                 close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
                 if close:
                     raise ValueError(f"unknown {where} {name!r}; did you mean {close[0]!r}?")

@@ -20,9 +20,9 @@ into preallocated arrays (``out=``): the state buffers and scratch arrays are al
 on a parameter's first step, in its dtype, so a step allocates no full-size arrays and float32
 stays float32 (hyperparameters are Python floats, which NumPy treats as "weak" scalars).
 Gradients are never modified. The fast paths (flat buffers, numba's fused kernels for SGD with
-momentum and Adam; ``fused=None`` uses them when numba is importable, ``fused=False`` never,
-``fused=True`` raises if numba is missing) live in ``models.fastpath`` and give bit-identical
-parameters.
+momentum and Adam; ``fused=None`` uses them when numba is importable and the update large or
+the kernels loaded, ``fused=False`` never, ``fused=True`` raises if numba is missing) live in
+``models.fastpath`` and give bit-identical parameters.
 """
 import inspect
 import math
@@ -76,7 +76,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty added to the gradient (>= 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening == 0).
         fused: run the momentum update as one compiled pass (numba); None: when numba is
-            installed. Bit-identical results either way.
+            installed and the update is large (``models.fastpath.FUSED_MIN_SIZE``) or the
+            kernels are already loaded. Bit-identical results either way.
 
     Raises:
         ValueError: a value out of range, naming it.
@@ -292,7 +293,8 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant.
         decoupled_weight_decay: AdamW-style weight decay.
         fused: run the whole update as one compiled pass (numba); None: when numba is
-            installed. Bit-identical results either way.
+            installed and the update is large (``models.fastpath.FUSED_MIN_SIZE``) or the
+            kernels are already loaded. Bit-identical results either way.
     """
 
     _n_scratch = 2

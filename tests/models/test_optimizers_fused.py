@@ -193,3 +193,22 @@ def test_a_new_process_loads_the_kernels_from_numbas_disk_cache(tmp_path):
     assert run() == (0, 1)     # compiled once (a miss), written to the cache
     assert run() == (1, 0)     # loaded from the cache: no compilation
     assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_by_default_only_large_updates_load_the_kernels(monkeypatch):
+    """fused=None: a small network's step never pays numba's start; a large update does."""
+    _needs_kernels()
+    from models import _kernels
+
+    calls = []
+    optimizers_kernels = _Counting(_kernels)
+    monkeypatch.setattr(fastpath, "_KERNELS", None)   # not loaded in this "process" yet
+    monkeypatch.setattr(fastpath, "fused_kernels", lambda: calls.append(1) or optimizers_kernels)
+    small = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE - 1, np.float32)})
+    make_optimizer("adam").step_flat(small)
+    assert calls == [] and optimizers_kernels.calls == []
+    large = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE, np.float32)})
+    make_optimizer("adam").step_flat(large)
+    assert calls and optimizers_kernels.calls == ["adam_step"]
+    make_optimizer("adam", fused=True).step_flat(small)   # fused=True: always
+    assert optimizers_kernels.calls == ["adam_step"] * 2
