@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from models._checks import int_at_least, is_int
+from models._checks import flag, int_at_least, is_int
 from models.checkpoint import pack as checkpoint_pack
 from models.checkpoint import unpack as checkpoint_unpack
 from models.datasets import Dataset, check_source, check_split, load_dataset, source_keywords
@@ -272,7 +272,7 @@ class MLPObjective:
         return state
 
     # ------------------------------------------------------------------ the protocol
-    def __call__(self, params, budget, seed, report=None, checkpoint=None):
+    def __call__(self, params, budget, seed, report=None, checkpoint=None, final=False):
         """Train one MLP for ``budget`` epochs with ``params`` over the fixed settings.
 
         Args:
@@ -285,41 +285,42 @@ class MLPObjective:
             checkpoint: None (train from scratch) or the ``"checkpoint"`` bytes this objective
                 returned for the same params and seed at a smaller budget: train on from there.
                 The result equals one uninterrupted run to ``budget`` bit for bit.
+            final: True only for the study's one final evaluation of its chosen configuration:
+                after training, also measure ``test_acc`` and ``test_loss`` on the test split.
+                Otherwise the test split is never read.
 
         Returns:
             ``{"val_acc": last epoch's validation accuracy, "best_val_acc" (over all epochs),
             "train_acc": last epoch's, "loss": mean loss of the last epoch, "epochs": epochs
             completed, "status": "ok" | "diverged", "checkpoint": bytes | None}`` (accuracies
             are NaN when no epoch completed; the checkpoint holds the state after ``budget``
-            epochs, None when the run diverged).
+            epochs, None when the run diverged). With ``final=True`` also ``"test_acc"`` and
+            ``"test_loss"`` (the evaluation-mode loss: cross-entropy plus the L2 penalty, as
+            ``loss``), NaN when the run diverged.
 
         Raises:
             ValueError: unknown setting or invalid value (the runner records the trial as failed);
                 a checkpoint for other params or seed, for as many epochs as ``budget`` or more,
-                or damaged.
+                or damaged; ``final=True`` on data without a test split.
         """
-        from models.mlp import MLP
-
         budget = int_at_least("budget", budget, 1)
         seed = int_at_least("seed", seed, 0)
         mlp, hidden, trainer_settings, data = self._resolve(params)
         saved = None if checkpoint is None else self._check_checkpoint(checkpoint, params, seed, budget)
+        final = flag("final", final)
         dataset = self._load(data)
-        model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
-        model = MLP(dataset.input_dim, hidden, dataset.num_classes,
-                    seed=int(model_seq.generate_state(1)[0]), **mlp)
-        done = saved["epochs"] if saved else 0
-        trainer = Trainer(model, dataset, epochs=budget - done, seed=int(trainer_seq.generate_state(1)[0]),
-                          report=report, **trainer_settings)
-        if saved:
-            try:
-                model.load_state_dict(saved["model"])
-                trainer.load_state_dict(saved["trainer"])
-            except ValueError as exc:
-                raise ValueError(f"checkpoint does not fit this trial: {exc}") from None
+        if final and len(dataset.y_test) == 0:
+            raise ValueError(f"final=True needs a test split, and {dataset.name!r} has none "
+                             f"(test_fraction={data.get('test_fraction', 0.2)})")
+        trainer = _trainer(dataset, hidden, mlp, trainer_settings, budget, seed, report, saved)
+        model = trainer.model
         hist = trainer.train()
         per_epoch = math.ceil(len(dataset.X_train) / min(trainer.batch_size, len(dataset.X_train)))
         metrics = _metrics(hist, per_epoch, saved["metrics"] if saved else {})
+        if final:
+            ok = metrics["status"] == "ok"
+            metrics["test_acc"] = model.accuracy(dataset.X_test, dataset.y_test) if ok else math.nan
+            metrics["test_loss"] = float(model.loss(dataset.X_test, dataset.y_test, train=False)) if ok else math.nan
         metrics["checkpoint"] = None if metrics["status"] != "ok" else checkpoint_pack({
             "format": _CHECKPOINT_FORMAT, "objective": _plain(self.get_params()), "params": _plain(params),
             "seed": seed, "epochs": budget, "metrics": {k: metrics[k] for k in ("val_acc", "train_acc")},
@@ -374,3 +375,22 @@ def _metrics(hist, per_epoch, before):
         "epochs": hist["epochs_run"],
         "status": hist["status"],
     }
+
+
+def _trainer(dataset, hidden, mlp, trainer_settings, budget, seed, report, saved):
+    """The trial's Trainer (its model as ``.model``), for the epochs still to train: model and
+    trainer draw from independent streams of ``seed``; ``saved`` (a checked checkpoint) or None."""
+    from models.mlp import MLP
+
+    model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
+    model = MLP(dataset.input_dim, hidden, dataset.num_classes, seed=int(model_seq.generate_state(1)[0]), **mlp)
+    done = saved["epochs"] if saved else 0
+    trainer = Trainer(model, dataset, epochs=budget - done, seed=int(trainer_seq.generate_state(1)[0]),
+                      report=report, **trainer_settings)
+    if saved:
+        try:
+            model.load_state_dict(saved["model"])
+            trainer.load_state_dict(saved["trainer"])
+        except ValueError as exc:
+            raise ValueError(f"checkpoint does not fit this trial: {exc}") from None
+    return trainer
