@@ -22,6 +22,7 @@ _EXPORTS = {
     "PREPROCESSORS": "models.preprocess",
     "MLPObjective": "models.objective",
     "sanity_report": "models.babysit",
+    "lr_range_check": "models.lr_range",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,7 +19,8 @@ notion does not apply.
 """
 import numpy as np
 
-from models.layers import _Buffers, _Layer, column_sum
+from models._checks import int_at_least
+from models.layers import Layer, WorkBuffers, column_sum
 
 __all__ = ["ACTIVATIONS", "make_activation", "Activation"]
 
@@ -27,7 +28,7 @@ SELU_LAMBDA = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
 
-class Activation(_Layer):
+class Activation(Layer):
     """Base class: elementwise activations without parameters."""
 
     _transient = ("x", "out", "alpha", "neg", "expm")
@@ -38,7 +39,7 @@ class Activation(_Layer):
     def __init__(self):
         self.x = None  # (N, width_factor * H) last input
         self.out = None  # (N, H) last output
-        self._buf = _Buffers()
+        self._buf = WorkBuffers()
 
     def init_params(self, units, dtype):
         """Initial values of the learned parameters for ``units`` hidden units ({} if none)."""
@@ -261,9 +262,7 @@ class Maxout(Activation):
 
     def __init__(self, k=2):
         super().__init__()
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-            raise ValueError(f"maxout_k must be an integer >= 2, got {k!r}")
-        self.k = int(k)
+        self.k = int_at_least("maxout_k", k, 2)
         self.width_factor = self.k
 
     def forward(self, x):

@@ -16,10 +16,10 @@ Before searching hyperparameters, check that the network and its loss are sane:
 with ``X_train, y_train, X_val, y_val`` arrays (e.g. ``models.load_dataset(...)``).
 """
 import math
-import numbers
 
 import numpy as np
 
+from models._checks import positive_int
 from models.mlp import MLP
 
 __all__ = ["initial_loss_check", "reg_check", "overfit_check", "layer_statistics", "sanity_report",
@@ -50,12 +50,6 @@ def _num_classes(data):
     if c is None:
         c = int(max(np.max(data.y_train), np.max(data.y_val))) + 1
     return int(c)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _build(data, model_kwargs, **overrides):
@@ -129,8 +123,8 @@ def overfit_check(data, n_samples=20, max_epochs=200, optimizer="adam", lr=1e-3,
     """
     from models.trainer import Trainer  # the trainer is only needed for this check
 
-    n_samples = _positive_int("n_overfit", n_samples)
-    max_epochs = _positive_int("max_overfit_epochs", max_epochs)
+    n_samples = positive_int("n_overfit", n_samples)
+    max_epochs = positive_int("max_overfit_epochs", max_epochs)
     X, y = _head(data, n_samples)
     model = _build(data, {**model_kwargs, "seed": seed}, reg=0.0)
     accs = []
@@ -217,8 +211,8 @@ def sanity_report(data, hidden_dims=(100,), activation="relu", init="he", batchn
         raise ValueError("sanity_report sets reg itself (0, and the reg_check sweep); do not pass reg")
     model_kwargs = {"hidden_dims": hidden_dims, "activation": activation, "init": init,
                     "batchnorm": batchnorm, "dropout": dropout, "seed": seed, **model_options}
-    _positive_int("n_overfit", n_overfit)
-    _positive_int("max_overfit_epochs", max_overfit_epochs)
+    positive_int("n_overfit", n_overfit)
+    positive_int("max_overfit_epochs", max_overfit_epochs)
     initial = initial_loss_check(data, **model_kwargs)
     regs = reg_check(data, **model_kwargs)
     overfit = overfit_check(data, n_samples=n_overfit, max_epochs=max_overfit_epochs,

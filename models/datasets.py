@@ -16,25 +16,22 @@ Features become a 2-D float array (images are flattened), labels int64 in 0..C-1
 :class:`DataError` naming the file and the problem; a missing file raises
 :class:`DataFileNotFoundError` (also a ``FileNotFoundError``).
 """
+import gzip
+import importlib.util
 import inspect
 import os
-import pickle
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from models._checks import int_at_least, seed_int
+from models.datafiles import (CIFAR_OPTIONS, FILE_READERS, DataError, DataFileNotFoundError,
+                              check_arrays, read_cifar10)
 from models.preprocess import make_preprocessor
+from models.splits import check_split, split_indices
 
 __all__ = ["Dataset", "DataError", "DataFileNotFoundError", "DATASETS", "load_dataset", "check_source",
            "source_keywords", "load_digits", "make_spiral", "make_blobs"]
-
-
-class DataError(ValueError):
-    """Data that cannot be used: the message names the file (or source) and the problem."""
-
-
-class DataFileNotFoundError(DataError, FileNotFoundError):
-    """A data file or folder that does not exist."""
 
 
 @dataclass(eq=False)
@@ -100,11 +97,46 @@ class Dataset:
 # ---------------------------------------------------------------- named sources
 
 def load_digits(seed=0):
-    """scikit-learn's bundled digits: 1797 images of 8x8 pixels (values 0..16), 10 classes."""
-    from sklearn.datasets import load_digits as _load
+    """scikit-learn's bundled digits: 1797 images of 8x8 pixels (values 0..16), 10 classes.
 
-    X, y = _load(return_X_y=True)
-    return X, y
+    The same arrays, in the same order, as ``sklearn.datasets.load_digits(return_X_y=True)``:
+    X (1797, 64) float64, y (1797,) int64. The data file that scikit-learn ships is read
+    directly, without importing scikit-learn (which costs a fresh worker process seconds).
+    """
+    spec = importlib.util.find_spec("sklearn")   # finds the package, imports nothing
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
+    path = os.path.join(folder, "datasets", "data", "digits.csv.gz") if folder else None
+    if path is None or not os.path.exists(path):
+        raise DataFileNotFoundError("digits: scikit-learn's data file digits.csv.gz was not found; "
+                                    "install scikit-learn (pip install scikit-learn)")
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    data = _small_int_table(raw)
+    if data is None:   # another layout than the one scikit-learn ships today: parse it in full
+        data = np.loadtxt(raw.decode().splitlines(), delimiter=",")
+    return data[:, :-1], data[:, -1].astype(np.int64)
+
+
+def _small_int_table(raw):
+    """The table of a CSV text whose every cell is a 1- or 2-digit integer, as float64 (n, m),
+    parsed in one vectorised pass (~1 ms for digits; np.loadtxt takes ~40 ms); None for any other text."""
+    data = np.frombuffer(raw if raw.endswith(b"\n") else raw + b"\n", dtype=np.uint8)
+    newline = data == ord("\n")
+    ends = np.flatnonzero(newline | (data == ord(",")))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    digits = data - np.uint8(ord("0"))   # wraps for separators: only cells are read below
+    lengths = ends - starts
+    if len(ends) == 0 or lengths.min() < 1 or lengths.max() > 2 or not np.all((digits <= 9) | (data == ord(","))
+                                                                                | newline):
+        return None
+    values = digits[starts].astype(np.float64)
+    two = lengths == 2
+    values[two] = values[two] * 10 + digits[starts[two] + 1]
+    rows = np.flatnonzero(newline[ends]) + 1        # cells up to the end of each row
+    width = rows[0]
+    if np.any(np.diff(rows, prepend=0) != width):
+        return None
+    return values.reshape(len(rows), width)
 
 
 def make_spiral(seed=0, n_classes=3, n_per_class=100, noise=0.2):
@@ -112,8 +144,8 @@ def make_spiral(seed=0, n_classes=3, n_per_class=100, noise=0.2):
 
     Arm k has radius ``r`` in [0, 1] and angle ``4k + 4r + noise * N(0, 1)``.
     """
-    n_classes = _int_option("spiral", "n_classes", n_classes, 2)
-    n_per_class = _int_option("spiral", "n_per_class", n_per_class, 2)
+    n_classes = int_at_least("spiral: n_classes", n_classes, 2, DataError)
+    n_per_class = int_at_least("spiral: n_per_class", n_per_class, 2, DataError)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
         raise DataError(f"spiral: noise must be a non-negative number, got {noise!r}")
     rng = np.random.default_rng(seed)
@@ -130,9 +162,9 @@ def make_blobs(seed=0, n_samples=600, centers=3, n_features=2, cluster_std=1.0):
     """Isotropic Gaussian blobs (scikit-learn's ``make_blobs``), one class per blob."""
     from sklearn.datasets import make_blobs as _blobs
 
-    n_samples = _int_option("blobs", "n_samples", n_samples, 2)
-    centers = _int_option("blobs", "centers", centers, 2)
-    n_features = _int_option("blobs", "n_features", n_features, 1)
+    n_samples = int_at_least("blobs: n_samples", n_samples, 2, DataError)
+    centers = int_at_least("blobs: centers", centers, 2, DataError)
+    n_features = int_at_least("blobs: n_features", n_features, 1, DataError)
     return _blobs(n_samples=n_samples, centers=centers, n_features=n_features, cluster_std=cluster_std,
                   random_state=int(seed))
 
@@ -140,138 +172,7 @@ def make_blobs(seed=0, n_samples=600, centers=3, n_features=2, cluster_std=1.0):
 DATASETS = {"digits": load_digits, "spiral": make_spiral, "blobs": make_blobs}
 
 
-def _int_option(where, name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise DataError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-# ---------------------------------------------------------------- files
-
-def _load_npz(path, x_key="X", y_key="y"):
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in (x_key, y_key) if k not in npz.files]
-            if missing:
-                raise DataError(f"{path}: missing array {missing[0]!r}; the file holds "
-                                f"{', '.join(npz.files) or 'no arrays'}")
-            return npz[x_key], npz[y_key]
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-
-
-def _load_csv(path, delimiter=",", header=None):
-    """Rows of numbers, last column the label; ``header=None`` detects a non-numeric first row."""
-    with open(path, encoding="utf-8") as f:
-        first = f.readline()
-    if not first.strip():
-        raise DataError(f"{path}: empty file")
-    if header is None:
-        try:
-            [float(cell) for cell in first.strip().split(delimiter)]
-            header = False
-        except ValueError:
-            header = True
-    try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=int(bool(header)), ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        raise DataError(f"{path}: {exc}") from None
-    if data.shape[0] == 0:
-        raise DataError(f"{path}: no data rows")
-    if data.shape[1] < 2:
-        raise DataError(f"{path}: needs at least 2 columns (features..., label), got {data.shape[1]}")
-    return data[:, :-1], data[:, -1]
-
-
-def _cifar_batch(path):
-    try:
-        with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-    except FileNotFoundError:
-        raise DataFileNotFoundError(f"{path}: no such file") from None
-    except Exception as exc:  # any unpickling failure means "not a CIFAR batch"
-        raise DataError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from None
-    if not isinstance(batch, dict):
-        raise DataError(f"{path}: not a CIFAR-10 python batch (a {type(batch).__name__}, not a dict)")
-    get = lambda key: batch.get(key.encode(), batch.get(key))  # noqa: E731 - bytes keys, str in some copies
-    data, labels = get("data"), get("labels")
-    if data is None or labels is None:
-        raise DataError(f"{path}: not a CIFAR-10 python batch (needs keys b'data' and b'labels')")
-    data = np.asarray(data)
-    labels = np.asarray(labels)
-    _check_arrays(data, labels, path)
-    return data, labels
-
-
-def _cifar_batches(folder):
-    names = sorted((n for n in os.listdir(folder) if n.startswith("data_batch_")),
-                   key=lambda n: (len(n), n))
-    return names
-
-
-def _load_cifar10(folder, n_train=None):
-    """The training batches and the official test batch of a CIFAR-10 python folder.
-
-    The batches are Python pickles (the format CIFAR-10 is distributed in): only load
-    folders you trust.
-    """
-    names = _cifar_batches(folder)
-    if not names:
-        raise DataError(f"{folder}: not a CIFAR-10 folder (no data_batch_1 ... data_batch_5 files)")
-    if not os.path.exists(os.path.join(folder, "test_batch")):
-        raise DataFileNotFoundError(f"{os.path.join(folder, 'test_batch')}: no such file (CIFAR-10 test batch)")
-    parts = [_cifar_batch(os.path.join(folder, n)) for n in names]
-    X = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    if n_train is not None:
-        n_train = _int_option(folder, "n_train", n_train, 2)
-        X, y = X[:n_train], y[:n_train]
-    X_test, y_test = _cifar_batch(os.path.join(folder, "test_batch"))
-    if X_test.shape[1:] != X.shape[1:]:
-        raise DataError(f"{folder}: test_batch images have shape {X_test.shape[1:]}, training ones {X.shape[1:]}")
-    return X, y, X_test, y_test
-
-
-_FILE_LOADERS = {".npz": _load_npz, ".csv": _load_csv}
-_CIFAR_OPTIONS = ("n_train",)
-
-
 # ---------------------------------------------------------------- checks
-
-def _check_arrays(X, y, where):
-    """Shapes, lengths and finiteness; raises DataError naming ``where``."""
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.dtype.kind not in "biuf":
-        raise DataError(f"{where}: features must be numbers, got dtype {X.dtype}")
-    if X.ndim < 2:
-        raise DataError(f"{where}: X must have one row per sample (2-D, or images (n, ...) to flatten), "
-                        f"got shape {X.shape}")
-    if y.ndim != 1:
-        raise DataError(f"{where}: y must be 1-D (one label per sample), got shape {y.shape}")
-    if len(X) != len(y):
-        raise DataError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
-    if len(X) == 0 or X[0].size == 0:
-        raise DataError(f"{where}: no data (X has shape {X.shape})")
-    if X.dtype.kind == "f":
-        bad = ~np.isfinite(X)
-        if bad.any():
-            row, *col = np.argwhere(bad)[0]
-            kind = "NaN" if np.isnan(X[tuple([row, *col])]) else "inf"
-            raise DataError(f"{where}: features contain {kind} ({int(bad.sum())} non-finite values, "
-                            f"first in sample {row})")
-    if y.dtype.kind not in "biuf":
-        raise DataError(f"{where}: labels must be non-negative integers, got dtype {y.dtype}")
-    if y.dtype.kind == "f":
-        frac = ~np.isfinite(y) | (y != np.round(y))
-        if frac.any():
-            raise DataError(f"{where}: labels must be non-negative integers, found {y[frac][0].item()!r}")
-    if len(y) and y.min() < 0:
-        raise DataError(f"{where}: labels must be non-negative integers, found {y.min().item()!r}")
-    return X, y
-
 
 def _features(X, dtype):
     return np.ascontiguousarray(X.reshape(len(X), int(np.prod(X.shape[1:]))), dtype=dtype)
@@ -290,9 +191,9 @@ def source_keywords(source):
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(f"dataset must be a name or a path, got {source!r}")
     ext = os.path.splitext(os.fspath(source))[1].lower()
-    if ext in _FILE_LOADERS:
-        return [p for p in inspect.signature(_FILE_LOADERS[ext]).parameters if p != "path"]
-    return list(_CIFAR_OPTIONS)
+    if ext in FILE_READERS:
+        return [p for p in inspect.signature(FILE_READERS[ext]).parameters if p != "path"]
+    return list(CIFAR_OPTIONS)
 
 
 def check_source(source, **options):
@@ -309,7 +210,7 @@ def check_source(source, **options):
         if not os.path.exists(path):
             raise DataFileNotFoundError(f"{path}: no such file or folder")
         ext = os.path.splitext(path)[1].lower()
-        if not os.path.isdir(path) and ext not in _FILE_LOADERS:
+        if not os.path.isdir(path) and ext not in FILE_READERS:
             raise DataError(f"{path}: unsupported file type {ext!r}; expected a .npz or .csv file "
                             f"or a CIFAR-10 folder")
     else:
@@ -324,28 +225,6 @@ def check_source(source, **options):
 
 # ---------------------------------------------------------------- splitting
 
-def _split(y, n_take, seed):
-    """Indices (rest, taken) with ``n_take`` of them taken, stratified by y when possible."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    if n_take == 0:
-        return idx, idx[:0]
-    try:
-        return train_test_split(idx, test_size=n_take, stratify=y, random_state=seed)
-    except ValueError:
-        # a class with a single member (or more classes than taken samples) cannot be stratified
-        return train_test_split(idx, test_size=n_take, random_state=seed)
-
-
-def _fraction(name, value, allow_zero):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or not (0.0 <= value < 1.0) or (value == 0.0 and not allow_zero):
-        lo = "[0" if allow_zero else "(0"
-        raise ValueError(f"{name} must be in {lo}, 1), got {value!r}")
-    return float(value)
-
-
 def _check_dtype(dtype):
     try:
         dt = np.dtype(dtype)
@@ -354,15 +233,6 @@ def _check_dtype(dtype):
     if dt is None or dt.kind != "f":
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
-
-
-def check_split(val_fraction, test_fraction):
-    """Validate the split fractions (each in [0, 1), val > 0, sum < 1); raises ValueError."""
-    val = _fraction("val_fraction", val_fraction, allow_zero=False)
-    test = _fraction("test_fraction", test_fraction, allow_zero=True)
-    if val + test >= 1.0:
-        raise ValueError(f"val_fraction + test_fraction must be < 1, got {val} + {test}")
-    return val, test
 
 
 # ---------------------------------------------------------------- the one entry point
@@ -395,8 +265,7 @@ def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess
         DataFileNotFoundError: a missing file.
         ValueError: bad fractions, dtype or preprocessing settings.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed_int(seed)
     val_fraction, test_fraction = check_split(val_fraction, test_fraction)
     dt = _check_dtype(dtype)
     pre_options = {"n_components": n_components}
@@ -405,38 +274,9 @@ def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess
     pre = make_preprocessor(preprocess, **pre_options)
     check_source(source, **options)
 
-    X_test = y_test = None
-    if isinstance(source, str) and source in DATASETS:
-        where = source
-        X, y = DATASETS[source](seed=seed, **options)
-    else:
-        where = os.fspath(source)
-        if os.path.isdir(where):
-            X, y, X_test, y_test = _load_cifar10(where, **options)
-        else:
-            X, y = _FILE_LOADERS[os.path.splitext(where)[1].lower()](where, **options)
-    X, y = _check_arrays(X, y, where)
-
-    # labels -> 0..C-1 over every split together, so the same label means the same class
-    all_y = y if y_test is None else np.concatenate([y, y_test])
-    classes, codes = np.unique(all_y, return_inverse=True)
-    codes = codes.astype(np.int64)
-    if len(classes) < 2:
-        raise DataError(f"{where}: needs at least 2 classes, found only label {classes[0]!r}")
-    y = codes[:len(y)]
-    n = len(y)
-    if y_test is not None:
-        y_test = codes[len(y):]
-        rest, test_idx = np.arange(n), None
-    else:
-        rest, test_idx = _split(y, int(round(test_fraction * n)), seed)
-    n_val = max(1, int(round(val_fraction * n)))
-    if n_val >= len(rest):
-        raise DataError(f"{where}: {n} samples are too few to split with val_fraction={val_fraction}, "
-                        f"test_fraction={test_fraction}")
-    tr, va = _split(y[rest], n_val, seed)
-    train_idx, val_idx = rest[tr], rest[va]
-
+    where, X, y, X_test, y_test = _read(source, seed, options)
+    classes, y, y_test = _encode_labels(y, y_test, where)
+    train_idx, val_idx, test_idx = _split_indices(y, y_test is not None, val_fraction, test_fraction, seed, where)
     X_train = _features(X[train_idx], dt)
     X_val = _features(X[val_idx], dt)
     if y_test is not None:
@@ -451,3 +291,47 @@ def load_dataset(source, seed=0, val_fraction=0.2, test_fraction=0.2, preprocess
     is_identity = np.array_equal(classes, np.arange(len(classes)))
     return Dataset(X_train, y[train_idx], X_val, y[val_idx], X_test, y_test, num_classes=len(classes),
                    name=where, classes=None if is_identity else classes, preprocessor=pre)
+
+
+def _read(source, seed, options):
+    """(where, X, y, X_test, y_test) of a checked source; the test arrays are None unless the
+    source has its own test split (CIFAR-10)."""
+    X_test = y_test = None
+    if isinstance(source, str) and source in DATASETS:
+        where = source
+        X, y = DATASETS[source](seed=seed, **options)
+    else:
+        where = os.fspath(source)
+        if os.path.isdir(where):
+            X, y, X_test, y_test = read_cifar10(where, **options)
+        else:
+            X, y = FILE_READERS[os.path.splitext(where)[1].lower()](where, **options)
+    X, y = check_arrays(X, y, where)
+    return where, X, y, X_test, y_test
+
+
+def _encode_labels(y, y_test, where):
+    """(classes, y, y_test) with labels coded 0..C-1 over every split together, so the same label
+    means the same class; ``classes[code]`` is the original label."""
+    all_y = y if y_test is None else np.concatenate([y, y_test])
+    classes, codes = np.unique(all_y, return_inverse=True)
+    codes = codes.astype(np.int64)
+    if len(classes) < 2:
+        raise DataError(f"{where}: needs at least 2 classes, found only label {classes[0]!r}")
+    return classes, codes[:len(y)], (None if y_test is None else codes[len(y):])
+
+
+def _split_indices(y, own_test, val_fraction, test_fraction, seed, where):
+    """(train, val, test) indices into y, stratified and seeded; test is None when the source
+    has its own test split."""
+    n = len(y)
+    if own_test:
+        rest, test_idx = np.arange(n), None
+    else:
+        rest, test_idx = split_indices(y, int(round(test_fraction * n)), seed)
+    n_val = max(1, int(round(val_fraction * n)))
+    if n_val >= len(rest):
+        raise DataError(f"{where}: {n} samples are too few to split with val_fraction={val_fraction}, "
+                        f"test_fraction={test_fraction}")
+    tr, va = split_indices(y[rest], n_val, seed)
+    return rest[tr], rest[va], test_idx

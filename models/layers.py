@@ -5,7 +5,7 @@ needs (never positional cache tuples) and ``backward`` returns the gradients.
 Parameters are passed in as arguments rather than held, so the model's ``params``
 dict stays the single source of truth that optimizers update in place.
 
-Speed: work arrays are reused while the batch shape repeats (``_Buffers``), so a
+Speed: work arrays are reused while the batch shape repeats (``WorkBuffers``), so a
 training step allocates almost nothing. Consequence for callers: an array
 returned by ``forward`` or ``backward`` is only valid until the layer's next
 call; copy it if you keep it. Every array keeps the dtype of its inputs (python
@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["Affine", "BatchNorm", "Dropout", "softmax_cross_entropy", "column_sum"]
 
 
-class _Buffers:
+class WorkBuffers:
     """Named work arrays, one per (name, shape, dtype), reused across calls.
 
     A training run alternates a few batch shapes (the training batch, the last short
@@ -66,7 +66,7 @@ class _Buffers:
         self._arrays.clear()
 
 
-class _Layer:
+class Layer:
     """Base of the layers: pickling drops the work buffers and what the last call cached."""
 
     _transient = ()  # attributes that only live between a forward and its backward
@@ -76,7 +76,7 @@ class _Layer:
         for name in self._transient:
             if name in state:
                 state[name] = None
-        state["_buf"] = _Buffers()
+        state["_buf"] = WorkBuffers()
         return state
 
 
@@ -86,7 +86,7 @@ def column_sum(buf, x, out=None):
     return np.matmul(ones, x, out=out)
 
 
-class Affine(_Layer):
+class Affine(Layer):
     """Fully connected layer: ``out = x @ W + b``.
 
     forward(x (N, D), W (D, M), b (M,)) -> out (N, M)
@@ -98,7 +98,7 @@ class Affine(_Layer):
     def __init__(self):
         self.x = None  # (N, D) input of the last forward
         self.W = None  # (D, M) weights of the last forward
-        self._buf = _Buffers()
+        self._buf = WorkBuffers()
 
     def forward(self, x, W, b):
         """Return ``x @ W + b`` (N, M); keeps ``x`` and ``W`` for backward."""
@@ -129,7 +129,7 @@ class Affine(_Layer):
         return dx, dW, db
 
 
-class BatchNorm(_Layer):
+class BatchNorm(Layer):
     """Batch normalisation over the batch axis, with torch.nn.BatchNorm1d's conventions.
 
     Training normalises with the batch mean and the biased batch variance, and updates
@@ -152,7 +152,7 @@ class BatchNorm(_Layer):
         self.xhat = None  # (N, D) normalised input of the last training forward
         self.inv_std = None  # (D,) 1 / sqrt(batch var + eps)
         self.gamma = None  # (D,)
-        self._buf = _Buffers()
+        self._buf = WorkBuffers()
 
     def forward(self, x, gamma, beta, train=True):
         """Normalise ``x`` (N, D) and apply ``gamma * xhat + beta``.
@@ -211,7 +211,7 @@ class BatchNorm(_Layer):
         return dx, dgamma, dbeta
 
 
-class Dropout(_Layer):
+class Dropout(Layer):
     """Inverted dropout: drop each unit with probability ``p``, scale kept ones by 1 / (1 - p).
 
     The expectation of the output equals the input, so evaluation is the identity.
@@ -235,7 +235,7 @@ class Dropout(_Layer):
         self.p_effective = self._threshold / 65536
         self.scale = 1.0 / (1.0 - self.p_effective)
         self.mask = None  # (N, D) 0 or scale, in the input's dtype
-        self._buf = _Buffers()
+        self._buf = WorkBuffers()
 
     def forward(self, x, rng, train=True):
         """Apply a fresh mask drawn from ``rng`` in training; return ``x`` unchanged in evaluation."""

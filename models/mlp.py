@@ -14,13 +14,14 @@ reused while the batch shape repeats, and the gradient with respect to the netwo
 is never computed.
 """
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from models._checks import flag, int_at_least, is_int, real, seed_int
 from models.activations import ACTIVATIONS, Activation, make_activation
 from models.initializers import get_initializer
+from models.fastpath import FlatParams
 from models.layers import Affine, BatchNorm, Dropout, softmax_cross_entropy
 
 __all__ = ["MLP"]
@@ -43,23 +44,6 @@ class HiddenLayer:
     gamma: str | None
     beta: str | None
     act_params: dict  # activation parameter name -> params key, e.g. {"alpha": "alpha1"}
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, low, high=math.inf, low_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = math.isfinite(value) and (value > low if low_open else value >= low) and value < high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}), got {value!r}")
-    return value
 
 
 class MLP:
@@ -91,6 +75,10 @@ class MLP:
             "WL" (H_last, C), "bL" (C,); "gamma{i}", "beta{i}" (k*H_i,) with batchnorm;
             "alpha{i}" (H_i,) with prelu (k = maxout_k for maxout, else 1). Optimizers
             update these arrays in place; the model never rebinds them.
+        flat: the ``models.fastpath.FlatParams`` behind ``params``: every parameter is a view
+            into one flat array, every gradient ``loss(X, y)`` returns into another, so an
+            optimizer updates them all in one pass with ``optimizer.step_flat(model.flat)``
+            (``Trainer`` does).
         hidden_layers: list of ``HiddenLayer`` (its ``activation.out`` holds the last
             forward's activations, used by ``models.babysit``).
         rng: the model's ``numpy.random.Generator``.
@@ -102,74 +90,37 @@ class MLP:
     def __init__(self, input_dim, hidden_dims, num_classes, activation="relu", init="he",
                  batchnorm=False, dropout=0.0, reg=0.0, dtype="float32", seed=0,
                  bias_init=0.0, maxout_k=2, output_scale=0.1):
-        self.input_dim = _check_int("input_dim", input_dim, 1)
-        if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
+        self.input_dim = int_at_least("input_dim", input_dim, 1)
+        if is_int(hidden_dims):
             hidden_dims = (hidden_dims,)
         if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
             raise ValueError(f"hidden_dims must be a sequence of integers >= 1, got {hidden_dims!r}")
         hidden_dims = tuple(hidden_dims)
         for h in hidden_dims:
-            if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
+            if not is_int(h) or h < 1:
                 raise ValueError(f"hidden_dims must be a sequence of integers >= 1, got {hidden_dims!r}")
         self.hidden_dims = tuple(int(h) for h in hidden_dims)
-        self.num_classes = _check_int("num_classes", num_classes, 2)
+        self.num_classes = int_at_least("num_classes", num_classes, 2)
         if activation not in ACTIVATIONS:
             make_activation(activation)  # raises the registry's "unknown activation" error
         self.activation = activation
         self.init = init
-        initializer = get_initializer(init)
-        if not isinstance(batchnorm, (bool, np.bool_)):
-            raise ValueError(f"batchnorm must be True or False, got {batchnorm!r}")
-        self.batchnorm = bool(batchnorm)
-        self.dropout = _check_float("dropout", dropout, 0.0, 1.0)
-        self.reg = _check_float("reg", reg, 0.0)
+        get_initializer(init)  # raises the registry's "unknown initializer" error
+        self.batchnorm = flag("batchnorm", batchnorm)
+        self.dropout = real("dropout", dropout, 0.0, 1.0, high_open=True)
+        self.reg = real("reg", reg, 0.0)
         self.dtype = _check_dtype(dtype)
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        self.bias_init = _check_float("bias_init", bias_init, -math.inf)
-        self.maxout_k = _check_int("maxout_k", maxout_k, 2)
-        self.output_scale = _check_float("output_scale", output_scale, 0.0)
+        self.seed = seed_int(seed)
+        self.bias_init = real("bias_init", bias_init)
+        self.maxout_k = int_at_least("maxout_k", maxout_k, 2)
+        self.output_scale = real("output_scale", output_scale, 0.0)
         self.rng = np.random.default_rng(self.seed)
 
         self.params = {}
         self.hidden_layers = []
-        fan_in = self.input_dim
-        for i, units in enumerate(self.hidden_dims, start=1):
-            options = {"k": self.maxout_k} if activation == "maxout" else {}
-            act = make_activation(activation, **options)
-            width = act.width_factor * units  # maxout: k linear pieces per unit
-            layer = HiddenLayer(
-                index=i, units=units, affine=Affine(), activation=act,
-                batchnorm=BatchNorm(width, self.dtype) if self.batchnorm else None,
-                dropout=Dropout(self.dropout) if self.dropout > 0 else None,
-                W=f"W{i}", b=f"b{i}",
-                gamma=f"gamma{i}" if self.batchnorm else None,
-                beta=f"beta{i}" if self.batchnorm else None,
-                act_params={},
-            )
-            self.params[layer.W] = initializer(fan_in, width, self.rng, self.dtype)
-            self.params[layer.b] = np.full(width, self.bias_init, dtype=self.dtype)
-            if self.batchnorm:
-                self.params[layer.gamma] = np.ones(width, dtype=self.dtype)
-                self.params[layer.beta] = np.zeros(width, dtype=self.dtype)
-            for pname, value in act.init_params(units, self.dtype).items():
-                key = f"{pname}{i}"
-                layer.act_params[pname] = key
-                self.params[key] = value
-            self.hidden_layers.append(layer)
-            fan_in = units
-        last = len(self.hidden_dims) + 1
-        self._W_out, self._b_out = f"W{last}", f"b{last}"
-        W_out = initializer(fan_in, self.num_classes, self.rng, self.dtype)
-        if self.output_scale != 1.0:
-            W_out *= self.output_scale
-        self.params[self._W_out] = W_out
-        self.params[self._b_out] = np.full(self.num_classes, self.bias_init, dtype=self.dtype)
-        self._out_affine = Affine()
+        self._build(get_initializer(init))
         self.weight_names = [layer.W for layer in self.hidden_layers] + [self._W_out]
-        self._pack_params()
-        self._grads = None  # preallocated gradient arrays, created on the first training step
+        self.flat = FlatParams(self.params)
 
     # ------------------------------------------------------------------ public API
     def loss(self, X, y=None, train=None):
@@ -202,7 +153,7 @@ class MLP:
     def predict(self, X, batch_size=1024):
         """Predicted labels (N,) int64, in evaluation mode, ``batch_size`` rows at a time."""
         X = self._check_X(X)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = int_at_least("batch_size", batch_size, 1)
         out = np.empty(X.shape[0], dtype=np.int64)
         for start in range(0, X.shape[0], batch_size):
             stop = start + batch_size
@@ -239,15 +190,48 @@ class MLP:
                 stats[f"running_var{layer.index}"] = layer.batchnorm.running_var
         return stats
 
+    def state_dict(self):
+        """Everything training changes, as plain data (copies): ``{"params": {name: array},
+        "running_stats": {name: array}, "rng": the generator's bit_generator.state}``.
+
+        With the same constructor arguments, ``load_state_dict`` of it restores the model
+        exactly: weights, batchnorm statistics and the dropout masks still to come.
+        """
+        return {"params": {k: v.copy() for k, v in self.params.items()},
+                "running_stats": {k: v.copy() for k, v in self.running_stats.items()},
+                "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Restore a ``state_dict()`` of a model built with the same arguments (values are copied
+        into the existing arrays, so ``params`` and ``flat`` stay the same objects).
+
+        Raises:
+            ValueError: missing or extra arrays, a shape or dtype that differs, a bad rng state.
+        """
+        if not isinstance(state, dict) or set(state) != {"params", "running_stats", "rng"}:
+            raise ValueError("model state must be a dict with keys 'params', 'running_stats' and 'rng'")
+        pairs = [(state["params"], self.params), (state["running_stats"], self.running_stats)]
+        for what, (saved, live) in zip(("params", "running_stats"), pairs):
+            _check_matching("model state: " + what, saved, live)
+        rng = type(self.rng.bit_generator)()
+        try:
+            rng.state = state["rng"]   # validated on a scratch generator first
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"model state: rng is not a valid {type(rng).__name__} state ({exc})") from None
+        for saved, live in pairs:
+            for name, target in live.items():
+                target[...] = saved[name]
+        self.rng.bit_generator.state = rng.state
+
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_grads"] = None  # work arrays are rebuilt on demand, not pickled
+        del state["flat"]  # pickling would copy each view into its own array: packed again on load
         state.pop("_scratch_buf", None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._pack_params()  # pickling copied each view into its own array
+        self.flat = FlatParams(self.params)
 
     def __repr__(self):
         return (f"MLP(input_dim={self.input_dim}, hidden_dims={list(self.hidden_dims)}, "
@@ -256,6 +240,41 @@ class MLP:
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ------------------------------------------------------------------ internals
+    def _build(self, initializer):
+        """Create the layers and their initial parameters, drawing the weights from ``self.rng``."""
+        fan_in = self.input_dim
+        for i, units in enumerate(self.hidden_dims, start=1):
+            act = make_activation(self.activation, **({"k": self.maxout_k} if self.activation == "maxout" else {}))
+            width = act.width_factor * units  # maxout: k linear pieces per unit
+            layer = HiddenLayer(
+                index=i, units=units, affine=Affine(), activation=act,
+                batchnorm=BatchNorm(width, self.dtype) if self.batchnorm else None,
+                dropout=Dropout(self.dropout) if self.dropout > 0 else None,
+                W=f"W{i}", b=f"b{i}",
+                gamma=f"gamma{i}" if self.batchnorm else None,
+                beta=f"beta{i}" if self.batchnorm else None,
+                act_params={},
+            )
+            self.params[layer.W] = initializer(fan_in, width, self.rng, self.dtype)
+            self.params[layer.b] = np.full(width, self.bias_init, dtype=self.dtype)
+            if self.batchnorm:
+                self.params[layer.gamma] = np.ones(width, dtype=self.dtype)
+                self.params[layer.beta] = np.zeros(width, dtype=self.dtype)
+            for pname, value in act.init_params(units, self.dtype).items():
+                key = f"{pname}{i}"
+                layer.act_params[pname] = key
+                self.params[key] = value
+            self.hidden_layers.append(layer)
+            fan_in = units
+        last = len(self.hidden_dims) + 1
+        self._W_out, self._b_out = f"W{last}", f"b{last}"
+        W_out = initializer(fan_in, self.num_classes, self.rng, self.dtype)
+        if self.output_scale != 1.0:
+            W_out *= self.output_scale
+        self.params[self._W_out] = W_out
+        self.params[self._b_out] = np.full(self.num_classes, self.bias_init, dtype=self.dtype)
+        self._out_affine = Affine()
+
     def _check_X(self, X):
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
@@ -293,39 +312,11 @@ class MLP:
                 h = layer.dropout.forward(h, self.rng, train)
         return self._out_affine.forward(h, P[self._W_out], P[self._b_out])
 
-    def _pack_params(self):
-        """Make every parameter a view of one flat array (same values, same dict, same order).
-
-        Optimizers then update all parameters with one short run of ufunc calls on the flat
-        array instead of one run per parameter (see ``Optimizer.step``): on small networks
-        the per-call overhead is most of an optimizer step.
-        """
-        flat = np.empty(sum(p.size for p in self.params.values()), dtype=self.dtype)
-        offset = 0
-        for name, p in self.params.items():
-            view = flat[offset:offset + p.size].reshape(p.shape)
-            view[...] = p
-            self.params[name] = view
-            offset += p.size
-
-    def _grad_buffers(self):
-        grads = self._grads
-        if grads is None:
-            # one flat array laid out like the parameters' (``_pack_params``), zero so a
-            # gradient that is never written (none today) could not inject garbage
-            flat = np.zeros(sum(p.size for p in self.params.values()), dtype=self.dtype)
-            grads, offset = {}, 0
-            for name, p in self.params.items():
-                grads[name] = flat[offset:offset + p.size].reshape(p.shape)
-                offset += p.size
-            self._grads = grads
-        return grads
-
     def _train_step(self, X, y):
         scores = self._forward(X, train=True)
         data_loss, dscores = softmax_cross_entropy(scores, y)
         P = self.params
-        grads = self._grad_buffers()
+        grads = self.flat.grads
         dh, _, _ = self._out_affine.backward(
             dscores, need_dx=bool(self.hidden_layers),
             dW=grads[self._W_out], db=grads[self._b_out])
@@ -385,3 +376,15 @@ def _check_dtype(value):
     if dtype is None or dtype.name not in _DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {value!r}")
     return dtype
+
+
+def _check_matching(what, saved, live):
+    """Raise ValueError unless ``saved`` has exactly the names of ``live`` with the same shapes and dtypes."""
+    if not isinstance(saved, dict) or set(saved) != set(live):
+        names = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{what} holds {names}, the model has {sorted(live)}")
+    for name, target in live.items():
+        value = saved[name]
+        if not isinstance(value, np.ndarray) or value.shape != target.shape or value.dtype != target.dtype:
+            got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise ValueError(f"{what} {name!r} is {got}, the model's is {target.dtype} {target.shape}")

@@ -11,13 +11,15 @@ The dataset is loaded and preprocessed once per process and cached at module
 level (keyed by the data settings), so sending the objective to a worker process
 for every trial costs only its few settings: it never pickles the data.
 """
-import difflib
+import json
 import math
-import numbers
 from collections import OrderedDict
 
 import numpy as np
 
+from models._checks import flag, int_at_least, is_int
+from models.checkpoint import pack as checkpoint_pack
+from models.checkpoint import unpack as checkpoint_unpack
 from models.datasets import Dataset, check_source, check_split, load_dataset, source_keywords
 from models.optimizers import OPTIMIZERS, make_optimizer, optimizer_keywords
 from models.preprocess import make_preprocessor
@@ -58,6 +60,7 @@ SETTING_BOUNDS = {
     "n_components": (1, None), "val_fraction": (_inside(0.0, 1.0), _inside(1.0, 0.0)),
     "test_fraction": (0.0, _inside(1.0, 0.0)),
 }
+_CHECKPOINT_FORMAT = "models.MLPObjective/1"
 _CACHE_SIZE = 4
 _DATA_CACHE = OrderedDict()   # data key -> Dataset, per process (least recently used dropped first)
 
@@ -73,20 +76,14 @@ def _jsonable(value):
 
 
 def _hidden_dims(value):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         value = [value]
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
     dims = list(value)
-    if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in dims):
+    if any(not is_int(h) or h < 1 for h in dims):
         raise ValueError(f"hidden_dims must be a list of positive integers, got {value!r}")
     return [int(h) for h in dims]
-
-
-def _count(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 class MLPObjective:
@@ -146,6 +143,8 @@ class MLPObjective:
                 raise ValueError("unknown setting 'epochs': the number of epochs is the trial's budget "
                                  "(the study's budget), not a setting")
             if name not in valid:
+                import difflib   # only for the error message: a worker's imports stay light
+
                 close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
                 if close:
                     raise ValueError(f"unknown {where} {name!r}; did you mean {close[0]!r}?")
@@ -160,8 +159,8 @@ class MLPObjective:
             raise ValueError("give either hidden_dims or width/depth as parameters, not both")
         base = _hidden_dims(s.get("hidden_dims", _DEFAULT_HIDDEN))
         if ("width" in s or "depth" in s) and not ("hidden_dims" in params):
-            width = _count("width", s["width"], 1) if "width" in s else (base[0] if base else _DEFAULT_HIDDEN[0])
-            depth = _count("depth", s["depth"], 0) if "depth" in s else max(len(base), 1)
+            width = int_at_least("width", s["width"], 1) if "width" in s else (base[0] if base else _DEFAULT_HIDDEN[0])
+            depth = int_at_least("depth", s["depth"], 0) if "depth" in s else max(len(base), 1)
             hidden = [width] * depth
         else:
             hidden = base
@@ -231,7 +230,7 @@ class MLPObjective:
             if preprocess == "whiten" and "whiten_eps" in data:
                 options["eps"] = data["whiten_eps"]
             make_preprocessor(preprocess, **options)
-            _count("data_seed", data.get("data_seed", 0), 0)
+            int_at_least("data_seed", data.get("data_seed", 0), 0)
             check_source(self.dataset, **{k: data[k] for k in self._source_options if k in data})
 
     def setting_bounds(self):
@@ -273,7 +272,7 @@ class MLPObjective:
         return state
 
     # ------------------------------------------------------------------ the protocol
-    def __call__(self, params, budget, seed, report=None):
+    def __call__(self, params, budget, seed, report=None, checkpoint=None, final=False):
         """Train one MLP for ``budget`` epochs with ``params`` over the fixed settings.
 
         Args:
@@ -281,38 +280,117 @@ class MLPObjective:
             budget: number of epochs (positive int).
             seed: non-negative int; the model's initialisation and dropout and the trainer's
                 shuffles are drawn from independent streams derived from it (SeedSequence).
-            report: optional ``report(epoch, metrics)`` called after every epoch.
+            report: optional ``report(epoch, metrics)`` called after every epoch (1-based; a
+                continued run reports only its new epochs, numbered on).
+            checkpoint: None (train from scratch) or the ``"checkpoint"`` bytes this objective
+                returned for the same params and seed at a smaller budget: train on from there.
+                The result equals one uninterrupted run to ``budget`` bit for bit.
+            final: True only for the study's one final evaluation of its chosen configuration:
+                after training, also measure ``test_acc`` and ``test_loss`` on the test split.
+                Otherwise the test split is never read.
 
         Returns:
-            ``{"val_acc": last epoch's validation accuracy, "best_val_acc", "train_acc": last epoch's,
-            "loss": mean loss of the last epoch, "epochs": epochs completed,
-            "status": "ok" | "diverged"}`` (accuracies are NaN when no epoch completed).
+            ``{"val_acc": last epoch's validation accuracy, "best_val_acc" (over all epochs),
+            "train_acc": last epoch's, "loss": mean loss of the last epoch, "epochs": epochs
+            completed, "status": "ok" | "diverged", "checkpoint": bytes | None}`` (accuracies
+            are NaN when no epoch completed; the checkpoint holds the state after ``budget``
+            epochs, None when the run diverged). With ``final=True`` also ``"test_acc"`` and
+            ``"test_loss"`` (the evaluation-mode loss: cross-entropy plus the L2 penalty, as
+            ``loss``), NaN when the run diverged.
 
         Raises:
-            ValueError: unknown setting or invalid value (the runner records the trial as failed).
+            ValueError: unknown setting or invalid value (the runner records the trial as failed);
+                a checkpoint for other params or seed, for as many epochs as ``budget`` or more,
+                or damaged; ``final=True`` on data without a test split.
         """
-        from models.mlp import MLP
-
-        budget = _count("budget", budget, 1)
-        seed = _count("seed", seed, 0)
-        mlp, hidden, trainer, data = self._resolve(params)
+        budget = int_at_least("budget", budget, 1)
+        seed = int_at_least("seed", seed, 0)
+        mlp, hidden, trainer_settings, data = self._resolve(params)
+        saved = None if checkpoint is None else self._check_checkpoint(checkpoint, params, seed, budget)
+        final = flag("final", final)
         dataset = self._load(data)
-        model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
-        model = MLP(dataset.input_dim, hidden, dataset.num_classes,
-                    seed=int(model_seq.generate_state(1)[0]), **mlp)
-        hist = Trainer(model, dataset, epochs=budget, seed=int(trainer_seq.generate_state(1)[0]),
-                       report=report, **trainer).train()
-        per_epoch = math.ceil(len(dataset.X_train) / min(trainer.get("batch_size", 128), len(dataset.X_train)))
-        last = hist["loss"][hist["epochs_run"] * per_epoch:] if hist["status"] != "ok" else hist["loss"][-per_epoch:]
-        return {
-            "val_acc": hist["val_acc"][-1] if hist["val_acc"] else math.nan,
-            "best_val_acc": hist["best_val_acc"],
-            "train_acc": hist["train_acc"][-1] if hist["train_acc"] else math.nan,
-            "loss": math.fsum(last) / len(last) if last else math.nan,
-            "epochs": hist["epochs_run"],
-            "status": hist["status"],
-        }
+        if final and len(dataset.y_test) == 0:
+            raise ValueError(f"final=True needs a test split, and {dataset.name!r} has none "
+                             f"(test_fraction={data.get('test_fraction', 0.2)})")
+        trainer = _trainer(dataset, hidden, mlp, trainer_settings, budget, seed, report, saved)
+        model = trainer.model
+        hist = trainer.train()
+        per_epoch = math.ceil(len(dataset.X_train) / min(trainer.batch_size, len(dataset.X_train)))
+        metrics = _metrics(hist, per_epoch, saved["metrics"] if saved else {})
+        if final:
+            ok = metrics["status"] == "ok"
+            metrics["test_acc"] = model.accuracy(dataset.X_test, dataset.y_test) if ok else math.nan
+            metrics["test_loss"] = float(model.loss(dataset.X_test, dataset.y_test, train=False)) if ok else math.nan
+        metrics["checkpoint"] = None if metrics["status"] != "ok" else checkpoint_pack({
+            "format": _CHECKPOINT_FORMAT, "objective": _plain(self.get_params()), "params": _plain(params),
+            "seed": seed, "epochs": budget, "metrics": {k: metrics[k] for k in ("val_acc", "train_acc")},
+            "model": model.state_dict(), "trainer": trainer.state_dict()})
+        return metrics
+
+    def _check_checkpoint(self, checkpoint, params, seed, budget):
+        """The unpacked checkpoint, once it is known to be this objective's for ``params`` and
+        ``seed`` at fewer epochs than ``budget``; else ValueError naming the problem."""
+        saved = checkpoint_unpack(checkpoint)
+        if saved.get("format") != _CHECKPOINT_FORMAT:
+            raise ValueError(f"checkpoint is not an MLPObjective checkpoint (format {saved.get('format')!r})")
+        if saved.get("objective") != _plain(self.get_params()):
+            raise ValueError(f"checkpoint was made by another objective: {saved.get('objective')!r}, "
+                             f"this one is {_plain(self.get_params())!r}")
+        mine, theirs = _plain(params), saved.get("params")
+        if mine != theirs:
+            theirs = theirs if isinstance(theirs, dict) else {}
+            differ = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k, ...) != theirs.get(k, ...)]
+            raise ValueError(f"checkpoint was made for other params (differing: {', '.join(differ)}): "
+                             f"{saved.get('params')!r}, not {mine!r}")
+        if saved.get("seed") != seed:
+            raise ValueError(f"checkpoint was made with seed {saved.get('seed')!r}, not {seed}")
+        epochs = saved.get("epochs")
+        if not is_int(epochs) or not 1 <= epochs < budget:
+            raise ValueError(f"checkpoint holds {epochs!r} epochs: it can only continue to a larger budget "
+                             f"than that, got budget {budget}")
+        if not isinstance(saved.get("metrics"), dict) or not {"model", "trainer"} <= set(saved):
+            raise ValueError("checkpoint is incomplete (no metrics, model or trainer state)")
+        return saved
 
     def __repr__(self):
         args = ", ".join([repr(self.get_params()["dataset"])] + [f"{k}={v!r}" for k, v in self.fixed.items()])
         return f"MLPObjective({args})"
+
+
+def _plain(value):
+    """``value`` as JSON would give it back (tuples become lists, NumPy scalars Python ones)."""
+    return json.loads(json.dumps(_jsonable(value)))
+
+
+def _metrics(hist, per_epoch, before):
+    """The protocol's metrics from a Trainer history; ``before``: val_acc and train_acc of the
+    last epoch of the run this one continues (used when no epoch completes here)."""
+    done = len(hist["val_acc"])   # epochs completed in this call
+    last = hist["loss"][done * per_epoch:] if hist["status"] != "ok" else hist["loss"][-per_epoch:]
+    return {
+        "val_acc": hist["val_acc"][-1] if done else before.get("val_acc", math.nan),
+        "best_val_acc": hist["best_val_acc"],
+        "train_acc": hist["train_acc"][-1] if done else before.get("train_acc", math.nan),
+        "loss": math.fsum(last) / len(last) if last else math.nan,
+        "epochs": hist["epochs_run"],
+        "status": hist["status"],
+    }
+
+
+def _trainer(dataset, hidden, mlp, trainer_settings, budget, seed, report, saved):
+    """The trial's Trainer (its model as ``.model``), for the epochs still to train: model and
+    trainer draw from independent streams of ``seed``; ``saved`` (a checked checkpoint) or None."""
+    from models.mlp import MLP
+
+    model_seq, trainer_seq = np.random.SeedSequence(seed).spawn(2)
+    model = MLP(dataset.input_dim, hidden, dataset.num_classes, seed=int(model_seq.generate_state(1)[0]), **mlp)
+    done = saved["epochs"] if saved else 0
+    trainer = Trainer(model, dataset, epochs=budget - done, seed=int(trainer_seq.generate_state(1)[0]),
+                      report=report, **trainer_settings)
+    if saved:
+        try:
+            model.load_state_dict(saved["model"])
+            trainer.load_state_dict(saved["trainer"])
+        except ValueError as exc:
+            raise ValueError(f"checkpoint does not fit this trial: {exc}") from None
+    return trainer

@@ -12,6 +12,8 @@ Statistics are computed in float64; ``transform`` returns the input's dtype.
 """
 import numpy as np
 
+from models._checks import is_int
+
 __all__ = ["Preprocessor", "NoPreprocessing", "Center", "Standardize", "PCA", "Whiten",
            "PREPROCESSORS", "make_preprocessor", "preprocessor_keywords"]
 
@@ -117,8 +119,7 @@ class PCA(Center):
     name = "pca"
 
     def __init__(self, n_components=None):
-        if n_components is not None and (isinstance(n_components, bool)
-                                         or not isinstance(n_components, (int, np.integer)) or n_components < 1):
+        if n_components is not None and (not is_int(n_components) or n_components < 1):
             raise ValueError(f"n_components must be a positive integer or None, got {n_components!r}")
         self.n_components = None if n_components is None else int(n_components)
 

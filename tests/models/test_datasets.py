@@ -228,3 +228,29 @@ def test_dataset_accepts_user_arrays(rng):
     assert d.num_classes == 3 and d.input_dim == 4 and len(d.X_test) == 0
     with pytest.raises(DataError, match=r"mine: y_val must be 1-D with 20 labels"):
         Dataset(X[:40], y[:40], X[40:], y[41:], name="mine")
+
+
+def test_digits_are_scikit_learns_arrays_read_without_importing_it():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from models.datasets import load_digits
+
+    X, y = load_digits()
+    X_ref, y_ref = sklearn_digits(return_X_y=True)
+    assert X.dtype == X_ref.dtype and y.dtype == y_ref.dtype and X.shape == (1797, 64)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+
+
+@pytest.mark.parametrize("text", [b"1,2\n3\n", b"1.5,2\n", b"1,,2\n", b"", b"100,1\n", b"1, 2\n", b"a,b\n"])
+def test_the_fast_digits_parser_gives_up_on_any_other_layout(text):
+    from models.datasets import _small_int_table
+
+    assert _small_int_table(text) is None
+
+
+def test_the_fast_digits_parser_reads_small_integer_tables():
+    from models.datasets import _small_int_table
+
+    np.testing.assert_array_equal(_small_int_table(b"0,16,3\n12,1,9\n"), [[0, 16, 3], [12, 1, 9]])
+    np.testing.assert_array_equal(_small_int_table(b"4,5\n6,7"), [[4, 5], [6, 7]])

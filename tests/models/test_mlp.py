@@ -269,3 +269,42 @@ def test_no_float64_intermediates_in_a_float32_model(activation, rng):
             arrays += list(part._buf._arrays.values())
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
     assert floats and set(floats) == {np.dtype(np.float32)}
+
+
+def test_state_dict_round_trip_restores_weights_statistics_and_dropout_masks():
+    X = np.random.default_rng(0).standard_normal((16, 5))
+    y = np.arange(16) % 3
+    model = MLP(5, [8], 3, batchnorm=True, dropout=0.5, seed=1)
+    model.loss(X, y)
+    state = model.state_dict()
+    assert set(state) == {"params", "running_stats", "rng"}
+    clone = MLP(5, [8], 3, batchnorm=True, dropout=0.5, seed=2)
+    flat = clone.flat
+    clone.load_state_dict(state)
+    assert clone.flat is flat and clone.flat.intact()
+    loss_a, grads_a = model.loss(X, y)     # the same dropout masks are drawn next
+    loss_b, grads_b = clone.loss(X, y)
+    assert loss_a == loss_b
+    for key in grads_a:
+        np.testing.assert_array_equal(grads_a[key], grads_b[key])
+    model.params["W1"][...] = 0.0          # the state was a copy
+    assert np.any(state["params"]["W1"] != 0.0)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda s: s.pop("rng"), "model state must be a dict with keys"),
+    (lambda s: s["params"].pop("b1"), r"model state: params holds \['W1', 'W2', 'b2', 'beta1', 'gamma1'\]"),
+    (lambda s: s["running_stats"].update(running_mean1=np.zeros(3, np.float32)),
+     r"model state: running_stats 'running_mean1' is float32 \(3,\), the model's is float32 \(8,\)"),
+    (lambda s: s["params"].update(W2=[[0.0]]), r"model state: params 'W2' is list"),
+    (lambda s: s.update(rng={"bit_generator": "PCG64"}), r"model state: rng is not a valid PCG64 state"),
+])
+def test_a_state_of_another_model_is_a_named_error(edit, message):
+    state = MLP(5, [8], 3, batchnorm=True, seed=1).state_dict()
+    edit(state)
+    model = MLP(5, [8], 3, batchnorm=True, seed=3)
+    before = {k: v.copy() for k, v in model.params.items()}
+    with pytest.raises(ValueError, match=message):
+        model.load_state_dict(state)
+    for key in before:   # nothing was half-loaded
+        np.testing.assert_array_equal(model.params[key], before[key])

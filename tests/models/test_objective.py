@@ -9,7 +9,7 @@ import pytest
 from models import MLPObjective, load_dataset
 from models import objective as objective_module
 
-KEYS = {"val_acc", "best_val_acc", "train_acc", "loss", "epochs", "status"}
+KEYS = {"val_acc", "best_val_acc", "train_acc", "loss", "epochs", "status", "checkpoint"}
 
 
 @pytest.fixture(scope="module")

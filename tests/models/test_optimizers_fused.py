@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from models import MLP, Trainer, load_dataset
-from models import optimizers
+from models import fastpath
 from models.optimizers import make_optimizer
 
 FUSED_CASES = [
@@ -25,7 +25,7 @@ IDS = [f"{name}-{'-'.join(sorted(kw)) or 'defaults'}" for name, kw in FUSED_CASE
 def _needs_kernels():
     """Skip unless numba is installed with its JIT on (the test extra installs it)."""
     pytest.importorskip("numba")
-    if optimizers.fused_kernels() is None:
+    if fastpath.fused_kernels() is None:
         pytest.skip("numba's JIT is disabled here")
 
 
@@ -33,13 +33,11 @@ def _steps(name, kwargs, dtype, fused, flat, steps=25):
     """Parameters after ``steps`` steps on seeded gradients (some large, some tiny, one with
     NaN and inf entries), the lr changed halfway as the trainer's decay does."""
     rng = np.random.default_rng(0)
-    if flat:  # views of one array: the optimizer's flat path, as models.MLP lays them out
-        base = rng.standard_normal(40 * 25 + 7).astype(dtype)
-        params = {"W": base[:1000].reshape(40, 25), "b": base[1000:]}
-        gbase = np.empty_like(base)
-        grads = {"W": gbase[:1000].reshape(40, 25), "b": gbase[1000:]}
+    params = {"W": rng.standard_normal((40, 25)).astype(dtype), "b": rng.standard_normal(7).astype(dtype)}
+    if flat:  # views of one array, as models.MLP lays them out: the optimizer's flat path
+        flat_params = fastpath.FlatParams(params)
+        grads = flat_params.grads
     else:
-        params = {"W": rng.standard_normal((40, 25)).astype(dtype), "b": rng.standard_normal(7).astype(dtype)}
         grads = {k: np.empty_like(v) for k, v in params.items()}
     opt = make_optimizer(name, fused=fused, **kwargs)
     for t in range(steps):
@@ -50,7 +48,7 @@ def _steps(name, kwargs, dtype, fused, flat, steps=25):
         if t == steps // 2:
             opt.lr *= 0.5
         with np.errstate(invalid="ignore", over="ignore"):  # the NaN step warns on the NumPy path
-            opt.step(params, grads)
+            opt.step_flat(flat_params) if flat else opt.step(params, grads)
     return params
 
 
@@ -82,8 +80,8 @@ class _Counting:
 @pytest.fixture
 def counting(monkeypatch):
     _needs_kernels()
-    spy = _Counting(optimizers.fused_kernels())
-    monkeypatch.setattr(optimizers, "_KERNELS", spy)
+    spy = _Counting(fastpath.fused_kernels())
+    monkeypatch.setattr(fastpath, "_KERNELS", spy)
     return spy
 
 
@@ -93,9 +91,11 @@ def test_default_uses_the_kernel_when_numba_is_installed(counting, name, kernel)
     model = MLP(6, [5], 3, seed=0)
     opt = make_optimizer(name)
     _, grads = model.loss(np.ones((4, 6)), np.array([0, 1, 2, 0]))
-    opt.step(model.params, grads)
-    opt.step(model.params, grads)
+    opt.step_flat(model.flat)
+    opt.step_flat(model.flat)
     assert counting.calls == [kernel, kernel]  # one call per step: the flat path, fused
+    opt.step(model.params, grads)
+    assert counting.calls == [kernel] * (2 + len(model.params))  # per parameter: one call each
 
 
 @pytest.mark.parametrize("name,kwargs", [("adam", {"fused": False}), ("sgd", {}), ("radam", {}),
@@ -121,8 +121,8 @@ def test_arrays_the_kernel_cannot_take_use_the_numpy_path(counting):
 
 
 def test_without_numba_fused_none_runs_numpy_and_fused_true_is_a_named_error(monkeypatch):
-    monkeypatch.setattr(optimizers, "_KERNELS", False)
-    monkeypatch.setattr(optimizers, "_KERNELS_MISSING", "numba cannot be imported: No module named 'numba'")
+    monkeypatch.setattr(fastpath, "_KERNELS", False)
+    monkeypatch.setattr(fastpath, "_KERNELS_MISSING", "numba cannot be imported: No module named 'numba'")
     params = {"W": np.ones(5)}
     make_optimizer("adam", lr=0.1).step(params, {"W": np.ones(5)})
     np.testing.assert_allclose(params["W"], 0.9)
@@ -132,9 +132,9 @@ def test_without_numba_fused_none_runs_numpy_and_fused_true_is_a_named_error(mon
 
 def test_disabled_jit_counts_as_unavailable(monkeypatch):
     numba = pytest.importorskip("numba")
-    monkeypatch.setattr(optimizers, "_KERNELS", None)
+    monkeypatch.setattr(fastpath, "_KERNELS", None)
     monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
-    assert optimizers.fused_kernels() is None
+    assert fastpath.fused_kernels() is None
     with pytest.raises(ValueError, match="NUMBA_DISABLE_JIT"):
         make_optimizer("momentum", fused=True)
 
@@ -161,3 +161,54 @@ def test_training_history_is_identical_with_and_without_the_kernel():
     for key in p1:
         np.testing.assert_array_equal(p1[key], p2[key])
     assert h1["best_val_acc"] > 0.9
+
+
+_FIRST_FUSED_STEP = """
+import numpy as np
+from models import MLP, make_optimizer
+from models import _kernels
+model = MLP(6, [5], 3, seed=0, dtype="float32")
+_, grads = model.loss(np.ones((4, 6), np.float32), np.array([0, 1, 2, 0]))
+opt = make_optimizer("adam", fused=True)
+opt.step_flat(model.flat)
+stats = _kernels.adam_step.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_new_process_loads_the_kernels_from_numbas_disk_cache(tmp_path):
+    """cache=True: the first process compiles and writes the cache, the next ones only load it."""
+    import os
+    import subprocess
+    import sys
+
+    _needs_kernels()
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", _FIRST_FUSED_STEP], env=env, capture_output=True,
+                             text=True, check=True, timeout=120)
+        return tuple(int(v) for v in out.stdout.split())
+
+    assert run() == (0, 1)     # compiled once (a miss), written to the cache
+    assert run() == (1, 0)     # loaded from the cache: no compilation
+    assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_by_default_only_large_updates_load_the_kernels(monkeypatch):
+    """fused=None: a small network's step never pays numba's start; a large update does."""
+    _needs_kernels()
+    from models import _kernels
+
+    calls = []
+    optimizers_kernels = _Counting(_kernels)
+    monkeypatch.setattr(fastpath, "_KERNELS", None)   # not loaded in this "process" yet
+    monkeypatch.setattr(fastpath, "fused_kernels", lambda: calls.append(1) or optimizers_kernels)
+    small = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE - 1, np.float32)})
+    make_optimizer("adam").step_flat(small)
+    assert calls == [] and optimizers_kernels.calls == []
+    large = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE, np.float32)})
+    make_optimizer("adam").step_flat(large)
+    assert calls and optimizers_kernels.calls == ["adam_step"]
+    make_optimizer("adam", fused=True).step_flat(small)   # fused=True: always
+    assert optimizers_kernels.calls == ["adam_step"] * 2

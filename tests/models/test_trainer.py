@@ -232,3 +232,79 @@ def test_the_blas_limit_reuses_one_controller_until_modules_are_imported(monkeyp
     monkeypatch.setitem(sys.modules, "_hpsearch_test_new_module", types.ModuleType("_hpsearch_test_new_module"))
     with trainer._one_blas_thread():
         assert trainer._controller is not controllers[0]
+
+
+def test_train_again_numbers_the_epochs_on_and_keeps_the_best(spiral):
+    epochs = []
+    trainer = Trainer(_mlp(spiral), spiral, epochs=2, seed=0, report=lambda e, m: epochs.append(e))
+    first = trainer.train()
+    second = trainer.train()
+    assert epochs == [1, 2, 3, 4] and trainer.epoch == 4 and second["epochs_run"] == 4
+    accs = first["val_acc"] + second["val_acc"]
+    assert second["best_val_acc"] == max(accs) and second["best_epoch"] == accs.index(max(accs)) + 1
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "nesterov", "rmsprop"])
+def test_a_restored_trainer_continues_bit_identically(spiral, optimizer):
+    def fresh(epochs):
+        model = _mlp(spiral, seed=4, batchnorm=True, dropout=0.3)
+        return model, Trainer(model, spiral, optimizer=optimizer, lr=0.01, epochs=epochs, batch_size=32,
+                              seed=9, lr_decay=0.8)
+
+    whole_model, whole = fresh(4)
+    whole_hist = whole.train()
+    model, trainer = fresh(2)
+    trainer.train()
+    saved = (model.state_dict(), trainer.state_dict())
+    model2, trainer2 = fresh(2)
+    model2.load_state_dict(saved[0])
+    trainer2.load_state_dict(saved[1])
+    hist = trainer2.train()
+    assert hist["loss"] == whole_hist["loss"][len(whole_hist["loss"]) // 2:]
+    assert hist["val_acc"] == whole_hist["val_acc"][2:] and hist["lr"] == whole_hist["lr"][2:]
+    assert hist["best_val_acc"] == whole_hist["best_val_acc"] and hist["epochs_run"] == 4
+    for key in whole_model.params:
+        np.testing.assert_array_equal(model2.params[key], whole_model.params[key])
+    for key, stat in whole_model.running_stats.items():
+        np.testing.assert_array_equal(model2.running_stats[key], stat)
+
+
+def test_the_divergence_threshold_survives_a_restore(spiral):
+    model = _mlp(spiral)
+    trainer = Trainer(model, spiral, epochs=1, seed=0)
+    trainer.train()
+    state = trainer.state_dict()
+    assert state["divergence_limit"] == 3.0 * trainer.history["loss"][0]
+    restored = Trainer(_mlp(spiral), spiral, epochs=1, seed=0)
+    restored.load_state_dict(state)
+    assert restored.state_dict()["divergence_limit"] == state["divergence_limit"]
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda s: s.pop("rng"), r"trainer state must be a dict with keys best_epoch, best_val_acc"),
+    (lambda s: s.update(epoch=2.5), r"trainer state: epoch 2.5 and best_epoch"),
+    (lambda s: s.update(best_epoch=9), r"0 <= best_epoch <= epoch"),
+    (lambda s: s.update(divergence_limit="high"), r"divergence_limit and best_val_acc must be floats"),
+    (lambda s: s.update(rng={"bit_generator": "MT19937"}), r"trainer state: rng is not a valid PCG64 state"),
+    (lambda s: s["optimizer"].update(lr=0.0), r"optimizer state lr must be"),
+])
+def test_a_bad_trainer_state_is_a_named_error(spiral, edit, message):
+    trainer = Trainer(_mlp(spiral), spiral, epochs=1, seed=0)
+    trainer.train()
+    state = trainer.state_dict()
+    edit(state)
+    fresh = Trainer(_mlp(spiral), spiral, epochs=1, seed=0)
+    with pytest.raises(ValueError, match=message):
+        fresh.load_state_dict(state)
+    assert fresh.epoch == 0   # nothing was half-loaded
+
+
+def test_an_optimizer_without_state_cannot_be_saved(spiral):
+    class Plain:
+        lr = 0.1
+
+        def step(self, params, grads):
+            pass
+
+    with pytest.raises(ValueError, match="has no state_dict"):
+        Trainer(_mlp(spiral), spiral, optimizer=Plain(), epochs=1).state_dict()
