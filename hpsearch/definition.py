@@ -122,5 +122,6 @@ def _stage(stage):
     from hpsearch.stage import Stage
 
     if isinstance(stage, Stage):
-        return Stage(stage.n_trials, stage.budget, stage.sampler if isinstance(stage.sampler, str) else "random")
+        return Stage(stage.n_trials, stage.budget, stage.sampler if isinstance(stage.sampler, str) else "random",
+                     promote=stage.promote)
     return Stage(*stage)

@@ -81,8 +81,9 @@ class SearchPlan:
             object.__setattr__(self, "stages", tuple(self.stages))
             if not self.stages:
                 raise ValueError("a search plan needs at least one stage")
-            object.__setattr__(self, "_totals", (sum(s.n_trials for s in self.stages),
-                                                 sum(s.epochs for s in self.stages)))
+            promoted = [(s.promote, s.budget - prev.budget) for prev, s in zip(self.stages, self.stages[1:])]
+            object.__setattr__(self, "_totals", (sum(s.n_trials for s in self.stages) + sum(p for p, _ in promoted),
+                                                 sum(s.epochs for s in self.stages) + sum(p * d for p, d in promoted)))
 
     @property
     def total_trials(self):
@@ -139,10 +140,11 @@ class SearchPlan:
         if strategy != COARSE_TO_FINE:
             return [Stage(total_trials, max(1, round(total_epochs / total_trials)), strategy)]
         if self.strategy == COARSE_TO_FINE and strategy == COARSE_TO_FINE:
-            counts = scale_counts([s.n_trials for s in self.stages], total_trials)
+            promoted = sum(s.promote for s in self.stages)  # continued, not new: they keep their count
+            counts = scale_counts([s.n_trials for s in self.stages], max(1, total_trials - promoted))
             if min(counts) < 1:
                 raise ValueError(f"{total_trials} trials are too few for {len(self.stages)} coarse-to-fine stages")
-            return [Stage(c, s.budget, s.sampler) for c, s in zip(counts, self.stages)]
+            return [Stage(c, s.budget, s.sampler, promote=s.promote) for c, s in zip(counts, self.stages)]
         if total_trials < 2:
             raise ValueError(f"coarse-to-fine needs at least 2 trials, got {total_trials}")
         budget = total_epochs / total_trials
@@ -174,5 +176,6 @@ class SearchPlan:
             options["sampler"] = self.sampler(options["sampler"])
             cls = SuccessiveHalving if self.strategy == "sha" else Hyperband
             return cls(batch_size=self.batch_size, **options)
-        runnable = [Stage(s.n_trials, s.budget, self.sampler(s.sampler)) for s in (stages or self.stages)]
+        runnable = [Stage(s.n_trials, s.budget, self.sampler(s.sampler), promote=s.promote)
+                    for s in (stages or self.stages)]
         return CoarseToFine(runnable, Narrowing(**self.narrowing), batch_size=self.batch_size)

@@ -12,7 +12,7 @@ SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fracti
                "min_budget", "max_budget", "eta", "total_budget", "sampler", "batch_size", "sampler_options",
                "n_jobs", "backend")
 _FIDELITY = ("min_budget", "max_budget", "eta", "total_budget", "sampler")
-_STAGE_KEYS = ("n_trials", "budget", "sampler")
+_STAGE_KEYS = ("n_trials", "budget", "sampler", "promote")
 _NARROWING = ("top_fraction", "margin", "move_edges")
 _SECTION = "[search]"
 
@@ -93,7 +93,17 @@ def _stages(reader, table):
         sampler = reader.get(where, stage, "sampler", "str", default="random")
         if sampler not in SAMPLERS:
             raise reader.unknown(where, "sampler", sampler, SAMPLERS)
-        plans.append(Stage(n, b, sampler))
+        promote = reader.get(where, stage, "promote", "int", default=0)
+        if promote:
+            if promote < 0:
+                raise reader.error(where, f"'promote' must be a non-negative integer, got {promote}")
+            if not plans:
+                raise reader.error(where, "'promote' continues trials of the stage before, and the first "
+                                          "stage has none")
+            if b <= plans[-1].budget:
+                raise reader.error(where, f"'promote' continues trials of the stage before, so 'budget' must "
+                                          f"exceed its {plans[-1].budget}, got {b}")
+        plans.append(Stage(n, b, sampler, promote=promote))
     return plans
 
 

@@ -26,9 +26,12 @@ class Stage:
             run (``index`` set), the ``repr`` of the sampler that ran it.
         index: the stage's position in the study (0-based), once it has run; else None.
         space: the :class:`~hpsearch.space.Space` it sampled from, once it has run; else None.
+        promote: coarse-to-fine only: also continue the best ``promote`` trials of the previous
+            stage to this stage's budget, from their checkpoints (they keep their parameters).
 
     Raises:
-        ValueError: a non-positive or non-integer count/budget, or an unknown sampler name.
+        ValueError: a non-positive or non-integer count/budget, a negative ``promote``, or an
+            unknown sampler name.
     """
 
     n_trials: int
@@ -36,10 +39,13 @@ class Stage:
     sampler: Any = "random"
     index: int = None
     space: Any = None
+    promote: int = 0
 
     def __post_init__(self):
         positive_int(self.n_trials, "Stage n_trials")
         positive_int(self.budget, "Stage budget")
+        if isinstance(self.promote, bool) or not isinstance(self.promote, int) or self.promote < 0:
+            raise ValueError(f"Stage promote must be a non-negative integer, got {self.promote!r}")
         if self.index is None:
             # unknown names and objects without the sampler interface fail here, not in trial 37
             from hpsearch.samplers import check_sampler

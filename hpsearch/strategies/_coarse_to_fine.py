@@ -69,6 +69,11 @@ class CoarseToFine(Strategy):
         for i, stage in enumerate(stages):
             if not isinstance(stage, Stage):
                 raise ValueError(f"stages[{i}] must be a Stage(n_trials, budget, sampler), got {stage!r}")
+            if stage.promote and i == 0:
+                raise ValueError("stages[0] cannot promote: no stage runs before it")
+            if stage.promote and stage.budget <= stages[i - 1].budget:
+                raise ValueError(f"stages[{i}] promotes trials of stage {i - 1}, so its budget must exceed "
+                                 f"{stages[i - 1].budget}, got {stage.budget}")
         from hpsearch.samplers import get_sampler
 
         self.stages = stages
@@ -85,6 +90,8 @@ class CoarseToFine(Strategy):
         stage_specs = {}
         for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
             entry = {"n_trials": stage.n_trials, "budget": stage.budget, "sampler": repr(sampler)}
+            if stage.promote:
+                entry["promote"] = stage.promote
             if _adaptive(sampler):
                 entry["batch_size"] = self.batch_size  # the proposals depend on it
             stage_specs[str(k)] = entry
@@ -97,20 +104,39 @@ class CoarseToFine(Strategy):
             # later stages search a narrowed space, so a grid's size there is an upper bound
             n = stage.n_trials if _adaptive(sampler) else \
                 int(sampler.start(space, stage.n_trials, seeding.sampler_seed(seed, k), direction))
-            planned.append(stage.ran(k, space, repr(sampler), n))
+            planned.append(stage.ran(k, space, repr(sampler), n + self._promoted_count(k, planned)))
         return planned
 
+    def _promoted_count(self, k, planned):
+        """How many trials stage ``k`` continues (at most the previous stage's count)."""
+        return min(self.stages[k].promote, planned[k - 1].n_trials) if k and self.stages[k].promote else 0
+
     def rounds(self, ctx):
-        space = ctx.space
+        space, records = ctx.space, []
         for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
             n = int(sampler.start(space, stage.n_trials, seeding.sampler_seed(ctx.seed, k), ctx.direction))
-            ctx.begin_stage(stage.ran(k, space, repr(sampler), n))
-            records = yield from self._stage_rounds(ctx, k, stage.budget, sampler, n)
+            promoted = self._best(ctx, records, stage.promote)
+            ctx.begin_stage(stage.ran(k, space, repr(sampler), n + len(promoted)))
+            keep = k + 1 < len(self.stages) and self.stages[k + 1].promote > 0
+            continued = []
+            if promoted:
+                continued = yield [ctx.request(k, r["params"], stage.budget, continue_from=r["number"], seed=r["seed"],
+                                               keep_checkpoint=keep) for r in promoted]
+            ctx.release([r["number"] for r in records])  # the previous stage's checkpoints are spent
+            fresh = yield from self._stage_rounds(ctx, k, stage.budget, sampler, n, keep)
+            records = continued + fresh
             if k + 1 < len(self.stages):
                 space = self._next_space(ctx, k, space, records)
 
-    def _stage_rounds(self, ctx, k, budget, sampler, n):
-        """Ask, run and (for adaptive samplers) tell the stage's ``n`` trials; returns their records."""
+    @staticmethod
+    def _best(ctx, records, m):
+        """The best ``m`` ok records (ties by trial number)."""
+        ok = [r for r in records if r["status"] == "ok" and math.isfinite(r["metrics"][ctx.metric])]
+        sign = -1.0 if ctx.direction == "maximize" else 1.0
+        return sorted(ok, key=lambda r: (sign * r["metrics"][ctx.metric], r["number"]))[:m]
+
+    def _stage_rounds(self, ctx, k, budget, sampler, n, keep):
+        """Ask, run and (for adaptive samplers) tell the stage's ``n`` new trials; returns their records."""
         adaptive = _adaptive(sampler)
         size = self.batch_size if adaptive else n
         records = []
@@ -119,7 +145,7 @@ class CoarseToFine(Strategy):
             proposals = list(sampler.ask(m))
             if len(proposals) != m:
                 raise RuntimeError(f"sampler {sampler!r} returned {len(proposals)} proposals for ask({m})")
-            done = yield [ctx.request(k, params, budget) for params in proposals]
+            done = yield [ctx.request(k, params, budget, keep_checkpoint=keep) for params in proposals]
             if adaptive:
                 for i, (params, record) in enumerate(zip(proposals, done)):
                     value = record["metrics"][ctx.metric] if record["status"] == "ok" else None

@@ -249,12 +249,41 @@ class Hyperband(_Halving):
     bracket ``s`` starting ``ceil((s_max + 1) / (s + 1) * eta**s)`` configurations at budget
     ``max_budget * eta**-s``. Arguments as :class:`SuccessiveHalving`; ``total_budget`` runs
     iterations (new configurations each) while they fit, None one iteration.
+
+    Args:
+        lead: start with a *lead bracket* that screens ``4 * eta`` configurations at
+            ``min_budget`` and continues the best two straight to ``max_budget``, so that a
+            strong model exists long before the first iteration ends (a good configuration
+            usually shows itself after one epoch; it then needs the full budget). Default True.
     """
 
     name = "hyperband"
 
-    def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None):
+    def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None,
+                 lead=True):
+        self.lead = bool(lead)
         super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size)
+
+    def spec(self):
+        return {**super().spec(), "lead": self.lead}
+
+    def _plan_brackets(self):
+        brackets = super()._plan_brackets()
+        if not self.lead or self.min_budget == self.max_budget:
+            return brackets
+        lead = Bracket(0, 4 * self.eta, (self.min_budget, self.max_budget), 2 * self.eta)
+        if self.total_budget is not None and lead.epochs() > self.total_budget:
+            return brackets
+        if self.total_budget is not None:
+            # the lead bracket is paid for by dropping the last brackets that no longer fit
+            room, kept = self.total_budget - lead.epochs(), []
+            for bracket in brackets:
+                if bracket.epochs() > room:
+                    break
+                kept.append(bracket)
+                room -= bracket.epochs()
+            brackets = kept
+        return [lead] + [Bracket(b.index + 1, b.n_configs, b.budgets, b.eta) for b in brackets]
 
     def _iteration(self, first_index):
         brackets = []
@@ -266,5 +295,5 @@ class Hyperband(_Halving):
 
     def __repr__(self):
         return (f"Hyperband(min_budget={self.min_budget}, max_budget={self.max_budget}, eta={self.eta}, "
-                f"total_budget={self.total_budget}, sampler={self.sampler!r})")
+                f"total_budget={self.total_budget}, sampler={self.sampler!r}, lead={self.lead})")
 

@@ -45,12 +45,23 @@ class FromScratch:
 
 # ---------------------------------------------------------------------- the plan
 def test_hyperband_brackets_follow_li_et_al():
-    hb = Hyperband(min_budget=1, max_budget=27, eta=3)
+    hb = Hyperband(min_budget=1, max_budget=27, eta=3, lead=False)
     assert [(b.n_configs, b.budgets, b.rung_sizes()) for b in hb.brackets] == [
         (27, (1, 3, 9, 27), [27, 9, 3, 1]), (12, (3, 9, 27), [12, 4, 1]), (6, (9, 27), [6, 2]), (4, (27,), [4])]
     # promoted trials continue, so a rung costs only its budget's increment
     assert [b.epochs() for b in hb.brackets] == [27 + 9 * 2 + 3 * 6 + 18, 36 + 4 * 6 + 18, 54 + 2 * 18, 108]
     assert hb.total_epochs() == sum(b.epochs() for b in hb.brackets)
+
+
+def test_the_lead_bracket_sends_the_best_two_of_twelve_straight_to_the_full_budget():
+    hb = Hyperband(min_budget=1, max_budget=27, eta=3)
+    lead = hb.brackets[0]
+    assert (lead.n_configs, lead.budgets, lead.rung_sizes()) == (12, (1, 27), [12, 2])
+    assert hb.brackets[1:] == [type(b)(b.index + 1, b.n_configs, b.budgets, b.eta)
+                               for b in Hyperband(min_budget=1, max_budget=27, eta=3, lead=False).brackets]
+    # within a total budget it is paid for by the brackets that no longer fit
+    capped = Hyperband(min_budget=1, max_budget=27, eta=3, total_budget=400)
+    assert capped.brackets[0] == lead and capped.total_epochs() <= 400
 
 
 def test_budgets_round_to_rising_integers_ending_at_the_maximum():
@@ -60,8 +71,8 @@ def test_budgets_round_to_rising_integers_ending_at_the_maximum():
 
 
 def test_a_total_budget_runs_as_many_brackets_as_fit():
-    one = Hyperband(min_budget=1, max_budget=9, eta=3)
-    more = Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=int(2.5 * one.total_epochs()))
+    one = Hyperband(min_budget=1, max_budget=9, eta=3, lead=False)
+    more = Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=int(2.5 * one.total_epochs()), lead=False)
     assert len(more.brackets) > 2 * len(one.brackets) and more.total_epochs() <= 2.5 * one.total_epochs()
     assert [b.index for b in more.brackets] == list(range(len(more.brackets)))
     sha = SuccessiveHalving(min_budget=1, max_budget=9, eta=3, total_budget=3 * 27)
@@ -71,7 +82,7 @@ def test_a_total_budget_runs_as_many_brackets_as_fit():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(eta=1), "eta must be an integer >= 2, got 1"),
     (dict(min_budget=10, max_budget=9), "min_budget must be at most max_budget"),
-    (dict(total_budget=5), "total_budget=5 epochs cannot hold one bracket of hyperband (the cheapest costs"),
+    (dict(total_budget=5, lead=False), "total_budget=5 epochs cannot hold one bracket of hyperband (the cheapest costs"),
     (dict(max_budget=0), "max_budget must be a positive integer"),
 ])
 def test_bad_settings_are_named(kwargs, message):
@@ -198,3 +209,45 @@ def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hy
     assert len(calls) == len(hyperband_run.trials) - stored
     assert _table(res).equals(_table(hyperband_run))
     assert not (tmp_path / "checkpoints" / "kill").exists()
+
+
+# ---------------------------------------------------------------------- coarse-to-fine with promotion
+def _promoting(objective=CURVE, n_jobs=1):
+    stages = [hp.Stage(12, 1), hp.Stage(6, 4, promote=3), hp.Stage(2, 9, promote=2)]
+    return _study(objective).coarse_to_fine(stages, seed=0, n_jobs=n_jobs)
+
+
+def test_coarse_to_fine_continues_the_best_of_the_previous_stage():
+    res = _promoting()
+    trials = res.trials
+    assert [len(trials[trials["stage"] == k]) for k in range(3)] == [12, 3 + 6, 2 + 2]
+    assert [s.n_trials for s in res.stages] == [12, 9, 4]
+    by_number = trials.set_index("number")
+    for k, promote in ((1, 3), (2, 2)):
+        rows = trials[(trials["stage"] == k) & trials["continued_from"].notna()]
+        previous = trials[trials["stage"] == k - 1].sort_values(["score", "number"], ascending=[False, True])
+        assert sorted(rows["continued_from"].astype(int)) == sorted(previous["number"].head(promote))
+        parents = by_number.loc[rows["continued_from"].astype(int)]
+        assert (rows["param_lr"].to_numpy() == parents["param_lr"].to_numpy()).all()
+        assert (rows["trial_epochs"].to_numpy() == rows["budget"].to_numpy() - parents["budget"].to_numpy()).all()
+    fresh = trials[trials["continued_from"].isna()]
+    assert (fresh["trial_epochs"] == fresh["budget"]).all()
+
+
+def test_promoting_coarse_to_fine_is_reproducible_and_equals_training_from_scratch():
+    res = _promoting()
+    assert _table(_promoting(n_jobs=2)).equals(_table(res))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scratch = _promoting(FromScratch())
+    same = ["number", "stage", "param_lr", "param_reg", "score", "budget", "seed"]
+    assert scratch.trials[same].equals(res.trials[same])
+
+
+def test_a_stage_cannot_promote_without_a_shorter_stage_before_it():
+    with pytest.raises(ValueError, match="stages\\[0\\] cannot promote"):
+        _study().coarse_to_fine([hp.Stage(4, 1, promote=2)])
+    with pytest.raises(ValueError, match="its budget must exceed 3, got 3"):
+        _study().coarse_to_fine([hp.Stage(4, 3), hp.Stage(4, 3, promote=2)])
+    with pytest.raises(ValueError, match="promote must be a non-negative integer"):
+        hp.Stage(4, 3, promote=-1)

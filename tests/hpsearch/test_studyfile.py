@@ -96,6 +96,8 @@ def test_run_on_a_study_in_memory(tmp_path):
 
 # -- every mistake: one line naming the file and the key ------------------------------------
 
+HYPERBAND = BOWL.split("[search]")[0] + '[search]\nstrategy = "hyperband"\nmax_budget = 9\n'
+
 BAD = {
     "syntax": (BOWL.replace("seed = 3", "seed = = 3"), ["TOML syntax error", "line 4"]),
     "unknown-trainer-key": (MLP.replace('optimizer = "adam"', 'optimizer = "adam"\nbatch_sise = 64'),
@@ -149,6 +151,21 @@ BAD = {
                           ["[trainer] 'dataset'", "missing.npz", "not found"]),
     "unaccepted-space-param": (MLP.replace("[space]", '[space]\nmomentun = { type = "uniform", low = 0.5, high = 0.9 }'),
                                ["[space] unknown parameter 'momentun'", "did you mean 'momentum'"]),
+    "hb-eta": (HYPERBAND + "eta = 1\n", ["[search] 'eta' must be an integer >= 2"]),
+    "hb-min-above-max": (HYPERBAND + "min_budget = 10\n", ["min_budget must be at most max_budget"]),
+    "hb-tiny-total": (HYPERBAND + "total_budget = 3\n", ["total_budget=3 epochs cannot hold one bracket"]),
+    "hb-n-trials": (HYPERBAND + "n_trials = 10\n", ["'n_trials' does not apply to strategy 'hyperband'"]),
+    "hb-no-max": (HYPERBAND.replace("max_budget = 9\n", ""), ["[search] missing key 'max_budget'"]),
+    "hb-sampler": (HYPERBAND + 'sampler = "tpee"\n', ["unknown sampler 'tpee'", "did you mean 'tpe'"]),
+    "eta-with-random": (BOWL.split("[search]")[0] + '[search]\nstrategy = "random"\nn_trials = 4\nbudget = 1\n'
+                        'eta = 3\n', ["'eta' only applies to strategies sha and hyperband"]),
+    "promote-first": (BOWL.replace("n_trials = 12", "n_trials = 12\npromote = 2"),
+                      ["[[search.stages]] #1", "'promote'", "the first stage has none"]),
+    "promote-same-budget": (BOWL.replace("budget = 4", "budget = 1\npromote = 2"),
+                            ["[[search.stages]] #2", "'budget' must exceed its 1"]),
+    "top-level-objective": ('objective = "m:f"\n' + BOWL, ["unknown key 'objective'; it belongs in [trainer]"]),
+    "factory-without-settings": (BOWL.replace("[trainer.settings]\n", ""),
+                                 ["[trainer] key 'optimum' next to objective", "[trainer.settings]"]),
     "space-and-trainer": (MLP.replace("[space]", '[space]\noptimizer = { type = "choice", values = ["sgd"] }'),
                           ["[space] 'optimizer' is also set in [trainer]"]),
 }
@@ -196,6 +213,21 @@ def test_a_data_file_path_is_stored_absolute_whatever_the_working_directory(tmp_
         monkeypatch.chdir(cwd)
         seen.add(load_study_file(study.relative_to(tmp_path) if cwd == tmp_path else study).trainer["dataset"])
     assert seen == {str((data_dir / "points.npz").resolve())}
+
+
+def test_a_hyperband_study_plans_its_brackets_and_converts_at_equal_compute(tmp_path):
+    sf = load_study_file(write(tmp_path, HYPERBAND + "total_budget = 200\nsampler = \"sobol\"\n"))
+    assert sf.strategy == "hyperband" and sf.search.fidelity["sampler"] == "sobol"
+    strategy = sf.search.make_strategy()
+    assert strategy.total_epochs() <= 200 and repr(strategy.sampler).startswith("SobolSampler")
+    epochs = sf.search.total_epochs
+    (random,) = sf.plan("random")
+    assert abs(random.epochs - epochs) <= random.n_trials  # the same compute, up to rounding
+    # and the other way: coarse-to-fine's epochs become hyperband's total budget
+    bowl = load_study_file(write(tmp_path, BOWL, "bowl.toml"))
+    converted = bowl.search.convert("hyperband")
+    assert converted.fidelity["total_budget"] == bowl.search.total_epochs == 28
+    assert converted.fidelity["max_budget"] == 4 and converted.total_epochs <= 28
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.toml")), ids=lambda p: p.name)
