@@ -30,6 +30,9 @@ class CheckpointStore:
     def __init__(self, folder=None):
         self.folder = None if folder is None else Path(folder)
         self._memory = {}
+        self._sizes = {n: self._path(n).stat().st_size for n in self.numbers()} if self.folder else {}
+        #: the most bytes the checkpoints took at once since this store was opened
+        self.peak_bytes = sum(self._sizes.values())
 
     def _path(self, number):
         return self.folder / f"{int(number)}{_SUFFIX}"
@@ -38,6 +41,8 @@ class CheckpointStore:
         """Keep ``data`` (bytes) for trial ``number``, replacing any older one, atomically."""
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"a checkpoint must be bytes, got {type(data).__name__}")
+        self._sizes[int(number)] = len(data)
+        self.peak_bytes = max(self.peak_bytes, sum(self._sizes.values()))
         if self.folder is None:
             self._memory[int(number)] = bytes(data)
             return
@@ -66,6 +71,7 @@ class CheckpointStore:
     def delete(self, numbers):
         """Forget the checkpoints of ``numbers`` (missing ones are ignored)."""
         for number in numbers:
+            self._sizes.pop(int(number), None)
             if self.folder is None:
                 self._memory.pop(int(number), None)
             else:
@@ -91,5 +97,6 @@ class CheckpointStore:
     def clear(self):
         """Forget every checkpoint (the folder goes too)."""
         self._memory.clear()
+        self._sizes.clear()
         if self.folder is not None and self.folder.is_dir():
             shutil.rmtree(self.folder)

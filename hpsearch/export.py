@@ -9,6 +9,9 @@ into a new Optuna study, so optuna-dashboard and ``optuna.visualization`` can op
   one-value categorical;
 - the metric as the trial's value; "ok" trials COMPLETE, "failed" and "diverged" ones FAIL;
 - the learning curve as intermediate values (epoch -> the metric at that epoch);
+- multi-fidelity studies (sha, hyperband, promoting coarse-to-fine): one Optuna trial per
+  configuration, its intermediate values the curve over every rung it reached; one stopped
+  below the study's highest budget is PRUNED, as Optuna's pruners would have left it;
 - user attributes: ``number`` (ours), ``stage``, ``budget``, ``seed``, ``status``,
   ``duration``, ``error`` and every other metric; start and end times as the trial's.
 """
@@ -108,33 +111,69 @@ def _when(timestamp):
     return None if timestamp is None else datetime.datetime.fromtimestamp(float(timestamp))
 
 
-def _frozen_trial(record, metric, encoders):
+def _lineages(records):
+    """The records grouped by configuration: a trial and the trials that continued it, in order.
+
+    A multi-fidelity study stores one row per rung; Optuna keeps one trial per configuration
+    whose intermediate values are its learning curve over every rung.
+    """
+    by_number = {r["number"]: r for r in records}
+    chains, child_of = [], {}
+    for r in records:
+        parent = r.get("continued_from")
+        if parent is not None and parent in by_number:
+            child_of[parent] = r
+    for r in records:
+        if r.get("continued_from") is not None and r["continued_from"] in by_number:
+            continue
+        chain = [r]
+        while chain[-1]["number"] in child_of:
+            chain.append(child_of[chain[-1]["number"]])
+        chains.append(chain)
+    return chains
+
+
+def _curve(chain, metric):
+    curve = {}
+    for record in chain:
+        for point in record.get("curve") or []:
+            value = point.get(metric)
+            if isinstance(value, numbers.Real) and not isinstance(value, bool) and "epoch" in point:
+                curve[int(point["epoch"])] = float(value)
+    return curve
+
+
+def _frozen_trial(chain, metric, encoders, top_budget, pruning):
+    """One Optuna trial for a configuration's rows (``chain``, first to last)."""
     import optuna
     from optuna.trial import TrialState
 
+    first, record = chain[0], chain[-1]
     params, distributions = {}, {}
-    for name, value in record["params"].items():
+    for name, value in first["params"].items():
         dist, encode = encoders[name]
         params[name], distributions[name] = encode(value), dist
     metrics = record.get("metrics") or {}
     ok = record["status"] == "ok"
     attrs = {"number": record["number"], "stage": record["stage"], "budget": record.get("budget"),
              "seed": record.get("seed"), "status": record["status"], "duration": record.get("duration")}
+    if len(chain) > 1:
+        attrs["rows"] = [r["number"] for r in chain]
+    for key in ("bracket", "rung"):
+        if key in record:
+            attrs[key] = record[key]
     if record.get("error"):
         attrs["error"] = record["error"]
     attrs.update((k, v) for k, v in metrics.items() if k != metric)
     if not ok and metric in metrics:
         attrs[metric] = metrics[metric]  # a diverged trial's NaN stays visible
-    curve = {}
-    for point in record.get("curve") or []:
-        value = point.get(metric)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and "epoch" in point:
-            curve[int(point["epoch"])] = float(value)
+    state = _STATES.get(record["status"], "FAIL")
+    if ok and pruning and (record.get("budget") or 0) < top_budget:
+        state = "PRUNED"  # stopped at a lower rung: Optuna's word for it
     trial = optuna.trial.create_trial(
-        state=getattr(TrialState, _STATES.get(record["status"], "FAIL")),
-        value=float(metrics[metric]) if ok else None,
-        params=params, distributions=distributions, user_attrs=attrs, intermediate_values=curve)
-    start, end = _when(record.get("start")), _when(record.get("end"))
+        state=getattr(TrialState, state), value=float(metrics[metric]) if state == "COMPLETE" else None,
+        params=params, distributions=distributions, user_attrs=attrs, intermediate_values=_curve(chain, metric))
+    start, end = _when(first.get("start")), _when(record.get("end"))
     if start is not None and end is not None:
         trial.datetime_start, trial.datetime_complete = start, end
     return trial
@@ -174,7 +213,10 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
     optuna_name = name if optuna_name is None else optuna_name
     spaces = [_stage_space(s.space) for s in result.stages]
     encoders = _optuna_distributions(spaces, result.records)
-    trials = [_frozen_trial(r, result.metric, encoders) for r in result.records]
+    chains = _lineages(result.records)
+    pruning = any(len(chain) > 1 or "rung" in chain[0] for chain in chains)
+    top_budget = max((r.get("budget") or 0 for r in result.records), default=0)
+    trials = [_frozen_trial(chain, result.metric, encoders, top_budget, pruning) for chain in chains]
 
     with quiet_optuna():
         try:

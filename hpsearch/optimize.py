@@ -128,8 +128,10 @@ class StudyRun(RunContext):
         self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
         planned = self.strategy.planned_stages(self.space, self.seed, self.direction)
         self._planned_counts = {s.index: s.n_trials for s in planned}
+        epochs = self.strategy.total_epochs() if hasattr(self.strategy, "total_epochs") else \
+            sum(s.epochs for s in planned)
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned), self.metric,
-                               self.direction)
+                               self.direction, epochs=epochs)
         try:
             with TrialPool(self.study.objective, self.metric, self.options.n_jobs, self.options.backend,
                            self.options.scheduler) as pool:
@@ -251,4 +253,4 @@ class StudyRun(RunContext):
         flags = self._flags(records)
         self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
         return SearchResult(records, self.metric, self.direction, self.name, param_names=list(self.space),
-                            stages=list(self.stages), boundary=flags)
+                            stages=list(self.stages), boundary=flags, checkpoint_bytes=self.checkpoints.peak_bytes)

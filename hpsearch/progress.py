@@ -1,4 +1,4 @@
-"""The progress bar of a running study: trials done, best value so far, failures."""
+"""The progress bar of a running study: trials done, epochs trained, best value so far, failures."""
 from hpsearch.checks import is_better
 
 __all__ = ["ProgressBar"]
@@ -11,12 +11,14 @@ class ProgressBar:
         enabled: False makes every method a no-op (no tqdm import).
         total: the trials planned (grown or shrunk later with :meth:`resize`).
         metric, direction: what "best" means.
+        epochs: the epochs planned (promoted trials counted once), shown beside the trials.
     """
 
-    def __init__(self, enabled, total, metric, direction):
+    def __init__(self, enabled, total, metric, direction, epochs=None):
         self.bar = None
         self.metric, self.direction = metric, direction
         self.best, self.failed, self.diverged = None, 0, 0
+        self.epochs, self.planned_epochs = 0, epochs
         if enabled:
             from tqdm.auto import tqdm
 
@@ -40,8 +42,10 @@ class ProgressBar:
             self.diverged += 1
         else:
             self.failed += 1
-        self.bar.set_postfix(best="-" if self.best is None else f"{self.best:.4g}", failed=self.failed,
-                             diverged=self.diverged, refresh=False)
+        self.epochs += int(record.get("trial_epochs", record.get("budget") or 0))
+        epochs = f"{self.epochs}" + (f"/{self.planned_epochs}" if self.planned_epochs else "")
+        self.bar.set_postfix(best="-" if self.best is None else f"{self.best:.4g}", epochs=epochs,
+                             failed=self.failed, diverged=self.diverged, refresh=False)
         self.bar.update(1)
 
     def close(self):

@@ -77,6 +77,7 @@ class SearchResult:
         boundary: list of :class:`~hpsearch.boundary.BoundaryFlag` (or their dicts).
         select: how the best trial is chosen, one of :data:`SELECTIONS` (default: among the
             trials at the highest budget reached).
+        checkpoint_bytes: the most disk the run's checkpoints took (0: none, or not known).
 
     Attributes:
         trials: DataFrame, one row per trial sorted by number, columns ``number, stage,
@@ -98,8 +99,9 @@ class SearchResult:
     """
 
     def __init__(self, records, metric, direction, name, param_names=(), stages=(), boundary=(),
-                 select="highest-budget"):
+                 select="highest-budget", checkpoint_bytes=0):
         self.select = select
+        self.checkpoint_bytes = checkpoint_bytes
         self.metric = metric
         self.direction = direction
         self.name = name
@@ -221,12 +223,15 @@ class SearchResult:
         return path
 
     def top(self, n=10):
-        """The ``n`` best "ok" trials as a DataFrame (best first)."""
+        """The ``n`` best "ok" trials as a DataFrame (best first), among those the selection rule
+        compares (by default the trials at the highest budget reached)."""
         ok = self.trials[self.trials["status"] == "ok"]
+        if self.select == "highest-budget" and len(ok):
+            ok = ok[ok["budget"] == ok["budget"].max()]
         return ok.sort_values(self.metric, ascending=self.direction == "minimize", kind="stable").head(n)
 
     def summary(self, top=10):
-        """A readable report: counts, the best trials, the stages and the boundary flags.
+        """A readable report: counts, the best trials, the stages, the compute and the failures.
 
         Args:
             top: how many of the best trials to list.
@@ -238,26 +243,63 @@ class SearchResult:
         lines = [f"study {self.name!r}: {len(self.records)} trials "
                  f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "
                  f"{self.direction} {self.metric}"]
-        if self.best_trial is None:
-            lines.append("no trial finished ok")
-        else:
-            params = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params.items())
-            lines.append(f"best {self.metric} = {self.best_value:.6g} (trial {self.best_trial['number']}): {params}")
-            shown = ["number", "stage", self.metric] + [f"param_{n}" for n in self.param_names] + ["budget"]
-            table = self.top(top)[shown].rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
-            lines.append(f"top {min(top, counts['ok'])} trials:")
-            lines.append(table.to_string(index=False, float_format=_fmt))
-        if len(self.stages) > 1:
-            lines.append("stages:")
-            for st in self.stages:
-                lines.append(f"  {st.index}: {st.n_trials} trials x budget {st.budget}, {st.sampler}")
+        lines += self._best_lines(top)
+        lines += self._stage_lines()
         if self.boundary:
             lines.append("boundary flags (the best value sits at the edge of its range):")
             lines.extend(f"  {flag.suggestion}" for flag in self.boundary)
-        failed = [r for r in self.records if r["status"] == "failed"]
-        if failed:
-            lines.append(f"first failure (trial {failed[0]['number']}): {failed[0]['error']}")
+        lines += self._failure_lines()
         return "\n".join(lines)
+
+    def _best_lines(self, top):
+        if self.best_trial is None:
+            return ["no trial finished ok"]
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params.items())
+        lines = [f"best {self.metric} = {self.best_value:.6g} (trial {self.best_trial['number']}): {params}"]
+        shown = ["number", "stage", self.metric] + [f"param_{n}" for n in self.param_names] + ["budget"]
+        table = self.top(top)
+        where = f" at the highest budget reached ({table['budget'].iloc[0]})" \
+            if self.select == "highest-budget" and self.trials["budget"].nunique() > 1 else ""
+        lines.append(f"top {len(table)} trials{where}:")
+        lines.append(table[shown].rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
+                     .to_string(index=False, float_format=_fmt))
+        return lines
+
+    def _stage_lines(self):
+        lines = []
+        trials = self.trials
+        if "rung" in trials:
+            continued = set(trials["continued_from"].dropna().astype(int))
+            top = trials["budget"].max()
+            stopped = trials[~trials["number"].isin(continued) & (trials["budget"] < top)]
+            per_rung = stopped.groupby("rung").size()
+            lines.append(f"{trials['bracket'].nunique()} brackets, {int(trials['continued_from'].isna().sum())} "
+                         f"configurations; stopped at rung " + ", ".join(f"{int(r)}: {n}" for r, n in per_rung.items())
+                         + f"; {int((trials['budget'] == top).sum())} reached the full budget {top}")
+        elif len(self.stages) > 1:
+            lines.append("stages:")
+            for st in self.stages:
+                lines.append(f"  {st.index}: {st.n_trials} trials x budget {st.budget}, {st.sampler}")
+        if len(trials):
+            saved = int(trials["budget"].sum() - trials["trial_epochs"].sum())
+            lines.append(f"trained {int(trials['trial_epochs'].sum())} epochs in all"
+                         + (f" ({saved} saved by continuing paused trials)" if saved else ""))
+        if self.checkpoint_bytes:
+            lines.append(f"checkpoints: at most {self.checkpoint_bytes / 1e6:.1f} MB on disk during the run")
+        return lines
+
+    def _failure_lines(self):
+        failed = [r for r in self.records if r["status"] == "failed"]
+        if not failed:
+            return []
+        by_error = {}
+        for r in failed:
+            by_error.setdefault(r["error"], []).append(r["number"])
+        lines = [f"failures ({len(failed)} trials):"]
+        for error, numbers in sorted(by_error.items(), key=lambda item: (-len(item[1]), item[1][0])):
+            shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+            lines.append(f"  {len(numbers)} x {error} (trial{'s' if len(numbers) > 1 else ''} {shown})")
+        return lines
 
 
 def _fmt(value):

@@ -97,6 +97,12 @@ class CoarseToFine(Strategy):
             stage_specs[str(k)] = entry
         return {"stages": stage_specs, "narrowing": self.narrowing.to_dict()}
 
+    def total_epochs(self):
+        """Epochs the stages train as asked (a grid may run fewer trials); continued trials count
+        only the epochs they add."""
+        total = sum(s.epochs for s in self.stages)
+        return total + sum(s.promote * (s.budget - prev.budget) for prev, s in zip(self.stages, self.stages[1:]))
+
     def planned_stages(self, space, seed, direction):
         planned = []
         for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):

@@ -45,3 +45,27 @@ def test_coarse_to_fine_on_digits_narrows_and_improves(objective):
     ok = res.trials[res.trials.status == "ok"]
     assert ok[ok.stage == 1]["val_acc"].max() > ok[ok.stage == 0]["val_acc"].max()
     assert res.best_trial["stage"] == 1 and res.best_value > 0.85
+
+
+def test_hyperband_on_digits_continues_trials_bit_identically(tmp_path, objective):
+    """A promoted trial's row equals one uninterrupted run of its configuration to its budget."""
+    from hpsearch.strategies import Hyperband
+
+    res = hp.Study(objective, SPACE, metric="val_acc", storage=tmp_path / "hb" / "study.db", name="hb").run(
+        Hyperband(min_budget=1, max_budget=4, eta=2, lead=False), n_jobs=2, seed=0)
+    table = res.trials
+    continued = table[table["continued_from"].notna()]
+    assert len(continued) >= 3 and (continued["trial_epochs"] < continued["budget"]).all()
+    row = continued.sort_values("budget").iloc[-1]
+    params = {"lr": float(row["param_lr"]), "reg": float(row["param_reg"])}
+    curve = []
+    again = objective(params, int(row["budget"]), int(row["seed"]), lambda e, m: curve.append(m["val_acc"]))
+    for key in ("val_acc", "best_val_acc", "train_acc", "loss"):
+        assert again[key] == row[key], key
+    # the rows of this configuration carry its curve in pieces that add up to the whole
+    rows = [int(row["number"])]
+    while not pd.isna(table.set_index("number").loc[rows[0], "continued_from"]):
+        rows.insert(0, int(table.set_index("number").loc[rows[0], "continued_from"]))
+    pieces = [p["val_acc"] for n in rows for p in res.curves[n]]
+    assert pieces == curve
+    assert not (tmp_path / "hb" / "checkpoints" / "hb").exists()  # done: nothing left to continue

@@ -156,3 +156,23 @@ def test_scipy_parameter_exports_over_the_values_seen(tmp_path):
     assert (dist.low, dist.high) == (min(lrs), max(lrs)) and len(study.trials) == 6
     assert {t.params["act"] for t in study.trials} <= {"1", "true"}
     assert all(math.isfinite(t.value) for t in study.trials)
+
+
+def test_a_hyperband_run_becomes_one_optuna_trial_per_configuration(tmp_path):
+    from hpsearch.objectives import LearningCurve
+    from hpsearch.strategies import Hyperband
+
+    db = tmp_path / "hb" / "study.db"
+    res = hp.Study(LearningCurve({"lr": 1e-3}), {"lr": hp.LogUniform(1e-5, 1e-1)}, metric="score", storage=db,
+                   name="hb").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    trials = _load(url, export_run(db, url)).trials
+    configurations = int(res.trials["continued_from"].isna().sum())
+    assert len(trials) == configurations
+    states = {t.state.name for t in trials}
+    assert states == {"COMPLETE", "PRUNED"}
+    for t in trials:
+        assert sorted(t.intermediate_values) == list(range(1, t.user_attrs["budget"] + 1))  # every rung's epochs
+        assert (t.state.name == "COMPLETE") == (t.user_attrs["budget"] == 9)
+    best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    assert best.value == res.best_value

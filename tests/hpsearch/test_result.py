@@ -78,7 +78,7 @@ def test_summary_lists_best_trials_and_stages():
     assert "5 trials (2 ok, 2 diverged, 1 failed)" in text
     assert "best val_acc = 0.7 (trial 2)" in text
     assert "top 1 trials:" in text and "stages:" in text
-    assert "first failure (trial 3): ValueError: x" in text
+    assert "failures (1 trials):\n  1 x ValueError: x (trial 3)" in text
 
 
 def _stored(storage):
