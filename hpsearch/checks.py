@@ -8,13 +8,15 @@ import difflib
 import math
 import numbers
 
-__all__ = ["DIRECTIONS", "SEED_LIMIT", "NAME_CHARS", "check_direction", "is_better", "positive_int",
+__all__ = ["DIRECTIONS", "SEED_LIMIT", "MAX_TRIALS", "check_trials", "NAME_CHARS", "check_direction", "is_better", "positive_int",
            "check_seed", "check_name", "one_line", "closest", "did_you_mean", "finite"]
 
 #: The two ways a metric can be optimised.
 DIRECTIONS = ("maximize", "minimize")
 #: Seeds are non-negative integers below this (they fit numpy, torch and the stdlib).
 SEED_LIMIT = 2 ** 32
+#: The most trials a stage may plan: every finished trial stays in memory as a record (~1 KB).
+MAX_TRIALS = 1_000_000
 #: Characters of a study name: it names a run folder, so no separators, no spaces.
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -36,6 +38,17 @@ def positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_trials(n_trials, name="n_trials", budget=None):
+    """``n_trials`` as a positive int at most :data:`MAX_TRIALS`, else ValueError (with the
+    epochs it would plan, when ``budget`` is given)."""
+    n_trials = positive_int(n_trials, name)
+    if n_trials > MAX_TRIALS:
+        epochs = f" (it would plan {n_trials * budget:.3g} epochs)" if budget else ""
+        raise ValueError(f"{name}={n_trials} is more than the {MAX_TRIALS:,} trials a stage can hold{epochs}; "
+                         f"plan fewer trials, or several studies")
+    return n_trials
 
 
 def check_seed(seed, name="seed"):

@@ -115,13 +115,15 @@ class Database:
             in-memory database that lives as long as this object.
         timeout: seconds to wait for another process's write to finish before giving up
             with :class:`StorageError`.
+        readonly: open an existing file for reading only: nothing is written, not even SQLite's
+            side files when none exist, so a run folder on a read-only mount can be viewed.
 
     Raises:
         StorageError: the file is not SQLite, is damaged, belongs to another application,
-            was written by a newer hpsearch, or cannot be created.
+            was written by a newer hpsearch, or cannot be created (or, read-only, does not exist).
     """
 
-    def __init__(self, path=None, timeout=30.0):
+    def __init__(self, path=None, timeout=30.0, readonly=False):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < math.inf:
             raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
         if isinstance(path, str) and path == ":memory:":
@@ -131,20 +133,48 @@ class Database:
         self._where = "the in-memory storage" if path is None else str(self.path)
         self._lock = threading.RLock()
         self._conn = None
+        self.readonly = bool(readonly)
+        if self.readonly and (self.path is None or not self.path.is_file()):
+            raise StorageError(f"cannot open {self._where} read-only: no such file")
         if self.path is not None:
             self._check_file()
+        for uri in self._uris():
+            try:
+                self._conn = self._connect(uri)
+                self._setup()
+                break
+            except StorageError:
+                self._close_quietly()
+                if uri == self._uris()[-1]:
+                    raise
+            except BaseException:
+                self._close_quietly()
+                raise
+
+    def _uris(self):
+        """The ways to open the file: read-write, or read-only (immutable, which writes nothing,
+        when no write-ahead log is pending; else SQLite's read-only mode first)."""
+        if self.path is None:
+            return [":memory:"]
+        if not self.readonly:
+            return [str(self.path)]
+        from urllib.parse import quote
+
+        base = "file:" + quote(str(self.path.resolve()))
+        pending = self.path.with_name(self.path.name + "-wal").exists()
+        return [base + "?mode=ro", base + "?immutable=1"] if pending else [base + "?immutable=1"]
+
+    def _connect(self, target):
         try:
-            self._conn = sqlite3.connect(":memory:" if path is None else str(self.path),
-                                         timeout=self.timeout, isolation_level=None,
-                                         check_same_thread=False)
+            return sqlite3.connect(target, timeout=self.timeout, isolation_level=None, check_same_thread=False,
+                                   uri=target.startswith("file:"))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {self._where}: {exc}") from None
-        try:
-            self._setup()
-        except BaseException:
+
+    def _close_quietly(self):
+        if self._conn is not None:
             self._conn.close()
             self._conn = None
-            raise
 
     # ---------------------------------------------------------------- opening
     def _not_ours(self, why):
@@ -155,7 +185,8 @@ class Database:
         if path.is_dir():
             raise self._not_ours("it is a directory")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.readonly:
+                path.parent.mkdir(parents=True, exist_ok=True)
             if path.exists():
                 with open(path, "rb") as fh:
                     head = fh.read(100)
@@ -172,6 +203,9 @@ class Database:
             conn = self._conn
             conn.execute("PRAGMA foreign_keys = ON")
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if self.readonly:
+                self._check_schema(tables)
+                return
             if not tables:
                 self._initialise()
             else:

@@ -5,6 +5,10 @@ study is being configured) into a one-line message and exit status 2.
 """
 
 
+#: How a study that cannot resume is started anew, in the CLI's words and in Python's.
+START_OVER = "use another study name (--name; name=... in Python) or start over (--overwrite; overwrite=True)"
+
+
 class HpsearchError(Exception):
     """A mistake in the user's input: a study file, a storage, an argument.
 

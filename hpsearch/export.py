@@ -207,7 +207,7 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
     from hpsearch.storage import Storage
 
     db = open_database(run_dir_or_db)
-    with Storage(db) as storage:
+    with Storage(db, readonly=True) as storage:
         name = pick_study(db, storage.study_names(), name)
         result = SearchResult.from_storage(storage, name)
     optuna_name = name if optuna_name is None else optuna_name

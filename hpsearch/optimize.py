@@ -9,6 +9,7 @@ runs only the missing ones, so an interrupted study resumes into exactly the tab
 uninterrupted run would have produced.
 """
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from hpsearch import seeding
 from hpsearch.backends import check_backend
 from hpsearch.checks import check_seed, positive_int
 from hpsearch.dispatch import TrialPool
-from hpsearch.errors import StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
+from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
 from hpsearch.progress import ProgressBar
 from hpsearch.result import SearchResult
 from hpsearch.runner import protocol_keywords
@@ -76,11 +77,12 @@ class RunOptions:
 class StudyRun(RunContext):
     """One execution of a study's strategy against an opened storage (see the module docstring)."""
 
-    def __init__(self, study, strategy, options, checkpoints):
+    def __init__(self, study, strategy, options, checkpoints, extending=False):
         self.study, self.strategy, self.options = study, strategy, options
         self.space, self.metric, self.direction = study.space, study.metric, study.direction
         self.seed, self.name = options.seed, study.name
         self.checkpoints = checkpoints  # a CheckpointStore
+        self.extending = extending      # the stored study is growing: its last stage may get more trials
         self.continues = "checkpoint" in protocol_keywords(study.objective)
         self.records = {}        # number -> finished record (stored before, or run now)
         self.stages = []         # the stages as they ran
@@ -91,13 +93,15 @@ class StudyRun(RunContext):
     # ------------------------------------------------------------------ the strategy's context
     def begin_stage(self, stage):
         old = self._stored_stages.get(stage.index)
-        if old is not None and (json_roundtrip(stage.space.to_dict()) != old["space"]
-                                or old["n_trials"] != stage.n_trials or old["budget"] != stage.budget):
+        grown = self.extending and stage.index == max(self._stored_stages) and old["n_trials"] < stage.n_trials \
+            if old is not None else False
+        if old is not None and (json_roundtrip(stage.space.to_dict()) != old["space"] or old["budget"] != stage.budget
+                                or (old["n_trials"] != stage.n_trials and not grown)):
             raise StudyMismatchError(
                 f"study {self.name!r}: stage {stage.index} now searches {stage.space.to_dict()} with "
                 f"{stage.n_trials} trials (budget {stage.budget}) but was stored with {old['space']} and "
                 f"{old['n_trials']} trials (budget {old['budget']}); the results it was derived from changed "
-                f"(retried trials?) or the sampler/library version did; use a new name or overwrite=True")
+                f"(retried trials?) or the sampler/library version did; {START_OVER}")
         self.storage.save_stage(self.study_id, stage.index, stage.space.to_dict(), stage.sampler,
                                 stage.n_trials, stage.budget)
         self.stages.append(stage)
@@ -213,10 +217,11 @@ class StudyRun(RunContext):
         first = [self.records.get(n) for n in range(k)] if k is not None else [None]
         if any(r is None or r["status"] != "failed" for r in first):
             return
-        errors = {r["error"] for r in first}
+        # the same error but for the values in it ("lr=0.1 is above ..."): a broken objective
+        errors = {re.sub(r"[-+]?\d[\w.+-]*", "#", r["error"]) for r in first}
         if len(errors) == 1:
             raise StudyFailedError(f"study {self.name!r}: its first {k} trials all failed with the same error, "
-                                   f"so it stopped: {errors.pop()}")
+                                   f"so it stopped (its trials are stored): {first[-1]['error']}")
 
     def _check_stored_trial(self, old, request):
         if old["params"] == json_roundtrip(request.params) and old["stage"] == request.stage \
@@ -226,7 +231,7 @@ class StudyRun(RunContext):
             f"study {self.name!r}: stored trial {request.number} (stage {old['stage']}, budget {old['budget']}) "
             f"has params {old['params']} but the sampler now proposes {json_roundtrip(request.params)} (stage "
             f"{request.stage}, budget {request.budget}) for it; the sampler or a library version changed since "
-            f"it was stored, so resuming would mix two searches; use a new name or overwrite=True")
+            f"it was stored, so resuming would mix two searches; {START_OVER}")
 
     # ------------------------------------------------------------------ results
     def _flags(self, records):

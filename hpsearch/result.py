@@ -102,6 +102,7 @@ class SearchResult:
                  select="highest-budget", checkpoint_bytes=0):
         self.select = select
         self.checkpoint_bytes = checkpoint_bytes
+        self.extended = None  # set by Study.run: how the run extended the stored study
         self.metric = metric
         self.direction = direction
         self.name = name
@@ -174,7 +175,7 @@ class SearchResult:
         path = Path(storage)
         if not path.is_file():
             raise StorageError(f"storage file '{path}' does not exist")
-        with Storage(path) as opened:
+        with Storage(path, readonly=True) as opened:
             return cls._read(opened, study)
 
     @classmethod

@@ -103,7 +103,7 @@ def _stages(reader, table):
             if b <= plans[-1].budget:
                 raise reader.error(where, f"'promote' continues trials of the stage before, so 'budget' must "
                                           f"exceed its {plans[-1].budget}, got {b}")
-        plans.append(Stage(n, b, sampler, promote=promote))
+        plans.append(_stage(reader, where, n, b, sampler, promote))
     return plans
 
 
@@ -114,8 +114,15 @@ def _single_stage(reader, table, strategy):
     for key in _NARROWING:
         if key in table:
             raise reader.error(_SECTION, f"{key!r} only applies to strategy 'coarse-to-fine' (got {strategy!r})")
-    return [Stage(reader.positive_int(_SECTION, table, "n_trials"), reader.positive_int(_SECTION, table, "budget"),
-                  strategy)]
+    n, b = reader.positive_int(_SECTION, table, "n_trials"), reader.positive_int(_SECTION, table, "budget")
+    return [_stage(reader, _SECTION, n, b, strategy)]
+
+
+def _stage(reader, where, n, b, sampler, promote=0):
+    try:
+        return Stage(n, b, sampler, promote=promote)
+    except ValueError as exc:
+        raise reader.error(where, one_line(exc).replace("Stage n_trials", "'n_trials'")) from None
 
 
 def _narrowing(reader, table):

@@ -7,7 +7,7 @@ out as dotted keys, e.g. ``space.lr.low: 1e-06 -> 1e-05``.
 import json
 import math
 
-__all__ = ["spec_differences", "json_roundtrip"]
+__all__ = ["spec_differences", "json_roundtrip", "spec_extension"]
 
 
 def json_roundtrip(value):
@@ -63,3 +63,42 @@ def spec_differences(old, new):
     return diffs
 
 
+
+
+def spec_extension(old, new):
+    """How ``new`` extends the stored study ``old``, or None when it is another study.
+
+    A study grows when only its last stage asks for more trials (not a grid, whose values would
+    change), when stages are appended, or when a multi-fidelity ``total_budget`` rises: the
+    stored trials are then the first trials of the new plan, since samplers propose the same
+    first ``n`` trials whatever ``n_trials`` is (the run loop still checks every stored trial).
+
+    Returns:
+        a list of "key: old -> new" strings, or None.
+    """
+    old_flat, new_flat = _flatten(old), _flatten(new)
+    old_stages = sorted({int(k.split(".")[1]) for k in old_flat if k.startswith("stages.")})
+    last = old_stages[-1] if old_stages else None
+    changes = []
+    for key in dict.fromkeys(list(old_flat) + list(new_flat)):
+        a, b = old_flat.get(key, _ABSENT), new_flat.get(key, _ABSENT)
+        if a is not _ABSENT and b is not _ABSENT and _same(a, b):
+            continue
+        if not _grows(key, a, b, last, old_flat):
+            return None
+        changes.append(f"{key}: {_short(a)} -> {_short(b)}")
+    return changes or None
+
+
+def _grows(key, a, b, last, old_flat):
+    parts = key.split(".")
+    if parts[0] == "stages" and len(parts) == 3:
+        index = int(parts[1])
+        if a is _ABSENT and last is not None and index > last:
+            return True  # an appended stage
+        if index == last and parts[2] == "n_trials" and isinstance(a, int) and isinstance(b, int) and b > a:
+            return not str(old_flat.get(f"stages.{index}.sampler", "")).startswith("GridSampler")
+        return False
+    if key == "total_budget":
+        return isinstance(a, int) and isinstance(b, int) and b > a
+    return False

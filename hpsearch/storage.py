@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 
 from hpsearch.database import SCHEMA_VERSION, Database, dumps as _dumps, sqlite_scalar as _sqlite_scalar
-from hpsearch.errors import StorageError, StudyLockedError, StudyMismatchError
+from hpsearch.errors import START_OVER, StorageError, StudyLockedError, StudyMismatchError
 from hpsearch.leases import Heartbeat, clock, process_identity
 from hpsearch.specs import spec_differences
 
@@ -57,6 +57,7 @@ class Storage(Database):
         stale_after: seconds without a heartbeat after which a lease held by a process on
             another host is considered abandoned (a lease on this host is checked directly
             by asking whether its process is alive).
+        readonly: open an existing file for reading only (see :class:`~hpsearch.database.Database`).
 
     Raises:
         StorageError: the file is not SQLite, is damaged, belongs to another application,
@@ -65,7 +66,7 @@ class Storage(Database):
     Use as a context manager, or call :meth:`close`, which also releases held leases.
     """
 
-    def __init__(self, path=None, timeout=30.0, stale_after=3600.0):
+    def __init__(self, path=None, timeout=30.0, stale_after=3600.0, readonly=False):
         if isinstance(stale_after, bool) or not isinstance(stale_after, (int, float)) \
                 or not 0 <= stale_after < math.inf:
             raise ValueError(f"stale_after must be a non-negative number of seconds, got {stale_after!r}")
@@ -73,7 +74,7 @@ class Storage(Database):
         self._held = set()  # ids of the studies whose lease this object holds
         self._pid = os.getpid()
         self._host = socket.gethostname()
-        super().__init__(path, timeout)
+        super().__init__(path, timeout, readonly=readonly)
 
     def _study_name(self, study_id):
         row = self._conn.execute("SELECT name FROM studies WHERE id = ?", (study_id,)).fetchone()
@@ -127,9 +128,14 @@ class Storage(Database):
                 shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
                 raise StudyMismatchError(
                     f"study {name!r} in {self._where} was created with other settings ({shown}); "
-                    f"use a new name (--name) or overwrite=True (--overwrite) to discard its "
+                    f"{START_OVER}, which discards its "
                     f"{n} trial{'' if n == 1 else 's'}")
             return study_id
+
+    def replace_spec(self, study_id, spec):
+        """Store ``spec`` as the study's spec (an extended study: its trials stay)."""
+        with self._guard("update study"), self._transaction() as conn:
+            conn.execute("UPDATE studies SET spec = ? WHERE id = ?", (_dumps(spec), study_id))
 
     def find_study(self, name):
         """The (study_id, spec) of an existing study.

@@ -8,6 +8,7 @@ With a storage, running the same call again resumes the study.
 from pathlib import Path
 
 from hpsearch.checks import check_direction
+from hpsearch.errors import StudyMismatchError
 from hpsearch.optimize import RunOptions, StudyRun
 from hpsearch.result import SearchResult
 from hpsearch.specs import json_roundtrip
@@ -54,6 +55,9 @@ class Study:
         check_direction(direction)
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"metric must be a non-empty string (a key the objective returns), got {metric!r}")
+        if metric.startswith("test_"):
+            raise ValueError(f"metric {metric!r} is measured on the test set, which a search must never see; "
+                             f"search on a validation metric")
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         if not (storage is None or isinstance(storage, (str, Path, Storage))):
@@ -104,15 +108,39 @@ class Study:
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:
-            study_id = storage.open_study(self.name, spec, overwrite=overwrite)
+            study_id, extension = self._open_study(storage, spec, overwrite)
             with storage.lease(study_id):
                 checkpoints = self._checkpoints(storage)
                 if overwrite:
                     checkpoints.clear()  # the stored trials they belonged to are gone
-                return StudyRun(self, strategy, options, checkpoints).execute(storage, study_id)
+                run = StudyRun(self, strategy, options, checkpoints, extending=extension is not None)
+                try:
+                    result = run.execute(storage, study_id)
+                except StudyMismatchError:
+                    if extension is not None:  # it was not an extension after all: the stored study stays
+                        storage.replace_spec(study_id, extension[0])
+                    raise
+                result.extended = None if extension is None else extension[1]
+                return result
         finally:
             if owned:
                 storage.close()
+
+    def _open_study(self, storage, spec, overwrite):
+        """``(study_id, None)``, or ``(study_id, (old spec, changes))`` when ``spec`` extends it."""
+        from hpsearch.specs import spec_extension
+
+        try:
+            return storage.open_study(self.name, spec, overwrite=overwrite), None
+        except StudyMismatchError:
+            if self.name not in storage.study_names():
+                raise
+            study_id, old = storage.find_study(self.name)
+            changes = spec_extension(old, json_roundtrip(spec))
+            if changes is None:
+                raise
+            storage.replace_spec(study_id, spec)
+            return study_id, (old, changes)
 
     def optimize(self, sampler="random", n_trials=50, budget=1, *, batch_size=None, **run_options):
         """Run one stage of ``n_trials`` trials with ``budget`` each, proposed by ``sampler``.

@@ -194,6 +194,7 @@ def _load(reader, path, doc):
     from hpsearch.trainer_section import build_objective
 
     objective, ref = build_objective(reader.where, path, trainer)
+    _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
     search, n_jobs, backend = read_search(reader, search_table, space)
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
@@ -217,6 +218,19 @@ def _objective_direction(reader, doc):
         warnings.warn(f"{reader.where}: direction = {direction!r} for metric {metric!r}, which reads like a "
                       f"metric to {looks_like}; is that what you mean?", UserWarning, stacklevel=3)
     return metric, direction
+
+
+def _check_metric(reader, metric, objective):
+    """The study metric is one the objective returns (when it says which), and not a test metric."""
+    if metric.startswith("test_"):
+        raise reader.error("", f"'metric' {metric!r} is measured on the test set, which a search must never see; "
+                               f"search on a validation metric (the test set is for the chosen model, once)")
+    metric_names = getattr(objective, "metric_names", None)
+    if callable(metric_names):
+        names = list(metric_names())
+        if metric not in names:
+            raise reader.error("", f"'metric' {metric!r} is not a metric the trainer returns ({', '.join(names)}); "
+                                   f"{did_you_mean(metric, names)}")
 
 
 def _space(reader, table, trainer, objective):

@@ -241,6 +241,10 @@ class MLPObjective:
         """
         return dict(SETTING_BOUNDS)
 
+    def metric_names(self):
+        """The metrics a call returns (``test_acc`` and ``test_loss`` only with ``final=True``)."""
+        return ("val_acc", "best_val_acc", "train_acc", "loss", "epochs")
+
     def get_params(self):
         """The fixed settings and the dataset, as a JSON-able dict (stored with a study)."""
         dataset = repr(self.dataset) if isinstance(self.dataset, Dataset) else str(self.dataset)

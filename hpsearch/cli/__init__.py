@@ -11,10 +11,11 @@ import warnings
 
 from hpsearch.cli.output import err, error_line
 from hpsearch.cli.parser import EXIT_USAGE, build_parser
-from hpsearch.errors import HpsearchError, StudyInterrupted
+from hpsearch.errors import HpsearchError, StudyFailedError, StudyInterrupted
 
 __all__ = ["main", "build_parser"]
 
+EXIT_FAILED = 1  # the study ran but produced no result, or a check failed
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 # Errors that come from what the user typed or pointed us at (OSError covers missing
@@ -47,6 +48,9 @@ def main(argv=None):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except StudyFailedError as exc:
+        err(f"error: {error_line(exc)}")
+        return EXIT_FAILED
     except _USER_ERRORS as exc:
         err(f"error: {error_line(exc)}")
         return EXIT_USAGE

@@ -122,12 +122,13 @@ def _add_compare(sub):
 
 def _add_views(sub):
     show = sub.add_parser("show", help="the table, best trial and flags of a run")
-    show.add_argument("run_dir", metavar="RUN_DIR")
+    show.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or a storage file (read, never written)")
     show.add_argument("--top", type=_positive_int, default=10, metavar="N", help="trials listed (default 10)")
     show.add_argument("--name", help="study name (when the folder's database holds several)")
 
     plot = sub.add_parser("plot", help="(re)draw a run's plots")
     plot.add_argument("run_dir", metavar="RUN_DIR")
+    plot.add_argument("--out", metavar="DIR", help="folder for the PNG files (default: the run folder)")
     plot.add_argument("--name", help="study name (when the folder's database holds several)")
     _add_export(sub)
 

@@ -90,6 +90,15 @@ def cmd_run(args, argv):
         return EXIT_INTERRUPTED
     csv = result.to_csv(folder.trials_csv)
     say("")
+    if result.extended:
+        say(f"extended study {name!r}, its stored trials kept: {'; '.join(result.extended)}")
+    if result.best_trial is None:
+        say(result.summary(top=10))
+        first = next((r for r in result.records if r["status"] == "failed"), None)
+        why = f"; first error (trial {first['number']}): {first['error']}" if first else \
+            " (every trial diverged)"
+        err(f"error: study {name!r} produced no ok trial{why}; its trials are in {folder.db}")
+        return 1
     report(result, top=10)
     try:
         written = [folder.db, csv] + _save_plots("save_run_plots", result, folder.path)
@@ -109,7 +118,7 @@ def _say_resuming(folder, name, planned, quiet):
         return
     from hpsearch.storage import Storage
 
-    with Storage(folder.db) as storage:
+    with Storage(folder.db, readonly=True) as storage:
         if name not in storage.study_names():
             return
         study_id, _ = storage.find_study(name)

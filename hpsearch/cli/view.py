@@ -1,4 +1,7 @@
 """``hpsearch show``, ``plot`` and ``export``: read a finished (or stopped) run, run nothing."""
+import os
+from pathlib import Path
+
 from hpsearch.cli.output import report, say
 from hpsearch.errors import HpsearchError
 from hpsearch.runfolder import RunFolder, open_database, pick_study
@@ -12,7 +15,7 @@ def _load_run(args):
     from hpsearch.storage import Storage
 
     db = open_database(args.run_dir)
-    with Storage(db) as storage:
+    with Storage(db, readonly=True) as storage:
         name = pick_study(db, storage.study_names(), args.name)
         result = SearchResult.from_storage(storage, name)
         planned = _planned(storage, name)
@@ -39,7 +42,13 @@ def cmd_show(args, argv):
             where = f"   (in {info['cwd']})" if info.get("cwd") else ""
             say(f"resume with: {info['resume']}{where}")
     report(result, top=args.top)
+    if not _writable(db.parent):
+        say(f"({db.parent} is read-only: opened for reading, nothing was written)")
     return 0
+
+
+def _writable(folder):
+    return os.access(folder, os.W_OK)
 
 
 def cmd_plot(args, argv):
@@ -48,7 +57,11 @@ def cmd_plot(args, argv):
     db, name, result, _ = _load_run(args)
     if len(result) == 0:
         raise HpsearchError(f"{db}: study {name!r} has no finished trial to plot yet")
-    written = save_run_plots(result, db.parent)
+    out = Path(args.out) if args.out else db.parent
+    if out.exists() and not _writable(out):
+        raise HpsearchError(f"cannot write plots into {out} (read-only); draw them elsewhere with --out DIR")
+    out.mkdir(parents=True, exist_ok=True)
+    written = save_run_plots(result, out)
     say(f"study {name!r}: {len(result)} trials; wrote:")
     for path in written:
         say(f"  {path}")
@@ -60,7 +73,7 @@ def cmd_export(args, argv):
     from hpsearch.storage import Storage
 
     db = open_database(args.run_dir)
-    with Storage(db) as storage:
+    with Storage(db, readonly=True) as storage:
         name = pick_study(db, storage.study_names(), args.name)
     exported = export_run(db, args.optuna, name=name, optuna_name=args.optuna_name)
     say(f"exported study {name!r} from {db} to {args.optuna} (Optuna study {exported!r})")

@@ -14,6 +14,7 @@ A study drives a sampler stage by stage:
 Parameter dicts hold plain Python values for every name of the space, Fixed ones included.
 """
 from abc import ABC, abstractmethod
+import itertools
 import numbers
 
 import numpy as np
@@ -88,24 +89,34 @@ class BaseSampler(ABC):
 
 
 class PlannedSampler(BaseSampler):
-    """A non-adaptive sampler: proposes the whole stage in ``start`` and hands it out in order.
+    """A non-adaptive sampler: decides the whole stage in ``start``, hands it out in order.
 
-    Subclasses implement ``_plan(space, n_trials, rng) -> list[dict]``.
+    The proposals are generated lazily as they are asked for, so memory does not grow with
+    ``n_trials``. Subclasses implement ``_plan(space, n_trials, rng)``, an iterable of the
+    stage's params dicts in trial order, and may override ``_size(space, n_trials)`` (how many
+    it proposes; default ``n_trials``).
     """
 
     def __init__(self):
         self._planned = None
-        self._next = 0
+        self._left = 0
 
     def start(self, space, n_trials, seed, direction):
         space, n_trials, seed = check_start_args(space, n_trials, seed, direction)
-        self._planned = self._plan(space, n_trials, np.random.default_rng(seed))
-        self._next = 0
-        return len(self._planned)
+        return self._begin(space, n_trials, np.random.default_rng(seed))
+
+    def _begin(self, space, n_trials, rng):
+        size = self._size(space, n_trials)
+        self._planned = iter(self._plan(space, n_trials, rng))
+        self._left = size
+        return size
+
+    def _size(self, space, n_trials):
+        return n_trials
 
     @abstractmethod
     def _plan(self, space, n_trials, rng):
-        """Every trial's params for the stage, in trial order."""
+        """The stage's params dicts, in trial order (an iterable; a generator keeps memory flat)."""
 
     def ask(self, n):
         """The next ``n`` proposals; fewer (possibly none) once the stage's plan is used up.
@@ -118,6 +129,6 @@ class PlannedSampler(BaseSampler):
             raise RuntimeError(f"{type(self).__name__}.ask() called before start()")
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"ask needs a non-negative integer n, got n={n!r}")
-        out = self._planned[self._next:self._next + int(n)]
-        self._next += len(out)
+        out = list(itertools.islice(self._planned, min(int(n), self._left)))
+        self._left -= len(out)
         return out

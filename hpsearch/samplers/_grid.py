@@ -7,6 +7,7 @@ each parameter where random search tries B (the lecture's picture).
 """
 import copy
 import itertools
+import math
 import numbers
 
 from hpsearch.distributions import Choice, Fixed, IntUniform
@@ -53,9 +54,10 @@ class GridSampler(PlannedSampler):
 
     def start(self, space, n_trials, seed, direction):
         space, n_trials, seed = check_start_args(space, n_trials, seed, direction, allow_none_trials=True)
-        self._planned = self._plan(space, n_trials, None)  # seed-independent by design
-        self._next = 0
-        return len(self._planned)
+        return self._begin(space, n_trials, None)  # seed-independent by design
+
+    def _size(self, space, n_trials):
+        return math.prod(len(values) for values in self.axes(space, n_trials).values())
 
     @staticmethod
     def _point(names_values):
@@ -64,8 +66,8 @@ class GridSampler(PlannedSampler):
 
     def _plan(self, space, n_trials, rng):
         axes = self.axes(space, n_trials)
-        return [self._point(nv) for nv in
-                itertools.product(*([(name, v) for v in values] for name, values in axes.items()))]
+        return (self._point(nv) for nv in
+                itertools.product(*([(name, v) for v in values] for name, values in axes.items())))
 
     def axes(self, space, n_trials):
         """The values tried for each parameter: ``{name: list}`` in space order.

@@ -12,7 +12,8 @@ class RandomSampler(PlannedSampler):
     """
 
     def _plan(self, space, n_trials, rng):
-        return [{name: dist.sample(rng) for name, dist in space.items()} for _ in range(n_trials)]
+        for _ in range(n_trials):
+            yield {name: dist.sample(rng) for name, dist in space.items()}
 
     def __repr__(self):
         return "RandomSampler()"

@@ -24,15 +24,36 @@ class SobolSampler(PlannedSampler):
         self.scramble = scramble
 
     def _plan(self, space, n_trials, rng):
+        reject_scipy(space, "sobol", need_ppf=True)  # now, in start, not at the first ask
+        return self._points(space, n_trials, rng)
+
+    def _points(self, space, n_trials, rng):
         from scipy.stats import qmc  # scipy.stats is slow to import; only when used
 
-        reject_scipy(space, "sobol", need_ppf=True)
         d = len(space.dims)
         if d == 0:  # every parameter Fixed: nothing to spread
-            return [space.from_unit([]) for _ in range(n_trials)]
+            for _ in range(n_trials):
+                yield space.from_unit([])
+            return
         engine = qmc.Sobol(d, scramble=self.scramble, rng=rng)
-        points = engine.random_base2(max(0, math.ceil(math.log2(n_trials))))[:n_trials]
-        return [space.from_unit(u) for u in points]
+        # In blocks of 1024 points: the sequence runs on from block to block, so the points are
+        # those of one draw of 2**ceil(log2(n_trials)) points cut at n_trials.
+        for first in range(0, n_trials, _BLOCK):
+            for u in _next_points(engine, _BLOCK)[:n_trials - first]:
+                yield space.from_unit(u)
 
     def __repr__(self):
         return f"SobolSampler(scramble={self.scramble!r})"
+
+
+_BLOCK = 1024
+
+
+def _next_points(engine, n):
+    """The next ``n`` points of a Sobol engine (scipy warns that balance needs a power of two
+    drawn at once; the sequence is the same either way)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return engine.random(n)

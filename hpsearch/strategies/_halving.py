@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from hpsearch import seeding
-from hpsearch.checks import positive_int
+from hpsearch.checks import MAX_TRIALS, positive_int
 from hpsearch.stage import Stage
 from hpsearch.strategies._base import Strategy
 
@@ -72,6 +72,9 @@ def _check_budgets(min_budget, max_budget, eta, total_budget):
         raise ValueError(f"eta must be an integer >= 2, got {eta!r}")
     if total_budget is not None:
         positive_int(total_budget, "total_budget")
+        if total_budget > MAX_TRIALS * min_budget:
+            raise ValueError(f"total_budget={total_budget} epochs would plan more than {MAX_TRIALS:,} trials; "
+                             f"plan a smaller budget, or several studies")
 
 
 class _Halving(Strategy):

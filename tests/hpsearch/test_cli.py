@@ -321,7 +321,8 @@ def test_warnings_are_one_line_and_the_callers_display_is_restored(tmp_path, cap
     path.write_text(path.read_text().replace('sleep = 0.0', 'sleep = 0.0\nfail_above = { lr = 1e-6 }'))
     code, _, err = run_main(capsys, "run", path, "--out", tmp_path / "run", "--n-jobs", 1,
                             "--backend", "threading", "--quiet")
-    assert code == 0
+    assert code == 1  # and the study, whose first trials all failed alike, stopped and said so
+    assert "its first 5 trials all failed with the same error" in err
     lines = [line for line in err.splitlines() if "warning:" in line]
     assert lines and all(line.startswith("hpsearch: warning: ") for line in lines)
     assert "study.py" not in err and "warnings.warn" not in err

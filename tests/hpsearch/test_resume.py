@@ -224,12 +224,13 @@ def test_stored_trial_that_the_sampler_no_longer_proposes_is_a_mismatch(tmp_path
         record = storage.load_trials(study_id)[2]
         record["params"]["lr"] *= 2  # as if an older sampler version had proposed another value
         storage.save_trial(study_id, record)
-    with pytest.raises(StudyMismatchError, match=r"stored trial 2 .* sampler now proposes .* overwrite=True"):
+    with pytest.raises(StudyMismatchError, match=r"stored trial 2 .* sampler now proposes .* start over \(--overwrite; overwrite=True\)"):
         hp.Study(BOWL, SPACE, metric="score", storage=db, name="m").optimize(n_trials=5, seed=0)
 
 
-def test_growing_a_finished_study_is_a_mismatch_not_a_silent_mix(tmp_path):
+def test_shrinking_a_finished_study_is_a_mismatch_not_a_silent_mix(tmp_path):
+    # (growing one is an extension: tests/hpsearch/test_extend.py)
     db = tmp_path / "g.db"
-    hp.Study(BOWL, SPACE, metric="score", storage=db, name="g").optimize(n_trials=5, seed=0)
-    with pytest.raises(StudyMismatchError, match=r"stages\.0\.n_trials: 5 -> 8"):
-        hp.Study(BOWL, SPACE, metric="score", storage=db, name="g").optimize(n_trials=8, seed=0)
+    hp.Study(BOWL, SPACE, metric="score", storage=db, name="g").optimize(n_trials=8, seed=0)
+    with pytest.raises(StudyMismatchError, match=r"stages\.0\.n_trials: 8 -> 5"):
+        hp.Study(BOWL, SPACE, metric="score", storage=db, name="g").optimize(n_trials=5, seed=0)

@@ -236,3 +236,30 @@ def test_shipped_studies_load(path):
     assert sf.name and sf.space
     plan = sf.plan()
     assert plan and all(s.n_trials >= 1 and s.budget >= 1 for s in plan)
+
+
+def test_a_huge_trial_count_is_refused_with_the_epochs_it_would_plan(tmp_path):
+    text = BOWL.split("[search]")[0] + '[search]\nstrategy = "random"\nn_trials = 1000000000000\nbudget = 3\n'
+    with pytest.raises(StudyFileError, match=r"\[search\] 'n_trials'=1000000000000 is more than the 1,000,000 "
+                                             r"trials a stage can hold \(it would plan 3e\+12 epochs\)"):
+        load_study_file(write(tmp_path, text))
+
+
+def test_proposals_are_made_lazily_so_memory_does_not_grow_with_n_trials():
+    import tracemalloc
+
+    import hpsearch as hp
+
+    space = hp.Space({"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1)})
+    def peak(name, n_trials):
+        sampler = hp.get_sampler(name)
+        tracemalloc.start()
+        assert sampler.start(space, n_trials, 0, "maximize") == n_trials and len(sampler.ask(3)) == 3
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    for name in ("random", "sobol", "grid"):
+        peak(name, 100)  # warm: imports and scipy's tables
+        # a list of a million dicts would take hundreds of MB
+        assert peak(name, 1_000_000) - peak(name, 100) < 2_000_000, name
