@@ -32,6 +32,7 @@ _EXPORTS = {
     "Stage": "hpsearch.study",
     "load_study": "hpsearch.study",
     "SearchResult": "hpsearch.result",
+    "Confirmation": "hpsearch.confirm",
     "StageRecord": "hpsearch.result",
     "BoundaryFlag": "hpsearch.boundary",
     "find_boundary_flags": "hpsearch.boundary",

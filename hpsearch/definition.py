@@ -27,6 +27,7 @@ class StudyDefinition:
         space: the :class:`~hpsearch.space.Space`.
         search: the :class:`~hpsearch.planning.SearchPlan`.
         n_jobs, backend: defaults for running (the caller's options win); None: all cores, loky.
+        confirm: a :class:`~hpsearch.confirm.Confirmation` to run after the search, or None.
     """
 
     name: str
@@ -38,6 +39,7 @@ class StudyDefinition:
     search: SearchPlan
     n_jobs: int = None
     backend: str = None
+    confirm: object = None
 
     @property
     def strategy(self):
@@ -81,6 +83,7 @@ class StudyDefinition:
         """
         plan = self.search.convert(strategy, n_trials)
         n_jobs = n_jobs or self.n_jobs or os.cpu_count() or 1
+        run_options.setdefault("confirm", self.confirm)
         return study.run(plan.make_strategy(), seed=self.seed if seed is None else seed,
                          n_jobs=n_jobs, backend=backend or self.backend or "loky", **run_options)
 

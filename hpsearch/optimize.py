@@ -83,7 +83,9 @@ class StudyRun(RunContext):
         self.seed, self.name = options.seed, study.name
         self.checkpoints = checkpoints  # a CheckpointStore
         self.extending = extending      # the stored study is growing: its last stage may get more trials
-        self.continues = "checkpoint" in protocol_keywords(study.objective)
+        keywords = protocol_keywords(study.objective)
+        self.continues = "checkpoint" in keywords
+        self.supports_final = "final" in keywords
         self.records = {}        # number -> finished record (stored before, or run now)
         self.stages = []         # the stages as they ran
         self._next_number = 0
@@ -109,12 +111,14 @@ class StudyRun(RunContext):
         if planned is not None:
             self.bar.resize(stage.n_trials - planned)
 
-    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, **labels):
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
+                **labels):
         number = self._next_number
         self._next_number += 1
         if seed is None:
             seed = seeding.trial_seed(self.seed, stage, number)
-        return TrialRequest(number, stage, params, budget, seed, continue_from, bool(keep_checkpoint), labels)
+        return TrialRequest(number, stage, params, budget, seed, continue_from, bool(keep_checkpoint), labels,
+                            bool(final))
 
     def release(self, numbers):
         if not self.options.keep_checkpoints:
@@ -134,7 +138,8 @@ class StudyRun(RunContext):
         self._planned_counts = {s.index: s.n_trials for s in planned}
         epochs = self.strategy.total_epochs() if hasattr(self.strategy, "total_epochs") else \
             sum(s.epochs for s in planned)
-        self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned), self.metric,
+        extra = self.strategy.planned_extra_trials() if hasattr(self.strategy, "planned_extra_trials") else 0
+        self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
         try:
             with TrialPool(self.study.objective, self.metric, self.options.n_jobs, self.options.backend,
@@ -177,7 +182,11 @@ class StudyRun(RunContext):
         return [self.records[r.number] for r in requests]
 
     def _extras(self, request):
-        """The checkpoint keywords of ``request``'s task (called as it is dispatched)."""
+        """The protocol keywords of ``request``'s task (called as it is dispatched)."""
+        extras = {"final": True} if request.final else {}
+        return {**extras, **self._checkpoint_extras(request)}
+
+    def _checkpoint_extras(self, request):
         if not self.continues:
             if request.continue_from is not None and not self._said_no_checkpoints:
                 self._said_no_checkpoints = True
@@ -255,7 +264,7 @@ class StudyRun(RunContext):
             records = list(records.values())
         else:
             records = [self.records[n] for n in sorted(self.records)]
-        flags = self._flags(records)
+        flags = self._flags([r for r in records if r.get("role", "search") == "search"])
         self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
         return SearchResult(records, self.metric, self.direction, self.name, param_names=list(self.space),
                             stages=list(self.stages), boundary=flags, checkpoint_bytes=self.checkpoints.peak_bytes)

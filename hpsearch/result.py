@@ -106,7 +106,11 @@ class SearchResult:
         self.metric = metric
         self.direction = direction
         self.name = name
-        self.records = sorted((dict(r) for r in records), key=lambda r: r["number"])
+        everything = sorted((dict(r) for r in records), key=lambda r: r["number"])
+        # confirmation and test runs come after the search and never take part in it
+        self.records = [r for r in everything if r.get("role", "search") == "search"]
+        self.confirm_records = [r for r in everything if r.get("role") == "confirm"]
+        self.test_record = next((r for r in everything if r.get("role") == "test"), None)
         names = list(param_names)
         for record in self.records:
             names.extend(n for n in record.get("params", {}) if n not in names)
@@ -118,8 +122,33 @@ class SearchResult:
         self.best_params = None if self.best_trial is None else dict(self.best_trial["params"])
         self.best_value = None if self.best_trial is None else self.best_trial["metrics"][metric]
         self.trials = self._table()
+        self.confirmation = self._confirmation()
+        self.test_metrics = None if self.test_record is None or self.test_record["status"] != "ok" else \
+            {k: v for k, v in self.test_record["metrics"].items() if k.startswith("test_")}
 
     # ------------------------------------------------------------------ building
+    def _confirmation(self):
+        if not self.confirm_records:
+            return None
+        from hpsearch.confirm import confirmation_report
+
+        return confirmation_report(self.confirm_records, self.metric, self.direction)
+
+    def confirmation_table(self):
+        """The confirmed candidates as a DataFrame (one row each, search rank order): ``candidate,
+        trial, mean, std, runs, param_<name>..., value_0, value_1, ...`` (per fresh seed); None
+        when the study confirmed nothing."""
+        if self.confirmation is None:
+            return None
+        rows = []
+        for c in self.confirmation.candidates:
+            row = {"candidate": c["candidate"], "trial": c["confirms"], "mean": c["mean"], "std": c["std"],
+                   "runs": c["ok"]}
+            row.update((f"param_{n}", c["params"].get(n)) for n in self.param_names)
+            row.update((f"value_{k}", v) for k, v in enumerate(c["values"]))
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     def _best(self):
         best = best_record(self.records, self.metric, self.direction, self.select)
         return None if best is None else dict(best)
@@ -250,7 +279,38 @@ class SearchResult:
             lines.append("boundary flags (the best value sits at the edge of its range):")
             lines.extend(f"  {flag.suggestion}" for flag in self.boundary)
         lines += self._failure_lines()
+        lines += self._confirmation_lines()
         return "\n".join(lines)
+
+    def _confirmation_lines(self):
+        report = self.confirmation
+        if report is None:
+            return []
+        runs = self.confirm_records
+        lines = [f"confirmed: the top {len(report.candidates)} configurations trained again with "
+                 f"{len(runs) // max(1, len(report.candidates))} fresh seeds at budget {runs[0]['budget']}:"]
+        table = self.confirmation_table().rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
+        lines.append(table.drop(columns=[c for c in table.columns if c.startswith("value_")])
+                     .to_string(index=False, float_format=_fmt))
+        if report.winner is None:
+            lines.append("no confirmation run finished ok")
+            return lines
+        w = report.winner
+        spread = "" if math.isnan(w["std"]) else f" ± {w['std']:.4f}"
+        lines.append(f"winner: candidate {w['candidate']} (trial {w['confirms']}), {self.metric} {w['mean']:.4f}{spread} "
+                     f"over {w['ok']} seeds")
+        if report.within_noise is not None:
+            p = "" if report.pvalue is None else f", Welch's t-test p = {report.pvalue:.2g}"
+            lines.append(f"  its lead over the runner-up is {'within' if report.within_noise else 'beyond'} "
+                         f"noise{p}")
+        if self.test_metrics:
+            metrics = dict(self.test_metrics)
+            lead = "test accuracy" if "test_acc" in metrics else "test result"
+            first = metrics.pop("test_acc") if "test_acc" in metrics else None
+            rest = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            value = f"{first:.4f}" + (f" ({rest})" if rest else "") if first is not None else rest
+            lines.append(f"{lead} of the chosen configuration (never used for selection): {value}")
+        return lines
 
     def _best_lines(self, top):
         if self.best_trial is None:

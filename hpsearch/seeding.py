@@ -8,11 +8,12 @@ import numpy as np
 
 from hpsearch.checks import check_seed
 
-__all__ = ["trial_seed", "sampler_seed"]
+__all__ = ["trial_seed", "sampler_seed", "confirm_seed"]
 
 # The first spawn-key element separates the streams so they never collide.
 _TRIAL_STREAM = 0
 _SAMPLER_STREAM = 1
+_CONFIRM_STREAM = 2
 
 
 def trial_seed(seed, stage, number):
@@ -27,4 +28,11 @@ def trial_seed(seed, stage, number):
 def sampler_seed(seed, stage):
     """The seed a sampler receives for ``stage`` (its own stream, apart from trials)."""
     seq = np.random.SeedSequence(check_seed(seed), spawn_key=(_SAMPLER_STREAM, int(stage)))
+    return int(seq.generate_state(1, dtype=np.uint32)[0])
+
+
+def confirm_seed(seed, candidate, repeat):
+    """The fresh seed of confirmation run ``repeat`` of the ``candidate``-th best configuration
+    (its own stream: never a seed the search used)."""
+    seq = np.random.SeedSequence(check_seed(seed), spawn_key=(_CONFIRM_STREAM, int(candidate), int(repeat)))
     return int(seq.generate_state(1, dtype=np.uint32)[0])

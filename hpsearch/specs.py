@@ -99,6 +99,8 @@ def _grows(key, a, b, last, old_flat):
         if index == last and parts[2] == "n_trials" and isinstance(a, int) and isinstance(b, int) and b > a:
             return not str(old_flat.get(f"stages.{index}.sampler", "")).startswith("GridSampler")
         return False
+    if parts[0] == "confirm":
+        return a is _ABSENT  # confirming a finished search
     if key == "total_budget":
         return isinstance(a, int) and isinstance(b, int) and b > a
     return False

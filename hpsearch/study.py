@@ -80,7 +80,7 @@ class Study:
 
     # ------------------------------------------------------------------ public
     def run(self, strategy, *, n_jobs=1, seed=0, backend="loky", scheduler=None, retry_failed=False,
-            overwrite=False, progress=False, callbacks=(), fail_fast=5, keep_checkpoints=False):
+            overwrite=False, progress=False, callbacks=(), fail_fast=5, keep_checkpoints=False, confirm=None):
         """Run ``strategy`` (a :class:`~hpsearch.strategies.Strategy`) on this study.
 
         Args:
@@ -89,6 +89,9 @@ class Study:
                 keep_checkpoints: see :class:`~hpsearch.optimize.RunOptions`; only ``seed``
                 changes which trials run.
             overwrite: discard a stored study of the same name whose settings differ.
+            confirm: a :class:`~hpsearch.confirm.Confirmation` (or a dict of its fields, e.g.
+                ``{"top": 3, "seeds": 5}``): after the search, train the best configurations again
+                with fresh seeds, choose by their mean, and test the winner once.
 
         Returns:
             :class:`~hpsearch.result.SearchResult`.
@@ -105,6 +108,10 @@ class Study:
         options = RunOptions(n_jobs=n_jobs, seed=seed, backend=backend, scheduler=scheduler,
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints)
+        if confirm is not None:
+            from hpsearch.confirm import Confirmation, Confirmed
+
+            strategy = Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:

@@ -44,7 +44,7 @@ __all__ = ["StudyFile", "StagePlan", "load_study_file", "STRATEGIES", "COARSE_TO
 #: The 0.1 name of a planned stage: the same :class:`~hpsearch.stage.Stage` type.
 StagePlan = Stage
 
-_TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search")
+_TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search", "confirm")
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -197,9 +197,25 @@ def _load(reader, path, doc):
     _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
     search, n_jobs, backend = read_search(reader, search_table, space)
+    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None))
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
-                     objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend,
+                     objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend, confirm=confirm,
                      objective_ref=ref, description=reader.get("", doc, "description", "str", default=""))
+
+
+def _confirm(reader, table):
+    """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None."""
+    if table is None:
+        return None
+    from hpsearch.confirm import Confirmation
+
+    section = "[confirm]"
+    reader.check_keys(section, table, ("top", "seeds", "test"))
+    top = reader.positive_int(section, table, "top", required=False)
+    seeds = reader.positive_int(section, table, "seeds", required=False)
+    test = reader.get(section, table, "test", "bool", default=True)
+    defaults = Confirmation()
+    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test)
 
 
 def _objective_direction(reader, doc):

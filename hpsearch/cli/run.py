@@ -38,6 +38,7 @@ def _print_plan(sf, name, strategy, n_jobs):
                 f"{runner.samplers[stage.index]!r}")
         say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
             f"n_jobs={n_jobs}")
+        _say_confirm_plan(sf, planned)
         return planned
     say(f"  eta={runner.eta}, budgets {runner.min_budget}..{runner.max_budget} epochs, configurations from "
         f"{runner.sampler!r}; promoted trials continue from their checkpoints")
@@ -47,7 +48,18 @@ def _print_plan(sf, name, strategy, n_jobs):
             f"{rungs}: {bracket.epochs()} epochs")
     say(f"total: {sum(b.n_configs for b in runner.brackets)} configurations, {len(planned)} rungs, "
         f"{runner.total_epochs()} epochs, n_jobs={n_jobs}")
+    _say_confirm_plan(sf, planned)
     return planned
+
+
+def _say_confirm_plan(sf, planned):
+    c = sf.confirm
+    if c is None:
+        return
+    budget = max(s.budget for s in planned)
+    tested = "; then the winner is evaluated on the test set once" if c.test else ""
+    say(f"then confirm: the top {c.top} trained again with {c.seeds} fresh seeds at budget {budget} "
+        f"({c.top * c.seeds * budget} epochs){tested}")
 
 
 def _say_plan_head(sf, name, strategy):
@@ -100,8 +112,13 @@ def cmd_run(args, argv):
         err(f"error: study {name!r} produced no ok trial{why}; its trials are in {folder.db}")
         return 1
     report(result, top=10)
+    confirmed = result.confirmation_table()
+    if confirmed is not None:
+        csv = [csv, folder.path / "confirmation.csv"]
+        confirmed.to_csv(csv[1], index=False)
     try:
-        written = [folder.db, csv] + _save_plots("save_run_plots", result, folder.path)
+        written = [folder.db] + (csv if isinstance(csv, list) else [csv]) + _save_plots("save_run_plots", result,
+                                                                                       folder.path)
     except KeyboardInterrupt:
         err(f"interrupted while drawing the plots; the study is complete in {folder.db}; "
             f"draw them with: hpsearch plot {shlex.quote(str(folder.path))}")

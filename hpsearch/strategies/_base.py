@@ -32,6 +32,7 @@ class TrialRequest:
         continue_from: number of the stored trial whose checkpoint this one continues
             (same params and seed, smaller budget), or None to train from scratch.
         keep_checkpoint: a later round may continue this trial: keep its checkpoint.
+        final: the final evaluation: call the objective with ``final=True`` (test metrics).
         labels: extra plain values for the trial's row (e.g. ``bracket``, ``rung``).
     """
 
@@ -43,6 +44,7 @@ class TrialRequest:
     continue_from: int = None
     keep_checkpoint: bool = False
     labels: dict = field(default_factory=dict)
+    final: bool = False
 
 
 class RunContext(ABC):
@@ -53,6 +55,7 @@ class RunContext(ABC):
     direction = None
     seed = None         # the study seed
     name = None         # the study name
+    supports_final = False   # the objective takes final=True (held-out test metrics)
 
     @abstractmethod
     def begin_stage(self, stage):
@@ -60,7 +63,8 @@ class RunContext(ABC):
         its trials run; a resumed study checks it against the stored one."""
 
     @abstractmethod
-    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, **labels):
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
+                **labels):
         """A :class:`TrialRequest` with the next trial number and (unless given) its own seed."""
 
     @abstractmethod

@@ -1,0 +1,186 @@
+"""Confirmation after the search, then the test set once (the lecture's last two steps).
+
+The best of many noisy measurements is partly luck: on the main job, validation accuracy
+is measured on 360 images and moves by ±0.01 from epoch to epoch. So the top candidates
+are trained again with fresh seeds at the search's highest budget, the winner is chosen by
+their mean, and only that winner is evaluated on the held-out test set, once, after the
+choice (``objective(..., final=True)``).
+
+Confirmation and test runs are trials like any other: stored, resumable, parallel and the
+same for any ``n_jobs``. They carry ``role = "confirm"`` / ``"test"`` and never reach the
+samplers, narrowing, boundary flags, the best trial or the plots of the search.
+"""
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from hpsearch import seeding
+from hpsearch.checks import positive_int
+from hpsearch.strategies import Strategy
+
+__all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "ROLES", "confirmation_report"]
+
+#: The roles of a study's trials: the search's own, the confirmation runs, the test run.
+ROLES = ("search", "confirm", "test")
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """How to confirm a search's winner.
+
+    Args:
+        top: how many of the best distinct configurations to train again (positive int).
+        seeds: fresh seeds per configuration (positive int; 2 or more to see a spread).
+        test: evaluate the confirmed winner once on the test set (when the objective takes
+            ``final=True``).
+    """
+
+    top: int = 3
+    seeds: int = 5
+    test: bool = True
+
+    def __post_init__(self):
+        positive_int(self.top, "confirm top")
+        positive_int(self.seeds, "confirm seeds")
+        object.__setattr__(self, "test", bool(self.test))
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class Confirmed(Strategy):
+    """``strategy``'s search, then the confirmation and test rounds of ``confirmation``."""
+
+    def __init__(self, strategy, confirmation):
+        self.strategy, self.confirmation = strategy, confirmation
+        self.name = strategy.name
+
+    def __getattr__(self, name):  # narrowing, total_epochs, brackets...: the search's own
+        if name in ("strategy", "confirmation"):
+            raise AttributeError(name)
+        return getattr(self.strategy, name)
+
+    def spec(self):
+        return {**self.strategy.spec(), "confirm": self.confirmation.to_dict()}
+
+    def planned_stages(self, space, seed, direction):
+        return self.strategy.planned_stages(space, seed, direction)
+
+    def boundary_trials(self, records, stages, metric, direction):
+        return self.strategy.boundary_trials(records, stages, metric, direction)
+
+    def planned_extra_trials(self):
+        c = self.confirmation
+        return c.top * c.seeds + (1 if c.test else 0)
+
+    def rounds(self, ctx):
+        searched = []
+        inner = self.strategy.rounds(ctx)
+        requests = next(inner, None)
+        while requests is not None:
+            records = yield requests
+            searched.extend(records)
+            try:
+                requests = inner.send(records)
+            except StopIteration:
+                requests = None
+        yield from self._confirm(ctx, searched)
+
+    def _confirm(self, ctx, searched):
+        candidates = top_configurations(searched, ctx.metric, ctx.direction, self.confirmation.top)
+        if not candidates:
+            return
+        stage = 1 + max(r["stage"] for r in searched)
+        budget = candidates[0]["budget"]
+        seeds = self.confirmation.seeds
+        requests = [ctx.request(stage, c["params"], budget, seed=seeding.confirm_seed(ctx.seed, rank, k),
+                                role="confirm", candidate=rank, confirms=c["number"])
+                    for rank, c in enumerate(candidates) for k in range(seeds)]
+        records = yield requests
+        report = confirmation_report(records, ctx.metric, ctx.direction)
+        if not self.confirmation.test or report.winner is None or not ctx.supports_final:
+            return
+        winner = report.winner
+        # the test model is the winner's first confirmation run, trained again with final=True
+        yield [ctx.request(stage + 1, winner["params"], budget, seed=winner["seeds"][0], role="test",
+                           candidate=winner["candidate"], final=True)]
+
+
+def top_configurations(records, metric, direction, top):
+    """The best ``top`` ok search records at the highest budget, one per configuration."""
+    from hpsearch.result import best_record
+
+    ok = [r for r in records if r["status"] == "ok" and math.isfinite(r["metrics"].get(metric, math.nan))]
+    if not ok:
+        return []
+    budget = max(r["budget"] for r in ok)
+    pool = [r for r in ok if r["budget"] == budget]
+    chosen, seen = [], set()
+    while pool and len(chosen) < top:
+        best = best_record(pool, metric, direction)
+        pool.remove(best)
+        key = repr(sorted(best["params"].items()))
+        if key not in seen:
+            seen.add(key)
+            chosen.append(best)
+    return chosen
+
+
+@dataclass
+class ConfirmationReport:
+    """The confirmation runs summarised.
+
+    Attributes:
+        candidates: one dict per candidate, in search rank order: ``candidate`` (rank),
+            ``confirms`` (its search trial), ``params``, ``values`` (per seed), ``seeds``,
+            ``mean``, ``std`` (NaN with one value), ``ok`` (runs that finished ok).
+        winner: the candidate with the best mean (ties: the better search rank), or None.
+        within_noise: the winner's lead over the runner-up is within noise (Welch's t-test,
+            p >= 0.05, or fewer than two runs each); None with one candidate.
+        pvalue: that test's p-value (None when it cannot be computed).
+    """
+
+    candidates: list
+    winner: dict = None
+    within_noise: bool = None
+    pvalue: float = None
+
+
+def confirmation_report(records, metric, direction):
+    """A :class:`ConfirmationReport` of ``records`` (the study's ``role="confirm"`` trials)."""
+    groups = {}
+    for r in sorted(records, key=lambda r: r["number"]):
+        if r.get("role") == "confirm":
+            groups.setdefault(r["candidate"], []).append(r)
+    candidates = []
+    for rank in sorted(groups):
+        runs = groups[rank]
+        values = [r["metrics"].get(metric, math.nan) if r["status"] == "ok" else math.nan for r in runs]
+        finite = [v for v in values if math.isfinite(v)]
+        candidates.append({"candidate": rank, "confirms": runs[0].get("confirms"), "params": dict(runs[0]["params"]),
+                           "values": values, "seeds": [r["seed"] for r in runs], "ok": len(finite),
+                           "mean": float(np.mean(finite)) if finite else math.nan,
+                           "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan})
+    scored = [c for c in candidates if c["ok"]]
+    if not scored:
+        return ConfirmationReport(candidates)
+    sign = -1.0 if direction == "maximize" else 1.0
+    ranked = sorted(scored, key=lambda c: (sign * c["mean"], c["candidate"]))
+    report = ConfirmationReport(candidates, winner=ranked[0])
+    if len(ranked) > 1:
+        report.pvalue, report.within_noise = _lead_test(ranked[0], ranked[1])
+    return report
+
+
+def _lead_test(first, second):
+    a = [v for v in first["values"] if math.isfinite(v)]
+    b = [v for v in second["values"] if math.isfinite(v)]
+    if len(a) < 2 or len(b) < 2:
+        return None, True
+    if np.std(a) == 0 and np.std(b) == 0:
+        return (0.0, False) if np.mean(a) != np.mean(b) else (1.0, True)
+    from scipy.stats import ttest_ind
+
+    p = float(ttest_ind(a, b, equal_var=False).pvalue)
+    return p, not p < 0.05
