@@ -136,12 +136,15 @@ def _add_views(sub):
 def _add_sanity(sub):
     sanity = sub.add_parser("sanity", help="babysitting checks of a study's trainer",
                             description="Initial loss vs ln(C), loss rising with reg, overfitting a tiny "
-                            "subset, per-layer activation and gradient statistics; saves sanity.png.")
+                            "subset, per-layer activation and gradient statistics (sanity.png), then which "
+                            "learning rates make the loss go down and the range to search (lr_range.png).")
     sanity.add_argument("study", metavar="STUDY.toml")
     sanity.add_argument("--out", metavar="DIR", help="folder for sanity.png (default: runs/<name>/)")
     sanity.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="check this setting instead of the space's middle, e.g. --set activation=relu "
                              "--set init=he (repeatable; values read as TOML)")
+    sanity.add_argument("--no-lr-range", action="store_true",
+                        help="skip the learning-rate range check (which rates make the loss go down)")
 
 
 def _add_export(sub):

@@ -113,5 +113,47 @@ def cmd_sanity(args, argv):
 
     path = save_sanity_plot(report, out / "sanity.png")
     say(f"wrote: {path}")
+    lr_ok = True
+    if not args.no_lr_range:
+        lr_ok = _lr_range(sf, data, config, out)
     # exit 1 when a check fails, so scripts can gate a search on it
-    return 0 if report["ok"] else 1
+    return 0 if report["ok"] and lr_ok else 1
+
+
+def _lr_range(sf, data, config, out):
+    """The lecture's next step: which learning rates make the loss go down; True if some do."""
+    from models import lr_range_check
+
+    from hpsearch.lr_advice import lr_advice
+    from hpsearch.plots.lr_range import save_lr_range_plot
+
+    trainer = config["trainer"]
+    options = {k: v for k, v in trainer.items() if k not in ("lr", "lr_decay", "train_acc_samples")}
+    check = lr_range_check(data, seed=sf.seed, hidden_dims=config["hidden_dims"], **config["mlp"], **options)
+    current = sf.space.get("lr")
+    advice = lr_advice(check, current)
+    say("")
+    say(_lr_text(check, advice, current))
+    path = save_lr_range_plot(check, out / "lr_range.png", current=current)
+    say(f"wrote: {path}")
+    return advice["ok"]
+
+
+def _lr_text(check, advice, current):
+    lines = [f"learning-rate range check: {check['iterations']} iterations from the same initialisation at each "
+             f"rate, loss averaged over {check['n_seeds']} seeds ({check['optimizer']}, batch {check['batch_size']})",
+             f"  {'lr':>8}  {'start':>7}  {'end':>8}  {'drop':>5}  zone"]
+    for row in check["table"]:
+        end = "diverged" if row["diverged"] else f"{row['end_loss']:.3f}"
+        drop = "" if row["drop"] != row["drop"] else f"{row['drop']:.0%}"
+        lines.append(f"  {row['lr']:>8.1e}  {row['start_loss']:>7.3f}  {end:>8}  {drop:>5}  {row['zone']}")
+    if check["good"] is not None:
+        lines.append(f"  good zone [{check['good'][0]:.0e}, {check['good'][1]:.0e}], the loss falls most at "
+                     f"{check['best_lr']:.0e}")
+    if advice["line"]:
+        lines.append(f"search (study-file line): {advice['line']}")
+    if current is not None and advice["coverage"] is not None:
+        lines.append(f"  the study's lr range [{current.low:.0e}, {current.high:.0e}] covers "
+                     f"{advice['coverage']:.0%} of the good zone")
+    lines += [f"  warning: {w}" for w in advice["warnings"]]
+    return "\n".join(lines)
