@@ -1,5 +1,4 @@
 """Quasi-random search: scrambled Sobol points mapped through the space's transforms."""
-import math
 
 from hpsearch.samplers._base import PlannedSampler, reject_scipy
 
