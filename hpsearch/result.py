@@ -8,8 +8,6 @@ never runs anything.
 import math
 from pathlib import Path
 
-import pandas as pd
-
 from hpsearch.checks import is_better
 from hpsearch.errors import StorageError
 from hpsearch.stage import Stage, StageRecord
@@ -121,7 +119,7 @@ class SearchResult:
         self.best_trial = self._best()
         self.best_params = None if self.best_trial is None else dict(self.best_trial["params"])
         self.best_value = None if self.best_trial is None else self.best_trial["metrics"][metric]
-        self.trials = self._table()
+        self._trials = None  # the DataFrame, built when first asked for (pandas is slow to import)
         self.confirmation = self._confirmation()
         self.test_metrics = None if self.test_record is None or self.test_record["status"] != "ok" else \
             {k: v for k, v in self.test_record["metrics"].items() if k.startswith("test_")}
@@ -140,6 +138,8 @@ class SearchResult:
         when the study confirmed nothing."""
         if self.confirmation is None:
             return None
+        import pandas as pd
+
         rows = []
         for c in self.confirmation.candidates:
             row = {"candidate": c["candidate"], "trial": c["confirms"], "mean": c["mean"], "std": c["std"],
@@ -154,6 +154,8 @@ class SearchResult:
         return None if best is None else dict(best)
 
     def _table(self):
+        import pandas as pd
+
         metric_names = {k for r in self.records for k in r.get("metrics", {})} - {self.metric}
         metric_columns = [self.metric] + sorted(metric_names)
         columns = {
@@ -252,16 +254,32 @@ class SearchResult:
         self.trials.to_csv(path, index=False)
         return path
 
+    @property
+    def trials(self):
+        """The trials table (a DataFrame; see the class docstring)."""
+        if self._trials is None:
+            self._trials = self._table()
+        return self._trials
+
     def top(self, n=10):
         """The ``n`` best "ok" trials as a DataFrame (best first), among those the selection rule
         compares (by default the trials at the highest budget reached)."""
-        ok = self.trials[self.trials["status"] == "ok"]
-        if self.select == "highest-budget" and len(ok):
-            ok = ok[ok["budget"] == ok["budget"].max()]
-        return ok.sort_values(self.metric, ascending=self.direction == "minimize", kind="stable").head(n)
+        numbers = [r["number"] for r in self.top_records(n)]
+        table = self.trials
+        return table.set_index("number", drop=False).loc[numbers].reset_index(drop=True) if numbers else table.head(0)
+
+    def top_records(self, n=10):
+        """The ``n`` best "ok" trial records (best first) among those the selection rule compares."""
+        ok = [r for r in self.records if r["status"] == "ok" and math.isfinite(r["metrics"].get(self.metric, math.nan))]
+        if self.select == "highest-budget" and ok:
+            budget = max(r.get("budget") or 0 for r in ok)
+            ok = [r for r in ok if (r.get("budget") or 0) == budget]
+        sign = -1.0 if self.direction == "maximize" else 1.0
+        return sorted(ok, key=lambda r: (sign * r["metrics"][self.metric], r["number"]))[:n]
 
     def summary(self, top=10):
-        """A readable report: counts, the best trials, the stages, the compute and the failures.
+        """A readable report: counts, the best trials, the stages, the compute, the failures and
+        the confirmation (see :func:`hpsearch.summary.summarize`).
 
         Args:
             top: how many of the best trials to list.
@@ -269,101 +287,6 @@ class SearchResult:
         Returns:
             str (several lines, no trailing newline).
         """
-        counts = self.counts()
-        lines = [f"study {self.name!r}: {len(self.records)} trials "
-                 f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "
-                 f"{self.direction} {self.metric}"]
-        lines += self._best_lines(top)
-        lines += self._stage_lines()
-        if self.boundary:
-            lines.append("boundary flags (the best value sits at the edge of its range):")
-            lines.extend(f"  {flag.suggestion}" for flag in self.boundary)
-        lines += self._failure_lines()
-        lines += self._confirmation_lines()
-        return "\n".join(lines)
+        from hpsearch.summary import summarize
 
-    def _confirmation_lines(self):
-        report = self.confirmation
-        if report is None:
-            return []
-        runs = self.confirm_records
-        lines = [f"confirmed: the top {len(report.candidates)} configurations trained again with "
-                 f"{len(runs) // max(1, len(report.candidates))} fresh seeds at budget {runs[0]['budget']}:"]
-        table = self.confirmation_table().rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
-        lines.append(table.drop(columns=[c for c in table.columns if c.startswith("value_")])
-                     .to_string(index=False, float_format=_fmt))
-        if report.winner is None:
-            lines.append("no confirmation run finished ok")
-            return lines
-        w = report.winner
-        spread = "" if math.isnan(w["std"]) else f" ± {w['std']:.4f}"
-        lines.append(f"winner: candidate {w['candidate']} (trial {w['confirms']}), {self.metric} {w['mean']:.4f}{spread} "
-                     f"over {w['ok']} seeds")
-        if report.within_noise is not None:
-            p = "" if report.pvalue is None else f", Welch's t-test p = {report.pvalue:.2g}"
-            lines.append(f"  its lead over the runner-up is {'within' if report.within_noise else 'beyond'} "
-                         f"noise{p}")
-        if self.test_metrics:
-            metrics = dict(self.test_metrics)
-            lead = "test accuracy" if "test_acc" in metrics else "test result"
-            first = metrics.pop("test_acc") if "test_acc" in metrics else None
-            rest = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-            value = f"{first:.4f}" + (f" ({rest})" if rest else "") if first is not None else rest
-            lines.append(f"{lead} of the chosen configuration (never used for selection): {value}")
-        return lines
-
-    def _best_lines(self, top):
-        if self.best_trial is None:
-            return ["no trial finished ok"]
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params.items())
-        lines = [f"best {self.metric} = {self.best_value:.6g} (trial {self.best_trial['number']}): {params}"]
-        shown = ["number", "stage", self.metric] + [f"param_{n}" for n in self.param_names] + ["budget"]
-        table = self.top(top)
-        where = f" at the highest budget reached ({table['budget'].iloc[0]})" \
-            if self.select == "highest-budget" and self.trials["budget"].nunique() > 1 else ""
-        lines.append(f"top {len(table)} trials{where}:")
-        lines.append(table[shown].rename(columns=lambda c: c[6:] if c.startswith("param_") else c)
-                     .to_string(index=False, float_format=_fmt))
-        return lines
-
-    def _stage_lines(self):
-        lines = []
-        trials = self.trials
-        if "rung" in trials:
-            continued = set(trials["continued_from"].dropna().astype(int))
-            top = trials["budget"].max()
-            stopped = trials[~trials["number"].isin(continued) & (trials["budget"] < top)]
-            per_rung = stopped.groupby("rung").size()
-            lines.append(f"{trials['bracket'].nunique()} brackets, {int(trials['continued_from'].isna().sum())} "
-                         f"configurations; stopped at rung " + ", ".join(f"{int(r)}: {n}" for r, n in per_rung.items())
-                         + f"; {int((trials['budget'] == top).sum())} reached the full budget {top}")
-        elif len(self.stages) > 1:
-            lines.append("stages:")
-            for st in self.stages:
-                lines.append(f"  {st.index}: {st.n_trials} trials x budget {st.budget}, {st.sampler}")
-        if len(trials):
-            saved = int(trials["budget"].sum() - trials["trial_epochs"].sum())
-            lines.append(f"trained {int(trials['trial_epochs'].sum())} epochs in all"
-                         + (f" ({saved} saved by continuing paused trials)" if saved else ""))
-        if self.checkpoint_bytes:
-            lines.append(f"checkpoints: at most {self.checkpoint_bytes / 1e6:.1f} MB on disk during the run")
-        return lines
-
-    def _failure_lines(self):
-        failed = [r for r in self.records if r["status"] == "failed"]
-        if not failed:
-            return []
-        by_error = {}
-        for r in failed:
-            by_error.setdefault(r["error"], []).append(r["number"])
-        lines = [f"failures ({len(failed)} trials):"]
-        for error, numbers in sorted(by_error.items(), key=lambda item: (-len(item[1]), item[1][0])):
-            shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-            lines.append(f"  {len(numbers)} x {error} (trial{'s' if len(numbers) > 1 else ''} {shown})")
-        return lines
-
-
-def _fmt(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+        return summarize(self, top)

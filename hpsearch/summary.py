@@ -1,0 +1,128 @@
+"""The text report of a result: what ``run`` and ``show`` print, from plain records (no pandas)."""
+import math
+
+__all__ = ["summarize", "text_table"]
+
+
+def fmt(value):
+    """A value as the report prints it: floats with 4 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def text_table(headers, rows):
+    """Right-aligned columns under ``headers`` (one line each), as a DataFrame prints."""
+    cells = [[str(h) for h in headers]] + [[fmt(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(" ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
+
+
+def summarize(result, top=10):
+    """Counts, the best trials, the stages, the compute, the flags, the failures and the
+    confirmation of a :class:`~hpsearch.result.SearchResult` (no trailing newline)."""
+    counts = result.counts()
+    lines = [f"study {result.name!r}: {len(result.records)} trials "
+             f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "
+             f"{result.direction} {result.metric}"]
+    lines += _best_lines(result, top)
+    lines += _stage_lines(result)
+    if result.boundary:
+        lines.append("boundary flags (the best value sits at the edge of its range):")
+        lines.extend(f"  {flag.suggestion}" for flag in result.boundary)
+    lines += _failure_lines(result.records)
+    lines += _confirmation_lines(result)
+    return "\n".join(lines)
+
+
+def _best_lines(result, top):
+    if result.best_trial is None:
+        return ["no trial finished ok"]
+    params = ", ".join(f"{k}={fmt(v)}" for k, v in result.best_params.items())
+    lines = [f"best {result.metric} = {result.best_value:.6g} (trial {result.best_trial['number']}): {params}"]
+    records = result.top_records(top)
+    budgets = {r.get("budget") for r in result.records}
+    where = f" at the highest budget reached ({records[0]['budget']})" \
+        if result.select == "highest-budget" and len(budgets) > 1 else ""
+    lines.append(f"top {len(records)} trials{where}:")
+    headers = ["number", "stage", result.metric] + list(result.param_names) + ["budget"]
+    rows = [[r["number"], r["stage"], r["metrics"][result.metric]] + [r["params"].get(n) for n in result.param_names]
+            + [r.get("budget")] for r in records]
+    lines.append(text_table(headers, rows))
+    return lines
+
+
+def _stage_lines(result):
+    records, lines = result.records, []
+    if any("rung" in r for r in records):
+        continued = {r["continued_from"] for r in records if r.get("continued_from") is not None}
+        top = max(r["budget"] for r in records)
+        per_rung = {}
+        for r in records:
+            if r["number"] not in continued and r["budget"] < top:
+                per_rung[r["rung"]] = per_rung.get(r["rung"], 0) + 1
+        configurations = sum(1 for r in records if r.get("continued_from") is None)
+        lines.append(f"{len({r.get('bracket') for r in records})} brackets, {configurations} configurations; "
+                     f"stopped at rung " + ", ".join(f"{k}: {n}" for k, n in sorted(per_rung.items()))
+                     + f"; {sum(1 for r in records if r['budget'] == top)} reached the full budget {top}")
+    elif len(result.stages) > 1:
+        lines.append("stages:")
+        for st in result.stages:
+            lines.append(f"  {st.index}: {st.n_trials} trials x budget {st.budget}, {st.sampler}")
+    if records:
+        trained = sum(r.get("trial_epochs", r.get("budget") or 0) for r in records)
+        saved = sum(r.get("budget") or 0 for r in records) - trained
+        lines.append(f"trained {trained} epochs in all" + (f" ({saved} saved by continuing paused trials)"
+                                                           if saved else ""))
+    if result.checkpoint_bytes:
+        lines.append(f"checkpoints: at most {result.checkpoint_bytes / 1e6:.1f} MB on disk during the run")
+    return lines
+
+
+def _failure_lines(records):
+    failed = [r for r in records if r["status"] == "failed"]
+    if not failed:
+        return []
+    by_error = {}
+    for r in failed:
+        by_error.setdefault(r["error"], []).append(r["number"])
+    lines = [f"failures ({len(failed)} trials):"]
+    for error, numbers in sorted(by_error.items(), key=lambda item: (-len(item[1]), item[1][0])):
+        shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+        lines.append(f"  {len(numbers)} x {error} (trial{'s' if len(numbers) > 1 else ''} {shown})")
+    return lines
+
+
+def _confirmation_lines(result):
+    report = result.confirmation
+    if report is None:
+        return []
+    runs = result.confirm_records
+    lines = [f"confirmed: the top {len(report.candidates)} configurations trained again with "
+             f"{len(runs) // max(1, len(report.candidates))} fresh seeds at budget {runs[0]['budget']}:"]
+    headers = ["candidate", "trial", "mean", "std", "runs"] + list(result.param_names)
+    rows = [[c["candidate"], c["confirms"], c["mean"], c["std"], c["ok"]] + [c["params"].get(n) for n in result.param_names]
+            for c in report.candidates]
+    lines.append(text_table(headers, rows))
+    if report.winner is None:
+        return lines + ["no confirmation run finished ok"]
+    w = report.winner
+    spread = "" if math.isnan(w["std"]) else f" ± {w['std']:.4f}"
+    lines.append(f"winner: candidate {w['candidate']} (trial {w['confirms']}), {result.metric} {w['mean']:.4f}{spread} "
+                 f"over {w['ok']} seeds")
+    if report.within_noise is not None:
+        p = "" if report.pvalue is None else f", Welch's t-test p = {report.pvalue:.2g}"
+        lines.append(f"  its lead over the runner-up is {'within' if report.within_noise else 'beyond'} noise{p}")
+    if result.test_metrics:
+        lines.append(_test_line(result.test_metrics))
+    return lines
+
+
+def _test_line(test_metrics):
+    metrics = dict(test_metrics)
+    first = metrics.pop("test_acc", None)
+    rest = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    if first is None:
+        return f"test result of the chosen configuration (never used for selection): {rest}"
+    return f"test accuracy of the chosen configuration (never used for selection): {first:.4f}" + \
+        (f" ({rest})" if rest else "")
