@@ -5,7 +5,6 @@ takes the same parts as a dict (:meth:`StudyDefinition.from_parts`). Both give a
 definition that makes the :class:`~hpsearch.study.Study` and runs its search plan, or
 that plan converted to another strategy at equal compute.
 """
-import os
 from dataclasses import dataclass
 
 from hpsearch.checks import check_direction, check_seed
@@ -75,14 +74,15 @@ class StudyDefinition:
         Args:
             study: from :meth:`make_study`.
             strategy, n_trials: convert the plan (see :meth:`plan`).
-            seed, n_jobs, backend: override the definition's.
+            seed, n_jobs, backend: override the definition's (n_jobs default ``"auto"``: all cores
+                unless the study is too small to pay for starting workers).
             **run_options: the other keyword arguments of :meth:`Study.run`.
 
         Returns:
             the :class:`~hpsearch.result.SearchResult`.
         """
         plan = self.search.convert(strategy, n_trials)
-        n_jobs = n_jobs or self.n_jobs or os.cpu_count() or 1
+        n_jobs = n_jobs or self.n_jobs or "auto"
         run_options.setdefault("confirm", self.confirm)
         return study.run(plan.make_strategy(), seed=self.seed if seed is None else seed,
                          n_jobs=n_jobs, backend=backend or self.backend or "loky", **run_options)

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from hpsearch.backends import make_parallel, parallel_context, uses_processes
 from hpsearch.runner import run_trial, worker_threads
 
-__all__ = ["TrialPool", "worker_died"]
+__all__ = ["TrialPool", "AutoPool", "worker_died", "WORKER_START_SECONDS"]
 
 
 def worker_died(exc):
@@ -112,6 +112,9 @@ class TrialPool:
             if not pending:
                 return
 
+    first_duration = None   # the first finished trial's duration and epochs (AutoPool reads them)
+    first_epochs = None
+
     def _consume(self, chunk, pending):
         """Dispatch ``chunk`` in one parallel call; yield each record as it arrives.
 
@@ -126,6 +129,8 @@ class TrialPool:
         for record in self._parallel(tasks):
             request = pending.pop(record["number"], None)
             if request is not None:
+                if self.first_duration is None and record.get("duration") is not None:
+                    self.first_duration, self.first_epochs = record["duration"], request.budget
                 yield request, record
 
     def _reset(self):
@@ -135,3 +140,70 @@ class TrialPool:
         except Exception:  # the broken pool may fail to shut down cleanly; it is discarded anyway
             pass
         self._parallel = make_parallel(self.n_jobs, **self._kwargs).__enter__()
+
+
+#: What starting one worker process costs before its first trial (spawn, imports, data), in
+#: seconds; workers pay off when they save more than that.
+WORKER_START_SECONDS = 0.5
+
+
+class AutoPool:
+    """``n_jobs="auto"``: the first trial runs in this process, and its duration decides.
+
+    With the study's planned epochs, the first trial's time per epoch estimates the whole
+    study's work W. Workers pay off when ``W / cores + start-up < W``; otherwise the study
+    stays in this process. ``log(str)`` is told the choice in one line. The trials are the
+    same either way (the results never depend on the number of workers).
+    """
+
+    def __init__(self, objective, metric, cores, backend, scheduler, planned_epochs, log=None):
+        self.objective, self.metric, self.cores = objective, metric, cores
+        self.backend, self.scheduler, self.planned_epochs = backend, scheduler, planned_epochs
+        self.log = log
+        self.n_jobs = None  # decided at the first trial
+        self._stack, self._pool = None, None
+
+    def __enter__(self):
+        self._stack = ExitStack()
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        return False
+
+    def run(self, requests, extras=None):
+        if self._pool is None and requests:
+            here = self._stack.enter_context(TrialPool(self.objective, self.metric, 1, self.backend, self.scheduler))
+            yield from here.run(requests[:1], extras)
+            requests = requests[1:]
+            self._pool = self._stack.enter_context(self._choose(here))
+        if requests:
+            yield from self._pool.run(requests, extras)
+
+    def _choose(self, here):
+        duration, epochs = here.first_duration, here.first_epochs
+        work = duration * self.planned_epochs / max(1, epochs)
+        worth = self.cores > 1 and work - (work / self.cores + WORKER_START_SECONDS * self.cores) > 0
+        self.n_jobs = self.cores if worth else 1
+        if self.log is not None:
+            if worth:
+                self.log(f"n_jobs: {self.cores} workers (the first trial took {duration:.2g} s: about {work:.2g} s "
+                         f"of work in all)")
+            else:
+                self.log(f"n_jobs: 1, in this process: the study's work (about {work:.2g} s, from its first trial) "
+                         f"is too small to pay for starting {self.cores} workers")
+        return TrialPool(self.objective, self.metric, self.n_jobs, self.backend, self.scheduler) if worth else \
+            _Reuse(here)
+
+
+class _Reuse:
+    """A pool already entered, used again as a context manager that does not close it."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __enter__(self):
+        return self.pool
+
+    def __exit__(self, *exc):
+        return False

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hpsearch import seeding
 from hpsearch.backends import check_backend
 from hpsearch.checks import check_seed, positive_int
-from hpsearch.dispatch import TrialPool
+from hpsearch.dispatch import AutoPool, TrialPool
 from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
 from hpsearch.progress import ProgressBar
 from hpsearch.result import SearchResult
@@ -32,7 +32,8 @@ class RunOptions:
     """How a study runs (none of it changes which trials it runs).
 
     Args:
-        n_jobs: parallel workers (a positive int, or -1 for all cores).
+        n_jobs: parallel workers (a positive int, -1 for all cores, or ``"auto"``: all cores
+            unless the first trial shows the study too small to pay for starting them).
         seed: the study seed (an int in [0, 2**32)); it fixes every proposal and trial seed.
         backend: ``"loky"`` (processes), ``"threading"``, ``"multiprocessing"`` or ``"dask"``.
         scheduler: a Dask scheduler address (``backend="dask"`` only; None starts a LocalCluster).
@@ -44,6 +45,7 @@ class RunOptions:
             error (a broken objective); None never stops.
         keep_checkpoints: keep every trial's checkpoint after the study (with an objective that
             supports them); otherwise a checkpoint is deleted as soon as no later rung can use it.
+        log: a callable ``log(str)`` told the run's decisions (how many workers ``"auto"`` chose).
     """
 
     n_jobs: int = 1
@@ -55,13 +57,17 @@ class RunOptions:
     callbacks: tuple = ()
     fail_fast: int = 5
     keep_checkpoints: bool = False
+    log: object = None
 
     def __post_init__(self):
         n_jobs = self.n_jobs
-        if n_jobs == -1 and not isinstance(n_jobs, bool):
+        if (n_jobs == -1 and not isinstance(n_jobs, bool)) or n_jobs == "auto":
             import joblib
 
+            object.__setattr__(self, "auto", n_jobs == "auto")
             n_jobs = joblib.cpu_count()
+        else:
+            object.__setattr__(self, "auto", False)
         object.__setattr__(self, "n_jobs", positive_int(n_jobs, "n_jobs"))
         object.__setattr__(self, "seed", check_seed(self.seed))
         check_backend(self.backend, self.scheduler)
@@ -142,8 +148,7 @@ class StudyRun(RunContext):
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
         try:
-            with TrialPool(self.study.objective, self.metric, self.options.n_jobs, self.options.backend,
-                           self.options.scheduler) as pool:
+            with self._pool(epochs) as pool:
                 self._drive(pool)
             if not self.options.keep_checkpoints:
                 self.checkpoints.clear()  # the study is complete: no rung is left to continue
@@ -154,6 +159,14 @@ class StudyRun(RunContext):
         finally:
             self.bar.close()
         return self._result()
+
+    def _pool(self, planned_epochs):
+        o = self.options
+        # auto only decides for workers on this machine: a remote cluster's start-up is paid already
+        if o.auto and o.n_jobs > 1 and not (o.backend == "dask" and o.scheduler is not None):
+            return AutoPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler, planned_epochs,
+                            log=o.log)
+        return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler)
 
     def _drive(self, pool):
         rounds = self.strategy.rounds(self)

@@ -86,7 +86,10 @@ def _add_run(sub):
                          description="Run a study file; running the same command again resumes it.")
     run.add_argument("study", metavar="STUDY.toml")
     run.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>/)")
-    run.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: all cores)")
+    run.add_argument("--n-jobs", type=_n_jobs, metavar="N",
+                     help="parallel trials (default: all cores, unless the first trial shows the study too small "
+                          "to pay for starting workers; -1: all cores)")
+    run.add_argument("--no-plots", action="store_true", help="write no plots (draw them later with hpsearch plot)")
     run.add_argument("--seed", type=_seed, metavar="S", help="study seed (default: the file's)")
     run.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     run.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786")
@@ -114,7 +117,7 @@ def _add_compare(sub):
                            "(--budget is its 0.1 name)")
     cmp_.add_argument("--repeats", type=_positive_int, default=5, metavar="R", help="runs per strategy (default 5)")
     cmp_.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>-compare/)")
-    cmp_.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: all cores)")
+    cmp_.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: as for run)")
     cmp_.add_argument("--seed", type=_seed, metavar="S", help="base seed; repeat r uses seed + r")
     cmp_.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")

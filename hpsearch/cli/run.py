@@ -11,12 +11,6 @@ __all__ = ["cmd_run", "cmd_compare", "EXIT_INTERRUPTED"]
 EXIT_INTERRUPTED = 130
 
 
-def _default_n_jobs():
-    import os
-
-    return os.cpu_count() or 1
-
-
 def _save_plots(kind, *args):
     """Draw plots through hpsearch.plots; returns the written paths."""
     from hpsearch import plots
@@ -37,7 +31,7 @@ def _print_plan(sf, name, strategy, n_jobs):
             say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
                 f"{runner.samplers[stage.index]!r}")
         say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
-            f"n_jobs={n_jobs}")
+            f"n_jobs={_jobs(n_jobs)}")
         _say_confirm_plan(sf, planned)
         return planned
     say(f"  eta={runner.eta}, budgets {runner.min_budget}..{runner.max_budget} epochs, configurations from "
@@ -47,9 +41,15 @@ def _print_plan(sf, name, strategy, n_jobs):
         say(f"  bracket {bracket.index}: {bracket.n_configs} configurations; rungs (trials x epochs reached) "
             f"{rungs}: {bracket.epochs()} epochs")
     say(f"total: {sum(b.n_configs for b in runner.brackets)} configurations, {len(planned)} rungs, "
-        f"{runner.total_epochs()} epochs, n_jobs={n_jobs}")
+        f"{runner.total_epochs()} epochs, n_jobs={_jobs(n_jobs)}")
     _say_confirm_plan(sf, planned)
     return planned
+
+
+def _jobs(n_jobs):
+    import os
+
+    return f"auto ({os.cpu_count() or 1} cores)" if n_jobs == "auto" else str(n_jobs)
 
 
 def _say_confirm_plan(sf, planned):
@@ -78,7 +78,7 @@ def cmd_run(args, argv):
     if args.name is None and strategy != sf.strategy:
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
     folder = RunFolder.for_study(name, args.out)
-    n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
+    n_jobs = args.n_jobs or sf.n_jobs or "auto"
     if args.dry_run:
         _print_plan(sf, name, strategy, n_jobs)
         say(f"would write: {folder.db}, {folder.trials_csv} and plots (dry run: nothing ran)")
@@ -93,7 +93,8 @@ def cmd_run(args, argv):
     study = sf.make_study(folder.db, name)
     try:
         result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
-                        retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet)
+                        retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
+                        log=None if args.quiet else say)
     except StudyInterrupted as exc:
         n = 0 if exc.result is None else len(exc.result)
         if exc.result is not None:
@@ -117,8 +118,8 @@ def cmd_run(args, argv):
         csv = [csv, folder.path / "confirmation.csv"]
         confirmed.to_csv(csv[1], index=False)
     try:
-        written = [folder.db] + (csv if isinstance(csv, list) else [csv]) + _save_plots("save_run_plots", result,
-                                                                                       folder.path)
+        plots = [] if args.no_plots else _save_plots("save_run_plots", result, folder.path)
+        written = [folder.db] + (csv if isinstance(csv, list) else [csv]) + plots
     except KeyboardInterrupt:
         err(f"interrupted while drawing the plots; the study is complete in {folder.db}; "
             f"draw them with: hpsearch plot {shlex.quote(str(folder.path))}")
@@ -150,7 +151,7 @@ def cmd_compare(args, argv):
     sf = load_study_file(args.study)
     out = Path(args.out) if args.out else RUNS / f"{sf.name}-compare"
     strategies = args.strategies or list(DEFAULT_STRATEGIES)
-    n_jobs = args.n_jobs or sf.n_jobs or _default_n_jobs()
+    n_jobs = args.n_jobs or sf.n_jobs or "auto"
     seed = sf.seed if args.seed is None else args.seed
     resume = resume_command(argv)
     try:

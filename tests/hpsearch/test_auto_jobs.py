@@ -1,0 +1,36 @@
+"""n_jobs="auto": workers only when the study's work pays for starting them; the same trials either way."""
+import time
+
+import hpsearch as hp
+from hpsearch.objectives import LogBowl
+
+SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
+
+
+class Slow(LogBowl):
+    """A LogBowl whose trials take 0.2 s each: 16 of them are worth two workers."""
+
+    def __call__(self, params, budget, seed, report=None):
+        time.sleep(0.2)
+        return super().__call__(params, budget, seed, report)
+
+
+def _run(objective, n_jobs):
+    said = []
+    res = hp.Study(objective, SPACE, metric="score").optimize(n_trials=16, seed=0, n_jobs=n_jobs, log=said.append)
+    return res.trials.drop(columns="duration"), said
+
+
+def test_a_tiny_study_stays_in_this_process_and_says_so():
+    table, said = _run(LogBowl({"lr": 1e-3, "reg": 1e-3}), "auto")
+    assert len(said) == 1 and said[0].startswith("n_jobs: 1, in this process: the study's work")
+    assert table.equals(_run(LogBowl({"lr": 1e-3, "reg": 1e-3}), 1)[0])
+
+
+def test_a_study_worth_workers_gets_them_and_the_same_trials():
+    import os
+
+    table, said = _run(Slow({"lr": 1e-3, "reg": 1e-3}), "auto")
+    if (os.cpu_count() or 1) > 1:
+        assert said[0].startswith(f"n_jobs: {os.cpu_count()} workers (the first trial took 0.2 s")
+    assert table.equals(_run(Slow({"lr": 1e-3, "reg": 1e-3}), 1)[0])
