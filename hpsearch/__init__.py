@@ -1,7 +1,8 @@
 """hpsearch: hyperparameter search the way cs231n teaches it.
 
-Log-scaled spaces, random / grid / Sobol / coarse-to-fine search, warnings when
-the best value sits on the edge of its range, parallel and resumable studies.
+Log-scaled spaces, random / grid / Sobol / coarse-to-fine / successive-halving / Hyperband
+search, warnings when the best values crowd an edge of their range, confirmation of the
+winner with fresh seeds, parallel and resumable studies.
 
 The public names below are imported lazily (PEP 562) so that ``import hpsearch``
 and the ``hpsearch`` command start fast: pandas, matplotlib, joblib and optuna
@@ -33,11 +34,20 @@ _EXPORTS = {
     "load_study": "hpsearch.study",
     "SearchResult": "hpsearch.result",
     "Confirmation": "hpsearch.confirm",
+    "CoarseToFine": "hpsearch.strategies",
+    "SuccessiveHalving": "hpsearch.strategies",
+    "Hyperband": "hpsearch.strategies",
     "StageRecord": "hpsearch.result",
     "BoundaryFlag": "hpsearch.boundary",
     "find_boundary_flags": "hpsearch.boundary",
     # errors
     "HpsearchError": "hpsearch.errors",
+    "StudyFileError": "hpsearch.errors",
+    "StudyMismatchError": "hpsearch.errors",
+    "StudyLockedError": "hpsearch.errors",
+    "StudyMetricError": "hpsearch.errors",
+    "StudyFailedError": "hpsearch.errors",
+    "StorageError": "hpsearch.errors",
     "StudyInterrupted": "hpsearch.errors",
 }
 

@@ -187,12 +187,13 @@ class SearchResult:
         return table
 
     @classmethod
-    def from_storage(cls, storage, study):
+    def from_storage(cls, storage, study, select="highest-budget"):
         """Read a study's result from a storage without running anything.
 
         Args:
             storage: a :class:`~hpsearch.storage.Storage`, or the path of a storage file.
             study: the study's name (str) or its id in ``storage`` (int).
+            select: how the best trial is chosen (see :data:`SELECTIONS`).
 
         Raises:
             StorageError: the file does not exist (it is not created), is not an
@@ -201,16 +202,18 @@ class SearchResult:
         """
         from hpsearch.storage import Storage
 
+        if select not in SELECTIONS:
+            raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
         if isinstance(storage, Storage):
-            return cls._read(storage, study)
+            return cls._read(storage, study, select)
         path = Path(storage)
         if not path.is_file():
             raise StorageError(f"storage file '{path}' does not exist")
         with Storage(path, readonly=True) as opened:
-            return cls._read(opened, study)
+            return cls._read(opened, study, select)
 
     @classmethod
-    def _read(cls, storage, study):
+    def _read(cls, storage, study, select):
         if isinstance(study, str):
             study_id, spec = storage.find_study(study)
             name = study
@@ -229,6 +232,7 @@ class SearchResult:
             param_names=list(spec.get("space", {})),
             stages=[_stage_record(d) for d in storage.load_stages(study_id)],
             boundary=storage.load_flags(study_id),
+            select=select,
         )
 
     # ------------------------------------------------------------------ output

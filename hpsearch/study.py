@@ -219,12 +219,14 @@ class Study:
         return Storage(self.storage), True
 
 
-def load_study(storage, name):
+def load_study(storage, name, select="highest-budget"):
     """The result of a stored study, without running anything.
 
     Args:
         storage: a storage file path (str or Path) or a :class:`~hpsearch.storage.Storage`.
         name: the study's name.
+        select: how the best trial is chosen: ``"highest-budget"`` (among the ok trials at the
+            highest budget any reached: what the study itself reports) or ``"all"``.
 
     Returns:
         :class:`~hpsearch.result.SearchResult` (trials, best, boundary flags, stages, curves).
@@ -233,4 +235,4 @@ def load_study(storage, name):
         StorageError: a missing file (never created), not an hpsearch database, or an
             unknown study name (the message lists the names present).
     """
-    return SearchResult.from_storage(storage, name)
+    return SearchResult.from_storage(storage, name, select)

@@ -251,3 +251,27 @@ def test_a_stage_cannot_promote_without_a_shorter_stage_before_it():
         _study().coarse_to_fine([hp.Stage(4, 3), hp.Stage(4, 3, promote=2)])
     with pytest.raises(ValueError, match="promote must be a non-negative integer"):
         hp.Stage(4, 3, promote=-1)
+
+
+class Overfits:
+    """CURVE, worse the longer it trains: the best score of all sits at a low budget."""
+
+    def __call__(self, params, budget, seed, report=None):
+        out = CURVE(params, 1, seed)
+        return {"score": out["score"] - 0.05 * budget}
+
+
+def test_load_study_selects_the_best_at_the_highest_budget_unless_told(tmp_path):
+    db = tmp_path / "study.db"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Overfits cannot continue trials: said once, not tested here
+        _study(Overfits(), storage=db, name="hb").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+    stored = hp.load_study(db, "hb")
+    trials = stored.trials
+    at_top = trials[trials["budget"] == 9]
+    assert stored.best_trial["budget"] == 9 and stored.best_value == at_top["score"].max()
+    anywhere = hp.load_study(db, "hb", select="all")
+    assert anywhere.best_value == trials["score"].max() > stored.best_value
+    assert anywhere.best_trial["budget"] < 9
+    with pytest.raises(ValueError, match="select must be one of highest-budget, all, got 'best'"):
+        hp.load_study(db, "hb", select="best")
