@@ -21,3 +21,19 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def stored_count():
+    """``count(db)``: how many trials a study database holds right now, read without locking it
+    (0 while the file does not exist yet): for tests that kill a study mid-run."""
+    import sqlite3
+
+    def count(db):
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+                return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    return count

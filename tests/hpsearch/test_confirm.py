@@ -3,7 +3,6 @@ test metric that nothing in the search can read."""
 import importlib.util
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -84,25 +83,18 @@ def test_a_finished_search_can_be_confirmed_later(tmp_path):
                                                          "confirm.test: (absent) -> True"]
 
 
-def _stored(db):
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
-
-def test_sigkill_during_confirmation_then_resume_gives_the_uninterrupted_rows(tmp_path, confirmed):
+def test_sigkill_during_confirmation_then_resume_gives_the_uninterrupted_rows(tmp_path, confirmed, stored_count):
     db = tmp_path / "study.db"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, str(HERE / "_confirm_run.py"), str(db), "kill", "2", "0.03"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
-    while _stored(db) < 14 and time.monotonic() < deadline and proc.poll() is None:
+    while stored_count(db) < 14 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    stored = _stored(db)
+    stored = stored_count(db)
     assert 10 < stored < 10 + 13, "kill it during the confirmation runs"
     res = confirm_run.run(confirm_run.make_study(db, "kill"))
     assert _all_rows(res) == _all_rows(confirmed)

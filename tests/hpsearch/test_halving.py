@@ -3,7 +3,6 @@ accounting, determinism for any n_jobs, and resume after SIGKILL."""
 import importlib.util
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -186,23 +185,16 @@ def _start(db, name, n_jobs, sleep):
                             start_new_session=True)
 
 
-def _stored(db):
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
-
-def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hyperband_run):
+def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hyperband_run, stored_count):
     db = tmp_path / "study.db"
     proc = _start(db, "kill", 2, 0.02)
     deadline = time.monotonic() + 60
-    while _stored(db) < 12 and time.monotonic() < deadline and proc.poll() is None:
+    while stored_count(db) < 12 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the study and its workers, as a crash would
     proc.wait(timeout=30)
-    stored = _stored(db)
+    stored = stored_count(db)
     assert 12 <= stored < len(hyperband_run.trials), "kill the study in the middle of its rungs"
     calls = []
     res = halving_run.make_study(db, "kill").run(Hyperband(**halving_run.STRATEGY), seed=0, callbacks=[calls.append])
