@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hpsearch.distributions import value_key
+from hpsearch.distributions import Fixed, IntUniform, value_key
 
 # Colours that read well on white and in grey-scale print.
 OK_COLOR = "#1f77b4"
@@ -25,6 +25,11 @@ STAGE_CMAP = "plasma"
 
 STATUS_MARKERS = {"diverged": "x", "failed": "+"}
 
+#: Above this many points a scatter is a blot: the plots draw a deterministic subset (see :func:`thin`).
+MAX_POINTS = 1500
+#: ...of which the best are always drawn.
+KEEP_BEST = 150
+
 
 def set_log_axis(ax, which, low=None, high=None):
     """Put the ``which`` ("x" or "y") axis of ``ax`` on a log scale with readable labels.
@@ -36,9 +41,12 @@ def set_log_axis(ax, which, low=None, high=None):
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
-    if low is None or high is None or not 0 < low < high or high / low >= 1e3:
-        return
     axis = ax.xaxis if which == "x" else ax.yaxis
+    if low is None or high is None or not 0 < low < high or high / low >= 1e3:
+        # minor marks at 2 and 5 times each power only: eight per decade over six decades are
+        # unreadable anyway, and each tick costs drawing time
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        return
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
@@ -74,8 +82,9 @@ def wrap(text, width=48):
 
 def message_figure(title, message, figsize=(7.0, 3.0)):
     """A figure with one empty panel that states ``message`` (used instead of raising)."""
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = Figure(figsize=figsize)
     ax = fig.add_subplot()
+    fixed_layout(fig, left=0.2, right=0.2, top=0.45, bottom=0.15)
     message_panel(ax, message)
     ax.set_title(title)
     return fig
@@ -94,7 +103,68 @@ def is_choice(dist):
 
 
 def is_fixed(dist):
-    return type(dist).__name__ == "Fixed"
+    return isinstance(dist, Fixed)
+
+
+def is_integer(dist):
+    """True for an integer range (IntUniform, IntLogUniform): its axis gets integer ticks."""
+    return isinstance(dist, IntUniform)
+
+
+def integer_ticks(ax, which):
+    """Integer-only ticks on the linear ``which`` axis of ``ax`` (no 0.25 steps for a depth of 1-4)."""
+    from matplotlib.ticker import MaxNLocator
+
+    (ax.xaxis if which == "x" else ax.yaxis).set_major_locator(MaxNLocator(nbins="auto", integer=True))
+
+
+def fixed_layout(fig, ncols=1, nrows=1, left=0.75, right=0.25, top=0.85, bottom=0.6, wspace=0.6, hspace=0.8):
+    """Place a figure's subplot grid with margins and gaps given in inches.
+
+    A fixed layout instead of matplotlib's constrained layout: that one measures every tick
+    label of every axes twice per save and took half of a plot's drawing time. The margins
+    are chosen per plot for its titles, labels and legend.
+
+    Returns:
+        dict of the ``subplots_adjust`` fractions (to build a gridspec with the same margins).
+    """
+    width, height = fig.get_size_inches()
+    cell_w = (width - left - right - (ncols - 1) * wspace) / ncols
+    cell_h = (height - top - bottom - (nrows - 1) * hspace) / nrows
+    box = dict(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+               wspace=wspace / cell_w, hspace=hspace / cell_h)
+    fig.subplots_adjust(**box)
+    return box
+
+
+def thin(frame, value, direction, limit=MAX_POINTS, keep_best=KEEP_BEST):
+    """The rows of ``frame`` to draw when a scatter of all of them would be unreadable.
+
+    All rows up to ``limit``; beyond, the ``keep_best`` best by ``value`` (a column, NaN last)
+    and an evenly spaced subset of the others in table order, ``limit`` in all. Deterministic
+    (no random draw), so the same study gives the same picture.
+
+    Returns:
+        (subset DataFrame, note): the note says what was drawn, None when every row was.
+    """
+    n = len(frame)
+    if n <= limit:
+        return frame, None
+    score = pd.to_numeric(frame[value], errors="coerce").to_numpy(float) if value in frame else np.full(n, np.nan)
+    key = np.where(np.isfinite(score), -score if direction == "maximize" else score, np.inf)
+    order = np.argsort(key, kind="stable")
+    best = np.sort(order[:keep_best])
+    rest = np.setdiff1d(np.arange(n), best)
+    step = len(rest) / (limit - len(best))
+    picked = rest[np.floor(np.arange(limit - len(best)) * step).astype(int)]
+    rows = np.union1d(best, picked)
+    return frame.iloc[rows], (f"drawn: {len(rows):,} of {n:,} trials (the best {len(best)} and an evenly "
+                              f"spaced 1 in {step:.0f} of the rest)")
+
+
+def point_size(n, base=26.0):
+    """Marker area for a scatter of ``n`` points: smaller as the panel fills up."""
+    return float(np.clip(base * math.sqrt(200.0 / max(n, 1)), 5.0, base))
 
 
 def categories(dists, values):

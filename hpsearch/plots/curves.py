@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import fmt, message_figure
+from hpsearch.plots._style import fixed_layout, fmt, message_figure
 
 __all__ = ["plot_learning_curves", "top_curves"]
 
@@ -135,8 +135,10 @@ def plot_learning_curves(result, top=3):
         return message_figure(f"{title}: learning curves",
                               "The learning curves hold no numeric metrics to draw.")
 
-    fig = Figure(figsize=(max(6.0, 5.0 * len(panels)), 4.6 + 0.25 * len(chosen)), layout="constrained")
+    height = 4.6 + 0.25 * len(chosen)
+    fig = Figure(figsize=(max(6.0, 5.0 * len(panels)), height))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    fixed_layout(fig, len(panels), 1, left=0.75, right=0.2, top=0.7, bottom=0.75 + 0.2 * len(chosen), wspace=0.75)
     colors = colormaps["tab10"]
     names = [c[6:] for c in result.trials.columns if c.startswith("param_")]
     names = [n for n in names if result.trials[f"param_{n}"].astype(str).nunique() > 1][:4]
@@ -207,7 +209,8 @@ def plot_learning_curves(result, top=3):
         else:
             ax.set_title(f"{panel} per epoch")
             ax.set_ylabel(panel)
-    fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="outside lower center", ncols=1,
-               fontsize=8.5, frameon=False)
-    fig.suptitle(f"{title}: learning curves of the {len(chosen)} best trial(s)", fontsize=12)
+    fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center", bbox_to_anchor=(0.5, 0.005),
+               ncols=1, fontsize=8.5, frameon=False)
+    fig.suptitle(f"{title}: learning curves of the {len(chosen)} best trial(s)", fontsize=12, y=1 - 0.08 / height,
+                 va="top")
     return fig

@@ -12,10 +12,12 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (set_log_axis, BAD_COLOR, BEST_COLOR, CMAP, OK_COLOR, OLD_EDGE_COLOR, better_word,
-                                   categories, fmt, is_choice, numeric, value_key)
+from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, CMAP, OK_COLOR, OLD_EDGE_COLOR, better_word, categories,
+                                   fixed_layout, fmt, integer_ticks, is_choice, is_integer, numeric, point_size,
+                                   set_log_axis, thin, value_key, wrap)
+from hpsearch.plots.metric_axis import metric_range
 
-__all__ = ["plot_random_vs_grid", "default_params"]
+__all__ = ["plot_random_vs_grid", "default_params", "sampler_design"]
 
 
 def default_params(space):
@@ -33,7 +35,7 @@ def default_params(space):
     return chosen
 
 
-def _design(space, sampler_name, n_trials, seed):
+def sampler_design(space, sampler_name, n_trials, seed):
     """The parameter dicts the named sampler proposes for ``n_trials`` trials, as a trials table."""
     from hpsearch.samplers import get_sampler
 
@@ -88,6 +90,8 @@ class _Axis:
         low, high = getattr(self.dist, "low", None), getattr(self.dist, "high", None)
         if self.log:
             set_log_axis(ax, which, low, high)
+        elif is_integer(self.dist):
+            integer_ticks(ax, which)
         if low is not None and high is not None:
             if self.log:
                 pad = (high / low) ** 0.04
@@ -130,18 +134,26 @@ def _stack_counts(ax, x, y, max_labels=60):
                     gid="stacked")
 
 
-def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None, count_max=1):
-    """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None)."""
+def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None, count_max=1,
+           best=None, vlim=None):
+    """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None).
+
+    ``best``: (params, value, label) of a star to draw instead of the panel's own best point.
+    """
     sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
     ax = fig.add_subplot(sub[1, 0])
     top = fig.add_subplot(sub[0, 0], sharex=ax)
     right = fig.add_subplot(sub[1, 1], sharey=ax)
-    kind = title.split()[0].lower()  # "grid" / "random": gids let callers find the panels
+    kind = "grid" if spec.colspan.start == 0 else "random"  # gids let callers find the panels
     ax.set_gid(f"{kind}-main")
     top.set_gid(f"{kind}-top")
     right.set_gid(f"{kind}-right")
     ax_x.setup(ax, "x")
     ax_y.setup(ax, "y")
+    full = frame
+    frame, thinned = thin(frame, value_col if value_col in frame.columns else None, direction)
+    size = point_size(len(frame), 40.0)
+    edge = 0.6 if size > 12 else 0.0
     x = ax_x.positions(frame[f"param_{ax_x.name}"])
     y = ax_y.positions(frame[f"param_{ax_y.name}"])
     if value_col not in frame.columns:  # a design drawn from a sampler next to a coloured run
@@ -149,26 +161,36 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
     value = None if value_col is None else pd.to_numeric(frame[value_col], errors="coerce").to_numpy(float)
     mappable = None
     if value is None:
-        ax.scatter(x, y, s=36, color=OK_COLOR, edgecolor="white", linewidth=0.6, zorder=3, gid="trials")
+        ax.scatter(x, y, s=size * 0.9, color=OK_COLOR, edgecolor="white", linewidth=edge, zorder=3, gid="trials")
     else:
         good = np.isfinite(value)
-        mappable = ax.scatter(x[good], y[good], c=value[good], cmap=cmap, norm=norm, s=40, edgecolor="white",
-                              linewidth=0.6, zorder=3, gid="trials")
+        mappable = ax.scatter(x[good], y[good], c=value[good], cmap=cmap, norm=norm, s=size, edgecolor="white",
+                              linewidth=edge, zorder=3, gid="trials")
         if (~good).any():
-            ax.scatter(x[~good], y[~good], marker="x", color=BAD_COLOR, s=30, zorder=3, gid="not-ok",
-                       label="diverged / failed")
-        if good.any():
-            best = np.nanargmax(value) if direction == "maximize" else np.nanargmin(value)
-            ax.scatter([x[best]], [y[best]], marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4,
-                       label=f"best {value_col} {fmt(value[best])}")
+            ax.scatter(x[~good], y[~good], marker="x", color=BAD_COLOR, s=max(size * 0.75, 12), zorder=3,
+                       gid="not-ok", label="diverged / failed (no value)")
+        if best is not None:
+            params, v, label = best
+            bx = ax_x.positions([params.get(ax_x.name)])
+            by = ax_y.positions([params.get(ax_y.name)])
+            ax.scatter(bx, by, marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4, gid="best",
+                       label=f"{label} {value_col} {fmt(v)}")
+        elif good.any():
+            at = np.nanargmax(value) if direction == "maximize" else np.nanargmin(value)
+            ax.scatter([x[at]], [y[at]], marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4,
+                       gid="best", label=f"best {value_col} {fmt(value[at])}")
         # below the axes: inside, it would hide trials
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncols=2, fontsize=8, frameon=False)
     _stack_counts(ax, x, y)
     ax.set_xlabel(ax_x.label)
     ax.set_ylabel(ax_y.label)
 
-    dx, nx = ax_x.distinct(frame[f"param_{ax_x.name}"])
-    dy, ny = ax_y.distinct(frame[f"param_{ax_y.name}"])
+    # the rugs and counts are of every trial, the scatters of the drawn ones
+    dx, nx = ax_x.distinct(full[f"param_{ax_x.name}"])
+    dy, ny = ax_y.distinct(full[f"param_{ax_y.name}"])
+    if len(dx) > 400 or len(dy) > 400:  # a rug of thousands of lines is a black bar: the drawn trials'
+        dx, nx = ax_x.distinct(frame[f"param_{ax_x.name}"])
+        dy, ny = ax_y.distinct(frame[f"param_{ax_y.name}"])
     if value is None:
         # stems: how many trials used each distinct value
         top.vlines(dx, 0, nx, color=OK_COLOR, lw=1.6, gid="marginal-x")
@@ -188,10 +210,10 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
         top.vlines(dx, 0, 0.16, transform=top.get_xaxis_transform(), color="black", lw=0.9, gid="marginal-x")
         right.hlines(dy, 0, 0.16, transform=right.get_yaxis_transform(), color="black", lw=0.9,
                      gid="marginal-y")
-        if norm is not None:
-            span = norm.vmax - norm.vmin or 1.0
-            top.set_ylim(norm.vmin - 0.35 * span, norm.vmax + 0.1 * span)
-            right.set_xlim(norm.vmin - 0.35 * span, norm.vmax + 0.1 * span)
+        if vlim is not None:
+            span = vlim[1] - vlim[0] or 1.0
+            top.set_ylim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
+            right.set_xlim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
         top.set_ylabel(value_col, fontsize=8)
         right.set_xlabel(value_col, fontsize=8)
     top.tick_params(labelbottom=False, labelsize=7)
@@ -199,19 +221,22 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
     # the counts go in the empty corner, where they cover nothing
     corner = fig.add_subplot(sub[0, 1])
     corner.set_axis_off()
-    corner.text(0.5, 0.72, f"{len(dx)} distinct\n{ax_x.name}", transform=corner.transAxes, ha="center",
+    counts = [len(ax.distinct(full[f"param_{ax.name}"])[0]) for ax in (ax_x, ax_y)]
+    corner.text(0.5, 0.72, f"{counts[0]} distinct\n{ax_x.name}", transform=corner.transAxes, ha="center",
                 va="center", fontsize=9, fontweight="bold", gid="count-x")
-    corner.text(0.5, 0.18, f"{len(dy)} distinct\n{ax_y.name}", transform=corner.transAxes, ha="center",
+    corner.text(0.5, 0.18, f"{counts[1]} distinct\n{ax_y.name}", transform=corner.transAxes, ha="center",
                 va="center", fontsize=9, fontweight="bold", gid="count-y")
-    heading = f"{title}: {len(frame)} trials"
-    if budget is not None and len(frame) < budget:
+    heading = f"{title}\n{len(full)} trials"
+    if budget is not None and len(full) < budget:
         heading += f" (the largest grid within {budget})"
-    top.set_title(heading, fontsize=12)
+    if thinned:
+        heading += "\n" + wrap(thinned, 70)
+    top.set_title(heading, fontsize=11)
     return mappable
 
 
 def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, random_trials=None,
-                        metric="value", direction="maximize"):
+                        metric="value", direction="maximize", titles=None, best=None):
     """Grid layout against random layout of the same number of trials, over two parameters.
 
     Args:
@@ -229,6 +254,10 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
         metric: the column that colours the points of given tables ("value" for a
             comparison's runs); without it the points are plain.
         direction: "maximize" or "minimize": which end of the colour scale is good.
+        titles: optional ``{"grid": ..., "random": ...}`` panel titles (default: "Grid search" /
+            "Random search", with "of the same budget (not run)" for a design drawn here).
+        best: optional ``(params, value, label)``: a star at ``params`` in the random panel
+            (e.g. a run's best trial, from any stage) instead of each panel's own best point.
 
     Returns:
         matplotlib Figure: two panels, each a scatter with marginal rugs (gid
@@ -252,9 +281,11 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
             raise ValueError(f"unknown parameter {name!r} for the random-vs-grid plot; expected one of "
                              f"{', '.join(space.dims)}")
     frames = {}
+    titles = dict(titles or {})
     for label, given, sampler in (("Grid search", grid_trials, "grid"), ("Random search", random_trials, "random")):
+        label = titles.get(sampler) or (label if given is not None else f"{label} of the same budget (not run)")
         if given is None:
-            frame = _design(space, sampler, int(n_trials), seed)
+            frame = sampler_design(space, sampler, int(n_trials), seed)
         else:
             frame = pd.DataFrame(given)
             for name in params:
@@ -264,34 +295,39 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
 
     coloured = [f for f in frames.values() if metric in f.columns]
     value_col = metric if coloured else None
-    norm = cmap = None
+    norm = cmap = vlim = rng = None
     if value_col is not None:
         allv = np.concatenate([pd.to_numeric(f[value_col], errors="coerce").to_numpy(float) for f in coloured])
-        allv = allv[np.isfinite(allv)]
-        if len(allv):
-            lo, hi = float(allv.min()), float(allv.max())
-            if lo == hi:
-                lo, hi = lo - 0.5, hi + 0.5
-            norm = Normalize(lo, hi)
+        rng = metric_range(allv, direction)
+        if rng is not None:
+            # colours over the zoomed range (worse trials take the worst colour), the marginal
+            # response panels over the full one
+            norm = Normalize(rng.lo, rng.hi)
+            vlim = rng.full if rng.full[1] > rng.full[0] else (rng.lo, rng.hi)
         cmap = CMAP if direction == "maximize" else CMAP + "_r"  # bright = good either way
 
     ax_x = _Axis(params[0], space[params[0]], list(frames.values()))
     ax_y = _Axis(params[1], space[params[1]], list(frames.values()))
-    fig = Figure(figsize=(12.5, 6.4), layout="constrained")
+    fig = Figure(figsize=(12.5, 6.6))
     with_bar = value_col is not None and norm is not None
+    box = fixed_layout(fig, left=0.75, right=0.85 if with_bar else 0.25, top=1.35, bottom=0.95)
     outer = fig.add_gridspec(1, 3 if with_bar else 2, width_ratios=[1, 1, 0.035] if with_bar else [1, 1],
-                             wspace=0.06)
+                             wspace=0.22, **{k: box[k] for k in ("left", "right", "top", "bottom")})
     mappable = None
     count_max = max([1] + [int(axis.distinct(f[f"param_{axis.name}"])[1].max(initial=1))
                            for f in frames.values() for axis in (ax_x, ax_y)])
     for i, (title, frame) in enumerate(frames.items()):
-        drawn = (grid_trials if title.startswith("Grid") else random_trials) is None
+        drawn = (grid_trials if i == 0 else random_trials) is None
         m = _panel(fig, outer[0, i], title, frame, ax_x, ax_y, value_col, norm, cmap, direction,
-                   budget=int(n_trials) if drawn else None, count_max=count_max)
+                   budget=int(n_trials) if drawn else None, count_max=count_max, best=best if i == 1 else None,
+                   vlim=vlim)
         mappable = mappable or m
     if with_bar and mappable is not None:
-        cbar = fig.colorbar(mappable, cax=fig.add_subplot(outer[0, 2]))
-        cbar.set_label(f"{value_col} ({better_word(direction)})")
+        cbar = fig.colorbar(mappable, cax=fig.add_subplot(outer[0, 2]),
+                            extend=("min" if direction == "maximize" else "max") if rng.zoomed else "neither")
+        cbar.set_label(f"{value_col} ({better_word(direction)})" +
+                       (f"\ncolours from {fmt(rng.lo)} to {fmt(rng.hi)}; full range {fmt(rng.full[0])} to "
+                        f"{fmt(rng.full[1])}" if rng.zoomed else ""))
     nx = [len(ax_x.distinct(f[f"param_{ax_x.name}"])[0]) for f in frames.values()]
     fig.suptitle(f"Grid vs random search over {params[0]} and {params[1]}: the grid tries {_values(nx[0])} of "
                  f"{params[0]}, random search {_values(nx[1])}\n(Bergstra & Bengio 2012: when few parameters matter, "

@@ -3,6 +3,8 @@ import math
 
 from matplotlib.figure import Figure
 
+from hpsearch.plots._style import FLAG_COLOR, fixed_layout, fmt, save_figure
+
 __all__ = ["plot_lr_range", "save_lr_range_plot"]
 
 _ZONES = {"too low": "#9ecae1", "good": "#a1d99b", "too high": "#fc9272"}
@@ -17,21 +19,22 @@ def plot_lr_range(check, current=None):
     """
     fig = Figure(figsize=(7.5, 4.2))
     ax = fig.add_subplot()
+    fixed_layout(fig, left=0.75, right=0.25, top=0.45, bottom=0.6)
     rows = check["table"]
     lrs = [r["lr"] for r in rows]
     _shade_zones(ax, rows)
     finite = [(r["lr"], r["end_loss"]) for r in rows if not r["diverged"] and math.isfinite(r["end_loss"])]
     start = sum(r["start_loss"] for r in rows) / len(rows)
-    ax.axhline(start, color="0.4", lw=1, ls=":", label=f"loss before training ({start:.2f})")
+    ax.axhline(start, color="0.4", lw=1, ls=":", label=f"loss before training ({fmt(start)})")
     if finite:
         ax.plot(*zip(*finite), "o-", color="#08519c", lw=1.5, ms=4, label=f"loss after {check['iterations']} steps")
     top = max([start] + [v for _, v in finite]) * 1.15
     diverged = [r["lr"] for r in rows if r["diverged"]]
     if diverged:
-        ax.plot(diverged, [top] * len(diverged), "x", color="#cb181d", ms=7, label="diverged")
+        ax.plot(diverged, [top] * len(diverged), "x", color=FLAG_COLOR, ms=7, label="diverged (no value)")
     if check.get("suggested"):
         low, high = check["suggested"]
-        ax.axvspan(low, high, ymin=0, ymax=0.04, color="#006d2c", label=f"suggested [{low:.0e}, {high:.0e}]")
+        ax.axvspan(low, high, ymin=0, ymax=0.04, color="#006d2c", label=f"suggested [{fmt(low)}, {fmt(high)}]")
     if current is not None and getattr(current, "ordered", False):
         for x in (current.low, current.high):
             ax.axvline(x, color="k", lw=1.2, ls="--")
@@ -45,7 +48,6 @@ def plot_lr_range(check, current=None):
     ax.set_title(f"Which learning rates make the loss go down ({check['optimizer']}, {check['n_seeds']} seeds)",
                  fontsize=10)
     ax.legend(loc="lower left", fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.9)
     return fig
 
 
@@ -65,9 +67,4 @@ def _shade_zones(ax, rows):
 
 def save_lr_range_plot(check, path, current=None, dpi=110):
     """Draw :func:`plot_lr_range` to ``path`` (PNG); returns the Path."""
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot_lr_range(check, current).savefig(path, dpi=dpi)
-    return path
+    return save_figure(plot_lr_range(check, current), path, dpi)

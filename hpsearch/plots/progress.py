@@ -1,21 +1,33 @@
-"""Best value so far, per strategy: against the number of trials and against compute.
+"""Best value so far: per strategy of a comparison, and for one run against the epochs it trained.
 
 Each run of a comparison (a strategy and a repeat) gives a best-so-far curve: the
 best "ok" value after each trial. The curves of a strategy's repeats are read on a
 common axis (step interpolation: the best after the last trial that finished at
 or before that point) and summarised by their median and a quartile band. Against
-compute, the axis is the cumulative budget (epochs for the MLP), so coarse-to-fine's
-cheap first stage counts for what it cost. A third panel shows the final best of
-every run with the Mann-Whitney U test of random vs grid.
+compute, the axis is the epochs trained: ``study_epochs`` when the runs carry it (a
+multi-fidelity trial that continues another trains only its extra epochs), else the
+cumulative budget, so coarse-to-fine's cheap first stage counts for what it cost. A
+third panel shows the final best of every run with the Mann-Whitney U test of random vs grid.
+
+A grid enumerates its points in a fixed order (lr = 1e-5 first), so its curve in that order
+says more about the enumeration than about grid search: its trials are read in a seeded
+shuffled order instead (the same for every drawing), and the legend says so.
 """
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import better_word, fmt, message_figure
+from hpsearch.plots._style import (BEST_COLOR, OK_COLOR, STAGE_CMAP, better_word, fixed_layout, fmt, integer_ticks,
+                                   message_figure, point_size, thin, wrap)
+from hpsearch.plots.metric_axis import draw_outside, metric_range
 
-__all__ = ["plot_best_so_far", "best_so_far_curves"]
+__all__ = ["plot_best_so_far", "plot_run_progress", "best_so_far_curves", "GRID_ORDER_SEED", "SHUFFLED"]
+
+#: Seed of the shuffled order in which a grid's trials are read (with the repeat number).
+GRID_ORDER_SEED = 20120201
+#: Strategies whose trials are read in a seeded shuffled order: their own order is an enumeration.
+SHUFFLED = ("grid",)
 
 
 def best_so_far_curves(runs, direction):
@@ -27,12 +39,18 @@ def best_so_far_curves(runs, direction):
 
     Returns:
         dict strategy -> list of (trials, epochs, best) float arrays of shape (n_trials_of_run,):
-        the trial count 1..n, the cumulative budget, and the best ok value after each
-        trial (NaN before the first ok trial).
+        the trial count 1..n, the epochs trained so far (``study_epochs`` when the table has
+        it, else the cumulative budget), and the best ok value after each trial (NaN before
+        the first ok trial). Strategies in :data:`SHUFFLED` are read in a seeded shuffled order
+        (seed :data:`GRID_ORDER_SEED` and the repeat), their epochs summed in that order.
     """
     out = {}
-    for (strategy, _), run in runs.groupby(["strategy", "repeat"], sort=False):
+    for (strategy, repeat), run in runs.groupby(["strategy", "repeat"], sort=False):
         run = run.sort_values("number", kind="stable")
+        shuffled = strategy in SHUFFLED
+        if shuffled:
+            order = np.random.default_rng([GRID_ORDER_SEED, int(repeat)]).permutation(len(run))
+            run = run.iloc[order]
         value = pd.to_numeric(run["value"], errors="coerce").to_numpy(float)
         if "status" in run:
             value = np.where(run["status"].to_numpy() == "ok", value, np.nan)
@@ -41,7 +59,10 @@ def best_so_far_curves(runs, direction):
         best = np.maximum.accumulate(filled) if direction == "maximize" else np.minimum.accumulate(filled)
         best = np.where(np.isfinite(best), best, np.nan)
         trials = np.arange(1, len(run) + 1, dtype=float)
-        epochs = np.cumsum(pd.to_numeric(run["budget"], errors="coerce").fillna(0).to_numpy(float))
+        if "study_epochs" in run and not shuffled:
+            epochs = pd.to_numeric(run["study_epochs"], errors="coerce").ffill().fillna(0).to_numpy(float)
+        else:
+            epochs = np.cumsum(pd.to_numeric(run["budget"], errors="coerce").fillna(0).to_numpy(float))
         out.setdefault(strategy, []).append((trials, epochs, best))
     return out
 
@@ -53,7 +74,7 @@ def _on_axis(grid, xs, best):
     return np.where(grid <= xs[-1] + 1e-9, y, np.nan)
 
 
-def _band(ax, curves, which, color, label, style="-"):
+def _band(ax, curves, which, color, label, style="-", gid=None):
     xs_all = np.unique(np.concatenate([c[which] for c in curves]))
     ys = np.vstack([_on_axis(xs_all, c[which], c[2]) for c in curves])
     counts = np.isfinite(ys).sum(axis=0)
@@ -63,7 +84,7 @@ def _band(ax, curves, which, color, label, style="-"):
         if enough.any():
             sub = ys[:, enough]
             q1[enough], med[enough], q3[enough] = np.nanpercentile(sub, [25, 50, 75], axis=0)
-    line, = ax.step(xs_all, med, where="post", color=color, lw=2, ls=style, label=label, gid=f"median-{label}")
+    line, = ax.step(xs_all, med, where="post", color=color, lw=2, ls=style, label=label, gid=gid or f"median-{label}")
     ax.fill_between(xs_all, q1, q3, step="post", color=color, alpha=0.2, lw=0)
     return xs_all, med
 
@@ -93,19 +114,28 @@ def plot_best_so_far(comparison):
                                                                        if s not in comparison.strategies]
     colors = colormaps["tab10"]
     color = {s: colors(i % 10) for i, s in enumerate(strategies)}
-    fig = Figure(figsize=(15, 4.9), layout="constrained")
+    fig = Figure(figsize=(15, 5.3))
     ax_t, ax_e, ax_f = fig.subplots(1, 3, width_ratios=[1, 1, 0.75])
+    fixed_layout(fig, 3, 1, left=0.8, right=0.2, top=0.95, bottom=0.75, wspace=0.75)
     for ax, gid in ((ax_t, "by-trials"), (ax_e, "by-epochs"), (ax_f, "final")):
         ax.set_gid(gid)
     styles = ["-", "--", "-.", ":"]  # strategies that agree for a while stay visible
     for i, s in enumerate(strategies):
-        _band(ax_t, curves[s], 0, color[s], s, styles[i % len(styles)])
-        _band(ax_e, curves[s], 1, color[s], s, styles[i % len(styles)])
+        label = f"{s} (seeded shuffled order)" if s in SHUFFLED else s
+        _band(ax_t, curves[s], 0, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
+        _band(ax_e, curves[s], 1, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
+    # the metric axis over the better half of the best-so-far values: the early, poor part of
+    # every curve is cut so the strategies' bands do not blend where decisions are made
+    rng = metric_range(np.concatenate([c[2] for cs in curves.values() for c in cs]), direction)
+    if rng is not None:
+        pad = 0.06 * (rng.hi - rng.lo)
+        ax_t.set_ylim(rng.lo - pad, rng.hi + pad)
     ylabel = f"best {comparison.metric} so far ({better_word(direction)})"
     ax_t.set_xlabel("trials")
     ax_t.set_ylabel(ylabel)
     ax_t.set_title("against the number of trials")
-    ax_e.set_xlabel("compute: cumulative budget (epochs)")
+    ax_e.set_xlabel("compute: epochs trained (study_epochs)" if "study_epochs" in runs
+                    else "compute: cumulative budget (epochs)")
     ax_e.set_title("against compute")
     ax_e.sharey(ax_t)
     for ax in (ax_t, ax_e):
@@ -138,6 +168,98 @@ def plot_best_so_far(comparison):
         sub += (f"\nMann-Whitney U {test.get('a')} vs {test.get('b')}: U={fmt(float(test['statistic']))}, "
                 f"p={float(test['pvalue']):.3g}")
     ax_f.set_title(sub, fontsize=10)
-    fig.suptitle(f"{name}: best {comparison.metric} so far per strategy at equal compute "
-                 f"({comparison.repeats} repeats each)", fontsize=12)
+    head = f"{name}: best {comparison.metric} so far per strategy at equal compute ({comparison.repeats} repeats each)"
+    if rng is not None and rng.zoomed:
+        head += (f"\naxis from {fmt(rng.lo)} to {fmt(rng.hi)} (the better half of the best-so-far values; "
+                 f"they start at {fmt(rng.full[0])})")
+    fig.suptitle(head, fontsize=12, y=1 - 0.1 / 5.3, va="top")
+    return fig
+
+
+def _stage_marks(ax, trials, x):
+    """A dotted line where each later stage (or rung) starts, labelled with its size."""
+    key = "rung" if "rung" in trials and trials["rung"].notna().any() else "stage"
+    labels = trials[key].to_numpy()
+    budgets = trials["budget"].to_numpy()
+    for i in np.flatnonzero(labels[1:] != labels[:-1]) + 1:
+        ax.axvline(x[i - 1], color="#9aa5b1", lw=0.9, ls=":", zorder=1, gid="stage-start")
+        ax.text(x[i - 1], 0.99, f" {key} {labels[i]}\n budget {fmt(budgets[i])}", transform=ax.get_xaxis_transform(),
+                ha="left", va="top", fontsize=8, color="#555555")
+
+
+def plot_run_progress(result):
+    """One run's best value so far against the epochs the study had trained (``study_epochs``).
+
+    Args:
+        result: a :class:`~hpsearch.result.SearchResult` (reads ``trials`` with ``study_epochs``,
+            ``metric``, ``direction``, ``best_trial``, ``name``).
+
+    Returns:
+        matplotlib Figure: every trial at the study's epochs when its result was recorded
+        (coloured by stage; the zoomed metric axis of :mod:`hpsearch.plots.metric_axis`, worse,
+        diverged and failed trials in its strips), the best-so-far step line (gid
+        ``"best-so-far"``, over every ok trial) and the study's best as a star (gid ``"best"``;
+        the highest-budget rule of :attr:`~hpsearch.result.SearchResult.best_trial`). With no
+        trial, a figure that says so.
+    """
+    title = getattr(result, "name", None) or "study"
+    trials = result.trials
+    if trials is None or len(trials) == 0:
+        return message_figure(f"{title}: progress", "No trials have finished yet, so there is no progress to draw.")
+    metric, direction = result.metric, result.direction
+    trials = trials.sort_values("number", kind="stable")
+    x = pd.to_numeric(trials["study_epochs"], errors="coerce").to_numpy(float) if "study_epochs" in trials else \
+        np.cumsum(pd.to_numeric(trials["budget"], errors="coerce").fillna(0).to_numpy(float))
+    values = pd.to_numeric(trials[metric], errors="coerce").to_numpy(float) if metric in trials else \
+        np.full(len(trials), np.nan)
+    ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values)
+    rng = metric_range(values[ok], direction)
+    fig = Figure(figsize=(9.5, 5.0))
+    ax = fig.add_subplot()
+    ax.set_gid("progress")
+    fixed_layout(fig, left=0.85, right=0.3, top=1.0, bottom=1.1)
+    stages = trials["stage"].to_numpy()
+    n_stages = max(int(stages.max()) + 1, len(getattr(result, "stages", []) or []))
+    cmap = colormaps[STAGE_CMAP]
+    colors = [cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) if n_stages > 1 else OK_COLOR for s in stages]
+    if rng is None:
+        ax.text(0.5, 0.5, "no trial finished ok", transform=ax.transAxes, ha="center", va="center", gid="no-ok")
+        ax.set_ylim(0, 1)
+    else:
+        rng.apply(ax, bad_strip=bool((~ok).any()))
+        shown, thinned = thin(trials.assign(_x=x, _c=colors), metric, direction)
+        s_ok = (shown["status"] == "ok").to_numpy() & np.isfinite(pd.to_numeric(shown[metric], errors="coerce"))
+        sv = pd.to_numeric(shown[metric], errors="coerce").to_numpy(float)
+        inside = s_ok & ~rng.worse(np.where(s_ok, sv, np.nan))
+        size = point_size(len(shown), 22.0)
+        ax.scatter(shown["_x"].to_numpy()[inside], sv[inside], c=list(shown["_c"][inside]), s=size, alpha=0.8,
+                   edgecolor="white", linewidth=0.4, zorder=3, gid="trials", label="a trial's result")
+        draw_outside(ax, shown["_x"], np.where(s_ok, sv, np.nan), shown["status"].to_numpy(), rng,
+                     list(shown["_c"]), size=max(size, 16))
+        worst = -np.inf if direction == "maximize" else np.inf
+        filled = np.where(ok, values, worst)
+        best = np.maximum.accumulate(filled) if direction == "maximize" else np.minimum.accumulate(filled)
+        seen = np.isfinite(best)
+        ax.step(x[seen], best[seen], where="post", color="black", lw=1.8, zorder=4, gid="best-so-far",
+                label="best so far (any budget)")
+        if thinned:
+            ax.text(0.01, 0.88, thinned, transform=ax.transAxes, fontsize=8, color="#555555", gid="thinned")
+    _stage_marks(ax, trials, x)
+    if result.best_trial is not None:
+        at = np.flatnonzero(trials["number"].to_numpy() == result.best_trial["number"])
+        ax.scatter(x[at], values[at], marker="*", s=240, color=BEST_COLOR, edgecolor="black", zorder=5, gid="best",
+                   label=f"the study's best {fmt(result.best_value)} (trial {result.best_trial['number']}, "
+                         f"highest budget)")
+    ax.set_xlim(0, max(1.0, float(np.nanmax(x))) * 1.02)
+    integer_ticks(ax, "x")
+    ax.set_xlabel("epochs the study had trained when the trial's result was recorded (study_epochs)")
+    ax.set_ylabel(f"{metric} ({better_word(direction)})")
+    ax.grid(True, alpha=0.25)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncols=min(3, len(labels) or 1),
+               fontsize=8.5, frameon=False)
+    head = f"{title}: best {metric} so far against the epochs trained ({int(np.nanmax(x))} in all)"
+    if rng is not None and rng.note():
+        head += "\n" + wrap(rng.note(), 110)
+    fig.suptitle(head, fontsize=11, y=1 - 0.1 / 5.0, va="top")
     return fig

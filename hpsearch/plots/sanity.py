@@ -92,7 +92,9 @@ def plot_sanity(report):
     # init) or piling at +-1 (too large) show only when every layer is drawn on one scale
     axes = top.subplots(nrows, ncols, squeeze=False, sharex=True)
     # shared bins as well, so a layer collapsed to ~0 shows as one tall bar, not an empty panel
-    finite = [v[np.isfinite(v)] for v in (np.asarray(layer["values"], dtype=float).reshape(-1) for layer in layers)]
+    # exact zeros (ReLU's dead units) are counted apart: as a bar they would dwarf the distribution
+    finite = [v[np.isfinite(v) & (v != 0)] for v in (np.asarray(layer["values"], dtype=float).reshape(-1)
+                                                     for layer in layers)]
     finite = [v for v in finite if len(v)]
     lo = min((v.min() for v in finite), default=0.0)
     hi = max((v.max() for v in finite), default=1.0)
@@ -101,8 +103,15 @@ def plot_sanity(report):
         ax.set_gid(f"hist-{layer['layer']}")
         values = np.asarray(layer["values"], dtype=float).reshape(-1)
         values = values[np.isfinite(values)]
+        zeros = int((values == 0).sum())
         warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
         color = FLAG_COLOR if warn else "#4c72b0"
+        if zeros:
+            values = values[values != 0]
+            ax.axvline(0.0, color="#555555", lw=1.0, ls="--", zorder=3)
+            ax.text(0.98, 0.95, f"exact zeros: {zeros:,} ({100 * zeros / (zeros + len(values)):.0f}%)\nnot in the "
+                    f"histogram", transform=ax.transAxes, ha="right", va="top", fontsize=7.5, gid="zeros",
+                    bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#999999", lw=0.6))
         if len(values):
             ax.hist(values, bins=bins, color=color, alpha=0.8)
         ax.set_title(f"{_layer_name(layer)} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "

@@ -13,10 +13,11 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
 
-from hpsearch.plots._style import (set_log_axis, BAD_COLOR, BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR,
-                                   STAGE_CMAP, STATUS_MARKERS, better_word, categories, fmt, grid_shape,
-                                   is_choice, is_fixed, message_figure, metric_scale, numeric, spread,
-                                   value_key, wrap)
+from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, STAGE_CMAP,
+                                   better_word, categories, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
+                                   is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis, spread,
+                                   thin, value_key, wrap)
+from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_slices", "result_params"]
 
@@ -78,64 +79,83 @@ def _edges(ax, dists, flags, data, log):
         red = edge in flagged
         ax.axvline(value, color=FLAG_COLOR if red else EDGE_COLOR, lw=2.2 if red else 1.3,
                    ls="-", zorder=1, gid=f"edge-{edge}", label="flagged edge: widen the range" if red else None)
-    for f in flags:
-        # an arrow just outside the flagged edge, pointing where to widen: outside the
-        # range there are no trials of the last stage for it to hide
-        x = high if f.edge == "high" else low
-        sign = 1 if f.edge == "high" else -1
-        where = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, x=8 * sign, y=0, units="points")
-        ax.plot([x], [0.5], marker=">" if sign > 0 else "<", color=FLAG_COLOR, ms=10, transform=where,
-                clip_on=False, zorder=5, gid="flag-arrow")
 
-def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
-    metric = result.metric
-    col = f"param_{name}"
-    ax.set_gid(f"slice-{name}")
+
+def _positions(name, dists, result):
+    """(choice, log, labels, pos) of one parameter: how its values map to the x axis."""
     last = next((d for d in reversed(dists) if d is not None), None)
-    values = list(result.trials[col])
+    values = list(result.trials[f"param_{name}"])
     choice = (last is not None and is_choice(last)) or not all(
         isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         for v in values if v is not None and not (isinstance(v, float) and np.isnan(v)))
     log = bool(getattr(last, "log", False)) and not choice
-    if choice:
-        keys, labels = categories(dists, values)
-        index = {k: i for i, k in enumerate(keys)}
+    if not choice:
+        return False, log, None, numeric
+    keys, labels = categories(dists, values)
+    index = {k: i for i, k in enumerate(keys)}
 
-        def pos(vals):
-            g = np.array([index.get(value_key(v), np.nan) for v in vals], dtype=float)
-            return g + spread(np.nan_to_num(g, nan=-1), 0.45)
-    else:
-        def pos(vals):
-            return numeric(vals)
+    def pos(vals):
+        g = np.array([index.get(value_key(v), np.nan) for v in vals], dtype=float)
+        return g + spread(np.nan_to_num(g, nan=-1), 0.45)
+    return True, log, labels, pos
+
+
+def _flag_marks(ax, flags, dists):
+    """An outward arrow beside each flagged edge, with the flag's evidence written next to it."""
+    ranges = [(d.low, d.high) for d in dists if d is not None and getattr(d, "ordered", False)]
+    if not ranges:
+        return
+    low, high = ranges[-1]
+    for f in flags:
+        x, sign = (high, 1) if f.edge == "high" else (low, -1)
+        where = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, x=8 * sign, y=0, units="points")
+        ax.plot([x], [0.5], marker=">" if sign > 0 else "<", color=FLAG_COLOR, ms=10, transform=where,
+                clip_on=False, zorder=5, gid="flag-arrow")
+        # the evidence (e.g. "4 of 5 top trials in the edge zone, p = 0.01") says how sure the flag is
+        evidence = getattr(f, "evidence", None)
+        if evidence:
+            text = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, x=-6 * sign, y=0, units="points")
+            ax.text(x, 0.5, wrap(evidence, 22), transform=text, ha="right" if sign > 0 else "left", va="center",
+                    fontsize=7.5, color=FLAG_COLOR, zorder=6, gid="flag-evidence",
+                    bbox=dict(boxstyle="round,pad=0.25", fc="white", ec=FLAG_COLOR, lw=0.6, alpha=0.85))
+
+
+def _panel(ax, name, dists, result, shown, stage_colors, flags, rng, size):
+    """One parameter's panel: ok trials in the zoomed range, the others in the strips, edges, flags, best."""
+    metric = result.metric
+    col = f"param_{name}"
+    ax.set_gid(f"slice-{name}")
+    choice, log, labels, pos = _positions(name, dists, result)
     if log:
         set_log_axis(ax, "x", *_span(dists))
-    y = ok[metric].to_numpy(float)
-    x = pos(ok[col])
-    stages = ok["stage"].to_numpy()
-    for s in np.unique(stages):
-        m = stages == s
-        label = f"stage {s}" if len(stage_colors) > 1 else None
-        ax.scatter(x[m], y[m], s=26, color=stage_colors.get(s, OK_COLOR), alpha=0.85, edgecolor="white",
-                   linewidth=0.5, zorder=3, label=label, gid="ok-trials")
-    if len(bad):
-        xb = pos(bad[col])
-        for status, marker in STATUS_MARKERS.items():
-            m = (bad["status"] == status).to_numpy()
-            if m.any():
-                ax.scatter(xb[m], np.full(m.sum(), 0.03), marker=marker, color=BAD_COLOR, s=36, zorder=3,
-                           transform=ax.get_xaxis_transform(), label=status, gid=f"{status}-trials")
+    x = pos(shown[col])
+    y = pd.to_numeric(shown[metric], errors="coerce").to_numpy(float) if metric in shown else \
+        np.full(len(shown), np.nan)
+    ok = (shown["status"] == "ok").to_numpy() & np.isfinite(y)
+    inside = ok & ~(rng.worse(np.where(ok, y, np.nan)) if rng is not None else np.zeros(len(y), bool))
+    stages = shown["stage"].to_numpy()
+    for s in np.unique(stages[inside]):
+        m = inside & (stages == s)
+        ax.scatter(x[m], y[m], s=size, color=stage_colors.get(s, OK_COLOR), alpha=0.85, edgecolor="white",
+                   linewidth=0.5 if size > 12 else 0.0, zorder=3, label=f"stage {s}" if len(stage_colors) > 1
+                   else None, gid="ok-trials")
+    colors = [stage_colors.get(s, OK_COLOR) for s in stages]
+    draw_outside(ax, x, np.where(ok, y, np.nan), shown["status"].to_numpy(), rng, colors, size=max(size, 18))
     best = getattr(result, "best_trial", None)
-    if best is not None:
-        at = np.flatnonzero(ok["number"].to_numpy() == best["number"])
-        if len(at):  # the star sits on the best trial's own point (spread included)
+    if best is not None:  # the study's best (highest-budget rule), on its own point (spread included)
+        at = np.flatnonzero(shown["number"].to_numpy() == best["number"])
+        if len(at):
             ax.scatter(x[at], y[at], marker="*", s=230, color=BEST_COLOR, edgecolor="black",
                        linewidth=0.8, zorder=4, label="best", gid="best")
     if choice:
-        ax.set_xticks(np.arange(len(labels)), labels, rotation=30 if max(map(len, labels)) > 6 else 0,
-                      ha="right" if max(map(len, labels)) > 6 else "center")
+        long = max(map(len, labels)) > 6
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=30 if long else 0, ha="right" if long else "center")
         ax.set_xlim(-0.6, len(labels) - 0.4)
     else:
         _edges(ax, dists, flags, numeric(result.trials[col]), log)
+        _flag_marks(ax, flags, dists)
+        if not log and any(is_integer(d) for d in dists if d is not None):
+            integer_ticks(ax, "x")
     ax.set_xlabel(f"{name} (log scale)" if log else name)
     ax.set_ylabel(metric)
     if flags:
@@ -147,6 +167,7 @@ def _panel(ax, name, dists, result, ok, bad, stage_colors, flags):
     else:
         ax.set_title(name, fontsize=11)
 
+
 def plot_slices(result):
     """The metric against each parameter, one panel per searched parameter.
 
@@ -155,11 +176,15 @@ def plot_slices(result):
             ``direction``, ``best_trial``, ``best_value``, ``boundary``, ``stages``).
 
     Returns:
-        matplotlib Figure. Log parameters get a log x-axis, choices a category axis.
+        matplotlib Figure. Log parameters get a log x-axis, integer ones integer ticks, choices
+        a category axis. The metric axis is zoomed (see :mod:`hpsearch.plots.metric_axis`):
+        worse ok trials are triangles in a grey strip (gid ``"worse-trials"``), diverged and
+        failed ones their own markers at the bottom (``"diverged-trials"``, ``"failed-trials"``).
         Numeric panels draw each stage's range edges (the last stage's as lines with gid
-        ``"edge-low"`` / ``"edge-high"``, red when flagged) and a flagged parameter's
-        suggestion as a text (gid ``"flag-suggestion"``). With no trials or no
-        parameters, a figure that says so.
+        ``"edge-low"`` / ``"edge-high"``, red when flagged), a flag's evidence beside its arrow
+        (``"flag-evidence"``) and its suggestion as the title (``"flag-suggestion"``). Above
+        :data:`~hpsearch.plots._style.MAX_POINTS` trials a deterministic subset is drawn and the
+        title says so. With no trials or no parameters, a figure that says so.
     """
     trials = result.trials
     params = result_params(result)
@@ -168,15 +193,15 @@ def plot_slices(result):
         return message_figure(f"{title}: slices", "No trials have finished yet, so there is nothing to plot.")
     if not params:
         return message_figure(f"{title}: slices", "The study searched no parameters (every parameter is fixed).")
-    metric = result.metric
-    status = trials["status"]
-    values = pd.to_numeric(trials[metric], errors="coerce") if metric in trials else pd.Series(np.nan,
-                                                                                                index=trials.index)
-    ok_mask = (status == "ok") & np.isfinite(values)
-    ok = trials[ok_mask].assign(**{metric: values[ok_mask]})
-    bad = trials[~ok_mask]
-    n_stages = int(trials["stage"].max()) + 1 if len(trials) else 1
-    n_stages = max(n_stages, len(getattr(result, "stages", [])))
+    metric, direction = result.metric, result.direction
+    values = pd.to_numeric(trials[metric], errors="coerce") if metric in trials else \
+        pd.Series(np.nan, index=trials.index)
+    ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values.to_numpy(float))
+    log = direction == "minimize" and ok.sum() > 1 and values[ok].min() > 0 and values[ok].max() / values[ok].min() > 100
+    rng = metric_range(values[ok], direction, log=log)
+    shown, thinned = thin(trials, metric, direction)
+    size = point_size(len(shown))
+    n_stages = max(int(trials["stage"].max()) + 1, len(getattr(result, "stages", [])))
     cmap = colormaps[STAGE_CMAP]
     stage_colors = ({s: cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) for s in range(n_stages)}
                     if n_stages > 1 else {0: OK_COLOR})
@@ -184,39 +209,50 @@ def plot_slices(result):
     for f in getattr(result, "boundary", []) or []:
         flags_by_param.setdefault(f.param, []).append(f)
 
+    best = getattr(result, "best_value", None)
+    headline = [f"{title}: {metric} against each parameter ({better_word(direction)})"
+                + (f"; best {fmt(best)} (trial {result.best_trial['number']})" if best is not None else "")]
+    line = f"{len(trials)} trials, {int(ok.sum())} ok"
+    if getattr(result, "boundary", None):
+        line += f"; {len(result.boundary)} parameter(s) flagged at the edge of their range (red)"
+    headline.append(line)
+    headline += [wrap(n, 130) for n in (rng.note() if rng is not None else None, thinned) if n]
     ncols, nrows = grid_shape(len(params))
-    fig = Figure(figsize=(max(5.0, 4.4 * ncols), 3.6 * nrows + 0.7), layout="constrained")
+    title_lines = [1 + (2 + len(wrap(flags_by_param[n][0].suggestion, 56).splitlines()) if n in flags_by_param else 0)
+                   for n, _ in params]
+    row_title = [max(title_lines[r * ncols:(r + 1) * ncols]) for r in range(nrows)]
+    rotated = any(is_choice(next((d for d in reversed(ds) if d is not None), None)) for _, ds in params)
+    head_in = 0.3 + 0.21 * sum(h.count("\n") + 1 for h in headline)
+    panel_h, panel_w = 3.0, 4.1
+    height = head_in + nrows * panel_h + sum(0.17 * t for t in row_title) + (nrows - 1) * 0.75 + 1.15
+    fig = Figure(figsize=(max(5.0, panel_w * ncols + 0.9), height))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    fixed_layout(fig, ncols, nrows, left=0.75, right=0.2, top=head_in + 0.17 * row_title[0] + 0.1,
+                 bottom=1.15 if rotated else 1.0, wspace=0.6, hspace=0.8 + 0.17 * max(row_title[1:], default=1))
     for ax, (name, dists) in zip(axes.flat, params):
-        _panel(ax, name, dists, result, ok, bad, stage_colors, flags_by_param.get(name, []))
+        _panel(ax, name, dists, result, shown, stage_colors, flags_by_param.get(name, []), rng, size)
         ax.grid(True, alpha=0.25)
         ax.tick_params(labelleft=True)
+        if rng is not None:
+            rng.apply(ax, bad_strip=bool((~ok).any()))
+        elif log:
+            ax.set_yscale("log")
     for ax in list(axes.flat)[len(params):]:
         ax.set_axis_off()
-    if len(ok):
-        metric_scale(axes.flat[0], ok[metric], result.direction)
-    else:
-        counts = bad["status"].value_counts()
+    if rng is None:
+        counts = trials["status"].value_counts()
         msg = "no trial finished ok (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")"
         for ax, _ in zip(axes.flat, params):
+            ax.set_ylim(0, 1)
             ax.text(0.5, 0.5, msg, transform=ax.transAxes, ha="center", va="center", fontsize=9,
                     color=FLAG_COLOR, gid="no-ok")
-    # one legend for the figure: stages, best, diverged/failed
-    handles, labels = {}, {}
+    # one legend for the figure: stages, best, worse / diverged / failed
+    handles = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in handles:
-                handles[lab] = h
+            handles.setdefault(lab, h)
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncols=min(6, len(handles)), fontsize=9, frameon=False)
-    best = getattr(result, "best_value", None)
-    headline = f"{title}: {metric} against each parameter ({better_word(result.direction)})"
-    if best is not None:
-        headline += f"; best {fmt(best)} (trial {result.best_trial['number']})"
-    n_ok, n = len(ok), len(trials)
-    headline += f"\n{n} trials, {n_ok} ok"
-    if getattr(result, "boundary", None):
-        headline += f"; {len(result.boundary)} parameter(s) flagged at the edge of their range (red)"
-    fig.suptitle(headline, fontsize=12)
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.005),
+                   ncols=min(7, len(handles)), fontsize=9, frameon=False)
+    fig.suptitle("\n".join(headline), fontsize=11, y=1 - 0.12 / height, va="top")
     return fig

@@ -12,9 +12,10 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (set_log_axis, R2_X, R2_Y, BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, better_word,
-                                   categories, fmt, grid_shape, is_choice, message_figure, numeric, spread,
-                                   value_key)
+from hpsearch.plots._style import (BAD_COLOR, BEST_COLOR, CMAP, FLAG_COLOR, R2_X, R2_Y, STATUS_MARKERS, better_word,
+                                   categories, fixed_layout, fmt, grid_shape, integer_ticks, is_choice, is_integer,
+                                   message_figure, numeric, point_size, set_log_axis, spread, thin, value_key, wrap)
+from hpsearch.plots.metric_axis import WORSE_MARKER, metric_range
 from hpsearch.plots.slices import result_params
 
 __all__ = ["plot_stages"]
@@ -53,14 +54,17 @@ def plot_stages(result):
     if not params:
         return message_figure(f"{title}: stages", "The study has no numeric range or choice to narrow, "
                                                   "so there are no stage ranges to draw.")
-    trials = result.trials
     metric, direction = result.metric, result.direction
+    trials, thinned = thin(result.trials, metric, direction)
+    size = point_size(len(trials), 22.0)
     values = pd.to_numeric(trials[metric], errors="coerce").to_numpy(float) if metric in trials else \
         np.full(len(trials), np.nan)
     ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values)
-    norm = Normalize(np.nanmin(values[ok]), np.nanmax(values[ok])) if ok.any() else None
-    if norm is not None and norm.vmin == norm.vmax:
-        norm = Normalize(norm.vmin - 0.5, norm.vmax + 0.5)
+    all_values = pd.to_numeric(result.trials[metric], errors="coerce") if metric in result.trials else None
+    rng = None if all_values is None else metric_range(all_values[result.trials["status"] == "ok"], direction)
+    # the colour scale spans the zoomed range: worse trials take its worst colour and a triangle
+    norm = None if rng is None else Normalize(rng.lo, rng.hi)
+    worse = ok & (rng.worse(np.where(ok, values, np.nan)) if rng is not None else False)
     cmap = colormaps[CMAP if direction == "maximize" else CMAP + "_r"]
     # bars in shades of blue (later stages darker): the metric's colours belong to the trials
     stage_cmap = colormaps["Blues"]
@@ -71,8 +75,27 @@ def plot_stages(result):
     best_number = None if best is None else best["number"]
 
     ncols, nrows = grid_shape(len(params))
-    fig = Figure(figsize=(max(6.0, 4.6 * ncols + 1.0), (0.75 * n + 1.6) * nrows + 0.8), layout="constrained")
+    head = [f"{title}: the range each stage searched (rows: trials x budget), with its trials"]
+    if best is not None:
+        head.append(f"best {metric} {fmt(result.best_value)} in stage {best['stage']}")
+    else:
+        head.append("no trial has finished yet" if len(trials) == 0 else "no trial finished ok")
+    if rng is not None and rng.zoomed:
+        edge = fmt(rng.lo if direction == "maximize" else rng.hi)
+        head.append(f"colour: {metric} from {fmt(rng.lo)} to {fmt(rng.hi)} (full range {fmt(rng.full[0])} to "
+                    f"{fmt(rng.full[1])}); triangles: worse than {edge}")
+    head += [wrap(thinned, 130)] if thinned else []
+    head_in = 0.3 + 0.21 * len(head)
+    panel_h = 0.62 * n + 0.9
+    moved_lines = max([1] + [sum(len(_moved(p, c)) for p, c in zip(ds, ds[1:]) if p is not None and c is not None
+                                 and getattr(p, "ordered", False) and getattr(c, "ordered", False))
+                             for _, ds in params])
+    height = head_in + nrows * panel_h + (nrows - 1) * (0.95 + 0.15 * moved_lines) + 1.15 + 0.15 * moved_lines
+    width = max(6.0, 4.6 * ncols + 1.6)
+    fig = Figure(figsize=(width, height))
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    box = fixed_layout(fig, ncols, nrows, left=0.85, right=1.35, top=head_in + 0.15 * moved_lines + 0.15,
+                       bottom=1.05, wspace=0.95, hspace=0.95 + 0.15 * moved_lines)
     mappable = None
     for ax, (name, dists) in zip(axes.flat, params):
         col = f"param_{name}"
@@ -115,12 +138,19 @@ def plot_stages(result):
         else:
             x = numeric(trials[col])
         y = rows + spread(group, 0.5, R2_Y)
-        if ok.any():
-            mappable = ax.scatter(x[ok], y[ok], c=values[ok], cmap=cmap, norm=norm, s=22, edgecolor="black",
-                                  linewidth=0.3, zorder=3, gid="trials")
-        if (~ok).any():
-            ax.scatter(x[~ok], y[~ok], marker="x", color=BAD_COLOR, s=22, zorder=3, gid="not-ok",
-                       label="diverged / failed")
+        inside = ok & ~worse
+        if inside.any():
+            mappable = ax.scatter(x[inside], y[inside], c=values[inside], cmap=cmap, norm=norm, s=size,
+                                  edgecolor="black", linewidth=0.3 if size > 10 else 0.0, zorder=3, gid="trials")
+        if worse.any():
+            ax.scatter(x[worse], y[worse], marker=WORSE_MARKER[direction], color=cmap(0.0), s=size * 0.8,
+                       linewidths=0, alpha=0.8, zorder=3, gid="worse-trials", label=f"worse than {edge}")
+        status = trials["status"].to_numpy()
+        for st, marker in STATUS_MARKERS.items():
+            m = status == st
+            if m.any():
+                ax.scatter(x[m], y[m], marker=marker, color=BAD_COLOR, s=max(size, 18), zorder=3,
+                           gid=f"{st}-trials", label=f"{st} (no value)")
         if best_number is not None:
             at = np.flatnonzero(trials["number"].to_numpy() == best_number)
             ax.scatter(x[at], y[at], marker="*", s=200, color=BEST_COLOR, edgecolor="black", zorder=4,
@@ -131,6 +161,8 @@ def plot_stages(result):
             ax.set_xticks(np.arange(len(labels)), labels, fontsize=8, rotation=30 if max(map(len, labels)) > 6
                           else 0, ha="right" if max(map(len, labels)) > 6 else "center")
             ax.set_xlim(-0.6, len(labels) - 0.4)
+        elif is_integer(last) and not last.log:
+            integer_ticks(ax, "x")
         ax.set_xlabel(f"{name} (log scale)" if not choice and last.log else name)
         ax.set_title("\n".join([name] + moved), fontsize=11 if not moved else 9.5,
                      color=FLAG_COLOR if moved else "black")
@@ -138,21 +170,16 @@ def plot_stages(result):
     for ax in list(axes.flat)[len(params):]:
         ax.set_axis_off()
     if mappable is not None:
-        cbar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01)
+        cax = fig.add_axes([1 - 1.0 / width, box["bottom"] + 0.1 * (box["top"] - box["bottom"]), 0.16 / width,
+                            0.8 * (box["top"] - box["bottom"])])
+        cbar = fig.colorbar(mappable, cax=cax, extend="min" if direction == "maximize" else "max")
         cbar.set_label(f"{metric} ({better_word(direction)})")
     handles = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=len(handles),
-                   fontsize=9, frameon=False)
-    head = f"{title}: the range each stage searched (rows: trials x budget), with its trials"
-    if best is not None:
-        head += f"\nbest {metric} {fmt(result.best_value)} in stage {best['stage']}"
-    elif len(trials) == 0:
-        head += "\nno trial has finished yet"
-    else:
-        head += "\nno trial finished ok"
-    fig.suptitle(head, fontsize=12)
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.005),
+                   ncols=len(handles), fontsize=9, frameon=False)
+    fig.suptitle("\n".join(head), fontsize=11, y=1 - 0.12 / height, va="top")
     return fig

@@ -339,14 +339,14 @@ def read_png(path):
 
 def test_save_run_plots_writes_readable_pngs(c2f, tmp_path):
     paths = save_run_plots(c2f, tmp_path / "run")
-    assert [p.name for p in paths] == ["slices.png", "curves.png", "stages.png", "layout.png"]
+    assert [p.name for p in paths] == ["slices.png", "progress.png", "curves.png", "stages.png", "layout.png"]
     for p in paths:
         read_png(p)
 
 
 def test_save_run_plots_single_stage_and_no_curves(tmp_path):
     result = mlp_like_result(with_curves=False)
-    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png", "layout.png"]
+    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png", "progress.png", "layout.png"]
 
 
 def test_save_run_plots_with_zero_ok_trials(tmp_path):
@@ -355,7 +355,7 @@ def test_save_run_plots_with_zero_ok_trials(tmp_path):
                      metric="score", name="all-fail")
     result = study.optimize("random", n_trials=3, budget=1, n_jobs=1, seed=0)
     paths = save_run_plots(result, tmp_path)
-    assert [p.name for p in paths] == ["slices.png", "layout.png"]
+    assert [p.name for p in paths] == ["slices.png", "progress.png", "layout.png"]
     for p in paths:
         read_png(p)
 
@@ -372,7 +372,8 @@ def test_save_comparison_and_sanity_plots(tmp_path):
     read_png(save_sanity_plot(sanity_report(), tmp_path / "sanity" / "sanity.png"))
 
 
-@pytest.mark.parametrize("module", ["_style", "layout", "slices", "stages", "curves", "progress", "sanity"])
+@pytest.mark.parametrize("module", ["_style", "metric_axis", "layout", "slices", "stages", "curves", "progress",
+                                    "sanity", "confirm", "lr_range", "save"])
 def test_plots_never_use_pyplot(module):
     # pyplot keeps global state (not thread-safe) and may open windows; the plots use Figure only
     import importlib
@@ -438,7 +439,7 @@ def test_no_layout_for_a_space_of_choices_only(tmp_path):
     study = hp.Study(lambda p, b, s, r: {"score": float(p["activation"] == "relu")}, space, metric="score",
                      name="choices")
     result = study.optimize("grid", n_trials=4, budget=1, n_jobs=1, seed=0)
-    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png"]
+    assert [p.name for p in save_run_plots(result, tmp_path)] == ["slices.png", "progress.png"]
 
 
 def test_narrow_log_axes_get_plain_labels_without_minor_clutter():
@@ -456,7 +457,8 @@ def test_narrow_log_axes_get_plain_labels_without_minor_clutter():
 
 def test_run_layout_draws_the_grid_in_the_plane_of_the_two_parameters(tmp_path, monkeypatch):
     """Issue 5: a grid of B trials tries only ~sqrt(B) values of each parameter, random B."""
-    import hpsearch.plots as plots
+    import hpsearch.plots.layout as plots_layout
+    from hpsearch.plots import save_run_plots
     from hpsearch.samplers import GridSampler
 
     seen = []
@@ -470,9 +472,9 @@ def test_run_layout_draws_the_grid_in_the_plane_of_the_two_parameters(tmp_path, 
                      len(segments(axes_by_gid(fig, "random-top"), "marginal-x"))))
         return fig
 
-    monkeypatch.setattr(plots, "plot_random_vs_grid", spy)
+    monkeypatch.setattr(plots_layout, "plot_random_vs_grid", spy)
     result = hp.Study(bowl(), SPACE, metric="score", name="random-first").optimize("random", n_trials=30, seed=0)
-    plots.save_run_plots(result, tmp_path)
+    save_run_plots(result, tmp_path)
     (dims, b, k, grid_values, random_values), = seen
     assert (dims, b) == (2, 30) and len(SPACE.dims) == 4
     # in the plane the grid tries sqrt(30) -> 5 values per numeric axis (30 // 3 beside the 3-way
