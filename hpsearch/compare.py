@@ -90,13 +90,15 @@ class Comparison:
 def _best_per_run(runs, strategies, direction):
     rows = []
     for (strategy, repeat), group in runs.groupby(["strategy", "repeat"], sort=False):
-        values = group["value"].dropna()
+        ok = group[group["value"].notna()]
+        # the run's own best: among the ok trials at the highest budget reached (SearchResult's rule)
+        values = ok.loc[ok["budget"] == ok["budget"].max(), "value"]
         if values.empty:
             best = math.nan
         else:
             best = float(values.max() if direction == "maximize" else values.min())
         rows.append({"strategy": strategy, "repeat": int(repeat), "best_value": best,
-                     "trials": int(len(group)), "epochs": int(group["budget"].sum())})
+                     "trials": int(len(group)), "epochs": int(group.get("trial_epochs", group["budget"]).sum())})
     table = pd.DataFrame(rows, columns=["strategy", "repeat", "best_value", "trials", "epochs"])
     order = {s: i for i, s in enumerate(strategies)}
     table = table.sort_values(["strategy", "repeat"], key=lambda c: c.map(order) if c.name == "strategy" else c,
@@ -213,7 +215,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
             frames.append(_run_frame(result, strategy, r, sf.metric))
             if log is not None:
                 best = "none" if result.best_value is None else f"{result.best_value:.4f}"
-                epochs = int(result.trials["budget"].sum()) if len(result) else 0
+                epochs = int(result.trials["trial_epochs"].sum()) if len(result) else 0
                 log(f"[{i * repeats + r + 1}/{total}] {strategy} repeat {r} (seed {seed + r}): "
                     f"{len(result)} trials, {epochs} epochs, best {sf.metric} {best}")
     runs = pd.concat(frames, ignore_index=True)
@@ -238,6 +240,9 @@ def _run_frame(result, strategy, repeat, metric):
         "status": trials["status"],
         "budget": trials["budget"].astype("int64"),
         "value": trials[metric].where(trials["status"] == "ok") if metric in trials else math.nan,
+        # what the run trained (a continued multi-fidelity trial trains only its extra epochs)
+        "trial_epochs": trials["trial_epochs"].astype("int64"),
+        "study_epochs": trials["study_epochs"].astype("int64"),
     })
     for column in params:
         frame[column] = trials[column]

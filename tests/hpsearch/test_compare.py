@@ -4,6 +4,8 @@ import math
 import pandas as pd
 import pytest
 
+import hpsearch as hp
+
 from hpsearch.compare import Comparison, compare_strategies
 from hpsearch.distributions import Choice, LogUniform
 from hpsearch.objectives import LogBowl
@@ -45,10 +47,14 @@ def test_equal_compute_tables_and_test(tmp_path):
     assert set(per.loc["random", "trials"]) == {16} and set(per.loc["random", "epochs"]) == {32}
     assert set(per.loc["coarse-to-fine", "trials"]) == {16} and set(per.loc["coarse-to-fine", "epochs"]) == {28}
     assert set(per.loc["grid", "trials"]) == {8}  # 2 x 2 numeric points x 2 choices
-    # best value per run is the run's max over ok trials
+    # best value per run is the run's own best: the max over ok trials at its highest budget,
+    # as the run's SearchResult reports it (a lucky short coarse stage does not count)
     for (strategy, repeat), row in per.iterrows():
-        values = runs[(runs.strategy == strategy) & (runs.repeat == repeat)]["value"]
+        run = runs[(runs.strategy == strategy) & (runs.repeat == repeat)]
+        values = run.loc[run["budget"] == run["budget"].max(), "value"]
         assert row["best_value"] == values.max()
+        stored = hp.load_study(tmp_path / "compare.db", f"bowl-{strategy}-{repeat}")
+        assert row["best_value"] == stored.best_value
     # the summary's quartiles come from the best values per run
     for strategy in cmp_.strategies:
         values = per.loc[strategy, "best_value"]
