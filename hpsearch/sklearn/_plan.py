@@ -3,7 +3,7 @@
 The strategy names are hpsearch's own (:data:`hpsearch.planning.STRATEGIES`): a sampler name
 (``"random"``, ``"grid"``, ``"sobol"``, ``"tpe"``, ...) is one stage of ``n_trials`` candidates;
 ``"coarse-to-fine"`` runs ``stages`` (by default 75% of ``n_trials`` at a third of the resource,
-then 25% at the rest, in the narrowed space: :meth:`SearchPlan.stages_for`); ``"sha"`` and
+then 25% at the full resource, in the narrowed space); ``"sha"`` and
 ``"hyperband"`` spend the compute of ``n_trials`` full fits in brackets of successive halving.
 The budget is the resource (samples or an estimator parameter); without one it is 1.
 """
@@ -74,6 +74,10 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
             if not stages:
                 raise ValueError("stages must hold at least one stage, got an empty list")
             return SearchPlan(COARSE_TO_FINE, tuple(stages)).make_strategy()
-        plan = SearchPlan("random", (Stage(n_trials, max_resource, "random"),))
-        return plan.make_strategy(plan.stages_for(COARSE_TO_FINE))
+        if n_trials < 2:
+            raise ValueError(f"coarse-to-fine needs at least 2 trials, got n_trials={n_trials}")
+        # a wide stage of cheap fits, then the narrowed space at the full resource (never more)
+        n1 = max(1, min(n_trials - 1, round(0.75 * n_trials)))
+        stages = (Stage(n1, max(1, max_resource // 3), "random"), Stage(n_trials - n1, max_resource, "random"))
+        return SearchPlan(COARSE_TO_FINE, stages).make_strategy()
     return SearchPlan(strategy, (Stage(n_trials, max_resource, strategy),)).make_strategy()

@@ -174,13 +174,14 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
                              backend=self.backend, progress=self.progress, callbacks=callbacks, fail_fast=None)
 
     def _candidates(self, records, space):
-        """Each candidate's params as the estimator took them (the resource parameter included)."""
+        """Each candidate's params as the estimator took them (the resource parameter included), keys
+        sorted as scikit-learn's samplers sort them (so the ``param_<name>`` columns come in its order)."""
         params = []
         for record in records:
             values = space.decode(record["params"])
             if self.resource not in (None, N_SAMPLES):
                 values[self.resource] = record["budget"]
-            params.append(values)
+            params.append(dict(sorted(values.items())))
         return params
 
     def _set_results(self, objective, space, result, metric):
