@@ -145,3 +145,20 @@ def test_seeds_are_checked_to_2_32_in_python_as_in_the_cli(tmp_path, capsys):
     assert not (tmp_path / "c" / "compare.db").exists()
     code, _, err = run(capsys, "run", tmp_path / "any.toml", "--seed", 2 ** 32)
     assert code == 2 and "--seed: expected an integer in [0, 2**32), got '4294967296'" in err
+
+
+@pytest.mark.parametrize("rows, said", [
+    ("x1,x2,label\n" + "".join(f"{i},{2 * i},0\n" for i in range(30)),
+     "needs at least 2 classes, found only label 0 (in all 30 samples)"),
+    ("x1,x2,label\n1,2,0\n3,4,1\n",
+     "2 samples are too few: the split would train on 1 (validation 1, test 0), fewer than its 2 classes; "
+     "use more data (or a smaller val_fraction / test_fraction)"),
+])
+def test_a_csv_too_small_to_train_on_is_one_line_before_anything_runs(tmp_path, capsys, monkeypatch, rows, said):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.csv").write_text(rows)
+    (tmp_path / "csv.toml").write_text('[trainer]\ndataset = "data.csv"\n'
+                                       '[space]\nlr = { type = "loguniform", low = 1e-4, high = 1e-1 }\n'
+                                       '[search]\nstrategy = "random"\nn_trials = 2\nbudget = 1\n')
+    code, _, err = run(capsys, "run", "csv.toml", "--dry-run")
+    assert code == 2 and err == f"hpsearch: error: csv.toml: [trainer] 'dataset' data.csv: {said}\n"
