@@ -178,7 +178,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         ValueError / HpsearchError: unknown strategies, bad counts, storage problems.
         StudyInterrupted: Ctrl-C; finished trials are kept in ``compare.db``.
     """
-    from hpsearch.checks import check_seed, positive_int
+    from hpsearch.checks import SEED_LIMIT, check_seed, positive_int
     from hpsearch.planning import STRATEGIES
 
     if budget is not None:
@@ -198,6 +198,9 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         raise ValueError(f"a strategy is listed twice in {strategies}")
     positive_int(repeats, "repeats")
     check_seed(seed)
+    if seed + repeats > SEED_LIMIT:  # found now, not at the last repeat
+        raise ValueError(f"seed {seed} with {repeats} repeats would use seeds up to {seed + repeats - 1} "
+                         f"(repeat r uses seed + r), and a seed must be below 2**32")
     for strategy in strategies:
         sf.plan(strategy, n_trials=n_trials)  # an impossible plan fails now, not after an hour of runs
     storage = None

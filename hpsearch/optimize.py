@@ -219,9 +219,14 @@ class StudyRun(RunContext):
         if state is not None:
             self.checkpoints.save(record["number"], state)  # before the row: a stored trial has its state
         record.update(request.labels)
-        record["trial_epochs"] = request.budget - self._resumed.pop(request.number, 0)
+        resumed_at = self._resumed.pop(request.number, None)   # the budget of the checkpoint it got
+        record["trial_epochs"] = request.budget - (resumed_at or 0)
         if request.continue_from is not None:
             record["continued_from"] = request.continue_from
+            if record["status"] == "failed" and resumed_at is not None and self.checkpoints.folder is not None:
+                # say where the state came from: a damaged or planted file there is the likely cause
+                record["error"] = f"{record['error']} (continuing a paused trial from its checkpoint in " \
+                                  f"{self.checkpoints.folder})"
         metric_error = record.pop("metric_error", False)
         self.storage.save_trial(self.study_id, record)
         self.records[record["number"]] = record

@@ -14,6 +14,7 @@
 with the same rules (:func:`open_database`, :func:`pick_study`).
 """
 import json
+import shlex
 from pathlib import Path
 
 from hpsearch.checks import check_name
@@ -75,8 +76,29 @@ class RunFolder:
         """Write ``run.json`` (JSON-able values)."""
         (self.path / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
 
+    def rerun_command(self):
+        """The command that started this run (and resumes it), correct from the current directory.
+
+        Its paths are relative to the directory the run was started from, so from anywhere
+        else the command first changes to that directory. None when ``run.json`` does not say.
+        """
+        info = self.read_info()
+        command, started_in = info.get("resume"), info.get("cwd")
+        if not isinstance(command, str) or not command:
+            return None
+        if not isinstance(started_in, str) or _same_dir(started_in, Path.cwd()):
+            return command
+        return f"cd {shlex.quote(started_in)} && {command}"
+
     def __repr__(self):
         return f"RunFolder({str(self.path)!r})"
+
+
+def _same_dir(a, b):
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def checkpoint_dir(db_path, study_name):
@@ -134,9 +156,21 @@ def pick_study(db, names, name=None):
         return names[0]
     if not names:
         raise HpsearchError(f"{db}: holds no study yet")
-    info_name = RunFolder(Path(db).parent).read_info().get("name")
+    folder = RunFolder(Path(db).parent)
+    info_name = folder.read_info().get("name")
     if info_name in names:
         return info_name
     shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
-    what = "a comparison" if Path(db).name == COMPARE_DB else "several studies"
-    raise HpsearchError(f"{db} holds {what} ({shown}); choose one with --name (Python: name=...)")
+    if Path(db).name == COMPARE_DB:
+        raise HpsearchError(_comparison_message(folder, db, names, shown))
+    raise HpsearchError(f"{db} holds several studies ({shown}); choose one with --name (Python: name=...)")
+
+
+def _comparison_message(folder, db, names, shown):
+    """What works on a ``hpsearch compare`` folder, where show/plot/export need one run."""
+    rerun = folder.rerun_command() or "hpsearch compare STUDY.toml --out " + shlex.quote(str(folder.path))
+    table = folder.path / "comparison.csv"
+    table = f"its table is {table}, and " if table.is_file() else ""
+    return (f"{folder.path} is a comparison folder ({db.name} holds {len(names)} runs: {shown}); show, plot and "
+            f"export read one run: add --name RUN (e.g. --name {names[0]}); {table}its summary and plots come "
+            f"from running its command again, which trains nothing twice: {rerun}")

@@ -84,6 +84,10 @@ def unpack(data):
     except CheckpointError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, TypeError, AttributeError) as exc:
+        if isinstance(exc, ValueError) and "pickle" in str(exc):
+            # numpy's own text suggests loading it unsafely: a checkpoint never needs that
+            raise CheckpointError("checkpoint is damaged or not a checkpoint: reading it would need "
+                                  "unpickling, which could run code and is never done") from None
         # TypeError / AttributeError: a bare .npy, which np.load returns as an array
         raise CheckpointError(f"checkpoint is damaged or not a checkpoint ({type(exc).__name__}: {exc})") from None
     meta = entries.pop(_META, None)

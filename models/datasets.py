@@ -317,8 +317,15 @@ def _encode_labels(y, y_test, where):
     classes, codes = np.unique(all_y, return_inverse=True)
     codes = codes.astype(np.int64)
     if len(classes) < 2:
-        raise DataError(f"{where}: needs at least 2 classes, found only label {classes[0]!r}")
+        raise DataError(f"{where}: needs at least 2 classes, found only label {_label(classes[0])} "
+                        f"(in all {len(all_y)} samples)")
     return classes, codes[:len(y)], (None if y_test is None else codes[len(y):])
+
+
+def _label(value):
+    """A label as the user wrote it: ``0``, not ``np.float64(0.0)`` (CSV labels are read as floats)."""
+    value = value.item()
+    return int(value) if isinstance(value, float) and value.is_integer() else repr(value)
 
 
 def _split_indices(y, own_test, val_fraction, test_fraction, seed, where):
@@ -333,5 +340,11 @@ def _split_indices(y, own_test, val_fraction, test_fraction, seed, where):
     if n_val >= len(rest):
         raise DataError(f"{where}: {n} samples are too few to split with val_fraction={val_fraction}, "
                         f"test_fraction={test_fraction}")
+    n_classes = int(y.max()) + 1  # labels are coded 0..C-1
+    if len(rest) - n_val < n_classes:
+        n_test = 0 if test_idx is None else len(test_idx)
+        raise DataError(f"{where}: {n} samples are too few: the split would train on {len(rest) - n_val} "
+                        f"(validation {n_val}, test {n_test}), fewer than its {n_classes} classes; "
+                        f"use more data (or a smaller val_fraction / test_fraction)")
     tr, va = split_indices(y[rest], n_val, seed)
     return rest[tr], rest[va], test_idx

@@ -159,8 +159,10 @@ def cmd_compare(args, argv):
                                         seed=seed, n_jobs=n_jobs, out_dir=out, backend=args.backend,
                                         progress=not args.quiet, log=None if args.quiet else say)
     except StudyInterrupted:
+        _write_compare_info(out, sf, resume)
         err(f"interrupted: finished trials are saved in {RunFolder(out).compare_db}; resume with: {resume}")
         return EXIT_INTERRUPTED
+    _write_compare_info(out, sf, resume)
     say("")
     say(comparison.report())
     csv = comparison.to_csv(out / "comparison.csv")
@@ -170,3 +172,9 @@ def cmd_compare(args, argv):
     for path in written:
         say(f"  {path}")
     return 0
+
+
+def _write_compare_info(out, sf, resume):
+    """run.json of a comparison folder: the command that made it (no study name: it holds many)."""
+    if out.is_dir():
+        RunFolder(out).write_info(study_file=str(Path(sf.path).resolve()), cwd=str(Path.cwd()), resume=resume)

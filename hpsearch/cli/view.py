@@ -37,10 +37,9 @@ def cmd_show(args, argv):
     state = "complete" if done >= planned else "incomplete (interrupted or still running)"
     say(f"{db}: study {name!r}, {done} of {planned} planned trials done, {state}")
     if done < planned:
-        info = RunFolder(db.parent).read_info()
-        if info.get("resume"):
-            where = f"   (in {info['cwd']})" if info.get("cwd") else ""
-            say(f"resume with: {info['resume']}{where}")
+        command = RunFolder(db.parent).rerun_command()
+        if command:
+            say(f"resume with: {command}")
     report(result, top=args.top)
     if not _writable(db.parent):
         say(f"({db.parent} is read-only: opened for reading, nothing was written)")

@@ -1,6 +1,7 @@
 """Datasets: every source, splits, preprocessing from train only, and every bad-data error."""
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -166,6 +167,29 @@ def test_bad_csv(tmp_path):
     path.write_text("")
     with pytest.raises(DataError, match=r"bad\.csv: empty file"):
         load_dataset(str(path))
+
+
+def test_a_one_class_csv_names_the_label_as_written(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("x1,x2,label\n" + "".join(f"{i},{2 * i},0\n" for i in range(30)))
+    with pytest.raises(DataError) as info:
+        load_dataset(str(path))
+    assert str(info.value) == f"{path}: needs at least 2 classes, found only label 0 (in all 30 samples)"
+
+
+@pytest.mark.parametrize("rows, sizes", [(2, "train on 1 (validation 1, test 0)"),
+                                         (3, "train on 1 (validation 1, test 1)"),
+                                         (4, "train on 2 (validation 1, test 1), fewer than its 3 classes")])
+def test_too_few_rows_to_train_on_every_class_is_an_error_naming_the_sizes(tmp_path, rows, sizes):
+    path = tmp_path / "tiny.csv"
+    n_classes = 3 if rows == 4 else 2
+    path.write_text("".join(f"{i},{i % n_classes}\n" for i in range(rows)))
+    with pytest.raises(DataError, match=rf"tiny\.csv: {rows} samples are too few: the split would {re.escape(sizes)}"):
+        load_dataset(str(path))
+    # 8 rows: 4 to train on, every class can be learned
+    path.write_text("".join(f"{i},{i % 2}\n" for i in range(8)))
+    data = load_dataset(str(path))
+    assert len(data.X_train) >= 2 and data.num_classes == 2
 
 
 def test_not_an_npz(tmp_path):

@@ -102,6 +102,12 @@ def test_errors(call, message):
         call()
 
 
-def test_n_components_none_is_accepted_everywhere():
-    for name in PREPROCESSORS:
-        make_preprocessor(name, n_components=None)
+@pytest.mark.parametrize("name", sorted(PREPROCESSORS))
+def test_n_components_none_is_accepted_everywhere(name, splits):
+    """``n_components=None`` means "all": the same preprocessor as without it, every feature kept."""
+    train, val = splits
+    pre = make_preprocessor(name, n_components=None)
+    assert type(pre) is PREPROCESSORS[name] and repr(pre) == repr(make_preprocessor(name))
+    out = pre.fit(train).transform(val)
+    assert out.shape == val.shape and pre.n_features_out_ == train.shape[1]
+    np.testing.assert_array_equal(out, make_preprocessor(name).fit(train).transform(val))
