@@ -62,9 +62,11 @@ def _stage_lines(result):
             if r["number"] not in continued and r["budget"] < top:
                 per_rung[r["rung"]] = per_rung.get(r["rung"], 0) + 1
         configurations = sum(1 for r in records if r.get("continued_from") is None)
+        # a trial that failed or diverged on its way up did not reach the budget it was given
+        reached = sum(1 for r in records if r["budget"] == top and r["status"] == "ok")
         lines.append(f"{len({r.get('bracket') for r in records})} brackets, {configurations} configurations; "
                      f"stopped at rung " + ", ".join(f"{k}: {n}" for k, n in sorted(per_rung.items()))
-                     + f"; {sum(1 for r in records if r['budget'] == top)} reached the full budget {top}")
+                     + f"; {reached} reached the full budget {top}")
     elif len(result.stages) > 1:
         lines.append("stages:")
         for st in result.stages:

@@ -25,10 +25,23 @@ def _load_run(args):
 def _planned(storage, name):
     """Trials planned for a stored study: stored stage sizes, else the spec's stage sizes."""
     study_id, spec = storage.find_study(name)
+    if spec.get("strategy") in ("sha", "hyperband"):
+        return _planned_halving(spec)
     stored = {d["index"]: d["n_trials"] for d in storage.load_stages(study_id)}
     stages = spec.get("stages", {})
     ordered = [stages[k] for k in sorted(stages, key=int)] if isinstance(stages, dict) else list(stages)
     return sum(stored.get(i, s["n_trials"]) for i, s in enumerate(ordered))
+
+
+def _planned_halving(spec):
+    """Trial rows a successive-halving or Hyperband study plans: every rung of every bracket
+    (a promoted configuration is a new row that continues the old one)."""
+    from hpsearch.strategies import Hyperband, SuccessiveHalving
+
+    budgets = (spec["min_budget"], spec["max_budget"], spec["eta"], spec["total_budget"])
+    strategy = SuccessiveHalving(*budgets) if spec["strategy"] == "sha" else \
+        Hyperband(*budgets, lead=spec.get("lead", True))
+    return sum(sum(bracket.rung_sizes()) for bracket in strategy.brackets)
 
 
 def cmd_show(args, argv):

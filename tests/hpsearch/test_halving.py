@@ -267,3 +267,33 @@ def test_load_study_selects_the_best_at_the_highest_budget_unless_told(tmp_path)
     assert anywhere.best_trial["budget"] < 9
     with pytest.raises(ValueError, match="select must be one of highest-budget, all, got 'best'"):
         hp.load_study(db, "hb", select="best")
+
+
+def test_show_counts_the_planned_rungs_of_a_stopped_hyperband_run(tmp_path, capsys):
+    from hpsearch.cli import main
+
+    strategy = Hyperband(min_budget=1, max_budget=9, eta=3)
+    planned = sum(sum(b.rung_sizes()) for b in strategy.brackets)
+
+    def stop_after_ten(record):
+        if record["number"] == 9:
+            raise KeyboardInterrupt
+
+    study = _study(storage=tmp_path / "study.db", name="hb")
+    with pytest.raises(hp.StudyInterrupted):
+        study.run(strategy, seed=0, callbacks=[stop_after_ten])
+    capsys.readouterr()
+    assert main(["show", str(tmp_path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert f"study 'hb', 10 of {planned} planned trials done, incomplete" in first
+    study.run(strategy, seed=0)
+    assert main(["show", str(tmp_path)]) == 0
+    assert f"{planned} of {planned} planned trials done, complete" in capsys.readouterr().out
+
+
+def test_summary_counts_only_ok_trials_as_reaching_the_full_budget(hyperband_run):
+    records = [dict(r) for r in hyperband_run.records]
+    at_top = [r for r in records if r["budget"] == 9]
+    at_top[0]["status"], at_top[0]["error"] = "failed", "RuntimeError: out of memory"
+    text = hp.SearchResult(records, "score", "maximize", "x").summary()
+    assert f"; {len(at_top) - 1} reached the full budget 9" in text
