@@ -8,7 +8,8 @@ search, :func:`find_boundary_flags` checks every ordered (numeric) parameter:
   when the statistical edge test of :mod:`hpsearch.edge_test` says so: the top trials are
   shifted toward that edge *and* the metric still improves toward it in the half of the
   range nearest it. Each edge is tested at the 1% level, so a parameter is falsely
-  flagged at most 2% of the time (measured: well under 1%); the flag carries its p-value and ``evidence`` ("strong" or "moderate"). Where the single
+  flagged at most 2% of the time (measured: well under 1%, ``benchmarks/bench_boundary.py``);
+  the flag carries its p-value and ``evidence`` ("strong" or "moderate"). Where the single
   best trial sits does not matter: a steady trend is caught when the best is at 85% of the
   range, and a lone lucky trial in the outer 5% is not;
 - an integer range, or a float range searched on a grid (its values include an endpoint
@@ -31,7 +32,7 @@ from hpsearch.edge_test import EDGE_LEVEL, edge_evidence, evidence_label, top_co
 
 __all__ = ["BoundaryFlag", "EDGES", "find_boundary_flags", "edge_of", "at_hard_bound", "uses_rule", "ok_trials",
            "format_value", "widened_edge",
-           "tested_evidence", "top_indices"]
+           "evidence_by_param", "top_indices"]
 
 EDGES = ("low", "high")
 
@@ -164,7 +165,7 @@ def _columns(space, params, values, direction):
     return names, unit.reshape(len(params), len(names)), good
 
 
-def tested_evidence(space, params, values, direction, top_fraction=0.2, min_top=3):
+def evidence_by_param(space, params, values, direction, top_fraction=0.2, min_top=3):
     """The edge test of every parameter the test (not the rule) judges.
 
     Args:
@@ -216,7 +217,7 @@ def find_boundary_flags(space, params, values, direction, edge_fraction=0.05, to
         return []
     top = top_indices(values, direction, top_fraction, min_top)
     best = params[top[0]]
-    tested = tested_evidence(space, params, values, direction, top_fraction, min_top)
+    tested = evidence_by_param(space, params, values, direction, top_fraction, min_top)
     flags = []
     for name, dist in space.items():
         if not dist.ordered or isinstance(dist, ScipyDistribution) or name not in best:

@@ -14,7 +14,7 @@ trial, while a wrong inward cut would lose the optimum.
 """
 import math
 
-from hpsearch.boundary import at_hard_bound, edge_of, ok_trials, tested_evidence, top_indices, widened_edge
+from hpsearch.boundary import at_hard_bound, edge_of, ok_trials, evidence_by_param, top_indices, widened_edge
 from hpsearch.distributions import Choice, Fixed, IntUniform, ScipyDistribution
 
 __all__ = ["narrow_space"]
@@ -81,8 +81,8 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
     if not values:
         return space
     top = [params[i] for i in top_indices(values, direction, top_fraction, min_top)]
-    tested = tested_evidence(space, params, values, direction, top_fraction, min_top) \
-        if move_edges and edge_level > 0 else {}
+    tested = {} if not (move_edges and edge_level > 0) else \
+        evidence_by_param(space, params, values, direction, top_fraction, min_top)
     new = {}
     for name, dist in space.items():
         if isinstance(dist, (Fixed, ScipyDistribution)) or any(name not in p for p in top):
@@ -94,14 +94,18 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
                 raise ValueError(f"{name}: {exc}") from None
             new[name] = Choice([v for i, v in enumerate(dist.values) if i in used])
         elif dist.ordered:
-            pointed = set()
-            if move_edges:
-                pointed = {edge_of(dist, top[0][name], edge_fraction)} - {None}
-                evidence = tested.get(name, {})
-                pointed |= {e for e in evidence if min(evidence[e].shift, evidence[e].trend) <= edge_level}
-                pointed = {e for e in pointed if not at_hard_bound(dist, e)}
+            pointed = _pointed(dist, top[0][name], tested.get(name, {}), edge_fraction, edge_level) \
+                if move_edges else set()
             new[name] = _narrow_range(dist, [p[name] for p in top], pointed, margin, min_width, edge_step)
     return space.replace(new)
+
+
+def _pointed(dist, best, evidence, edge_fraction, edge_level):
+    """The edges to move out past: the best value's edge zone, and any edge whose shift or
+    trend p-value (``evidence``, empty for rule-judged ranges) is at most ``edge_level``."""
+    pointed = {edge_of(dist, best, edge_fraction)} - {None}
+    pointed |= {e for e, ev in evidence.items() if min(ev.shift, ev.trend) <= edge_level}
+    return {e for e in pointed if not at_hard_bound(dist, e)}
 
 
 def _narrow_range(dist, top_values, pointed, margin, min_width, edge_step):
