@@ -1,44 +1,58 @@
-"""Boundary flags: distrust a best value that sits on the edge of its searched range.
+"""Boundary flags: warn when the metric keeps improving toward the edge of a searched range.
 
-The lecture's advice: if the best learning rate is at the top of the range you searched,
-the true optimum may lie beyond it, so widen the range and search again. After any
+The lecture's advice: if the best values are concentrated at the edge of the range you
+searched, the true optimum may lie beyond it, so widen the range and search again. After any
 search, :func:`find_boundary_flags` checks every ordered (numeric) parameter:
 
-- a float range is flagged when the best trial lies in the outer ``edge_fraction`` (5%) of
-  the range, measured in the unit space (log space for log ranges, so on
-  ``LogUniform(1e-6, 1e-1)`` the low zone is ``[1e-6, ~1.8e-6]``, not 5% of the linear span);
-- an integer range also when the best equals ``low`` or ``high`` (a narrow int range has no
-  5% zone); grid values sit exactly on the endpoints, so grids are caught by the same rule;
+- a float range searched at random points (random, Sobol, Optuna) is flagged at an edge
+  when the statistical edge test of :mod:`hpsearch.edge_test` says so: the top trials are
+  shifted toward that edge *and* the metric still improves toward it in the half of the
+  range nearest it. Each edge is tested at the 1% level, so a parameter is falsely
+  flagged at most 2% of the time (measured: well under 1%, ``benchmarks/bench_boundary.py``);
+  the flag carries its p-value and ``evidence`` ("strong" or "moderate"). Where the single
+  best trial sits does not matter: a steady trend is caught when the best is at 85% of the
+  range, and a lone lucky trial in the outer 5% is not;
+- an integer range, or a float range searched on a grid (its values include an endpoint
+  exactly), keeps the rule: flagged when the best trial lies in the outer ``edge_fraction``
+  (5%) of the unit (log) range or, for integers, on an endpoint. Such flags have
+  ``pvalue=None`` and ``evidence="rule"``;
 - an edge that is the parameter's hard bound (e.g. dropout's 0 on ``Uniform(0, 0.5)``, whose
-  default ``bounds`` start at 0) is NOT flagged: the range cannot be widened there, so an
+  default ``bounds`` start at 0) is never flagged: the range cannot be widened there, so an
   optimum at it is an answer, not a search problem;
 - Choice, Fixed and scipy.stats distributions are never flagged.
-
-``top_share`` tells whether the best is alone at the edge or the top trials (the best 20%,
-at least 3) cluster there too; the suggestion says it.
 """
 from dataclasses import asdict, dataclass
 import math
 
+import numpy as np
+
+from hpsearch.checks import check_direction
 from hpsearch.distributions import IntUniform, ScipyDistribution
+from hpsearch.edge_test import EDGE_LEVEL, edge_evidence, evidence_label, top_count
 
-__all__ = ["BoundaryFlag", "find_boundary_flags", "edge_of"]
+__all__ = ["BoundaryFlag", "EDGES", "find_boundary_flags", "edge_of", "at_hard_bound", "uses_rule", "ok_trials",
+           "format_value", "widened_edge",
+           "evidence_by_param", "top_indices"]
 
-_DIRECTIONS = ("minimize", "maximize")
+EDGES = ("low", "high")
 
 
 @dataclass(frozen=True)
 class BoundaryFlag:
-    """A parameter whose best value lies at an edge of its searched range.
+    """A parameter whose range should widen at one edge.
 
     Attributes:
         param: parameter name.
         edge: "low" or "high".
         value: the best trial's value of the parameter.
         low, high: the searched range.
-        suggestion: one line of advice, e.g. ``"lr: best 9.3e-04 is at the high edge of
-            [1e-06, 1e-03]; widen above, e.g. to 1e-02; top trials at this edge: 3 of 5"``.
-        top_share: fraction of the top trials (best 20%, at least 3) in the same edge zone.
+        suggestion: one line of advice, e.g. ``"lr: the top trials crowd toward the high edge
+            of [1e-06, 1e-03] and the metric keeps improving up to it (best 7.7e-04, top
+            trials in the upper half: 8 of 8); widen above, e.g. to 1e-02"``.
+        top_share: fraction of the top trials (best 20%, at least 3) on this edge's side: in
+            the half of the range nearest it (tested flags), in its 5% zone (rule flags).
+        pvalue: the edge test's p-value (None for a flag decided by the rule).
+        evidence: "strong" (p at most a tenth of the level), "moderate", or "rule".
     """
 
     param: str
@@ -48,13 +62,17 @@ class BoundaryFlag:
     high: float
     suggestion: str
     top_share: float
+    pvalue: float | None = None  # defaults: flags stored before the edge test were rule flags
+    evidence: str = "rule"
 
     def to_dict(self):
         """Plain, JSON-able fields (``BoundaryFlag(**d)`` rebuilds it)."""
         return asdict(self)
 
     def __str__(self):
-        return self.suggestion
+        """The suggestion and its evidence, as ``run`` and ``show`` print it."""
+        detail = self.evidence if self.pvalue is None else f"{self.evidence}, p={self.pvalue:.1g}"
+        return f"{self.suggestion} [evidence: {detail}]"
 
 
 def edge_of(dist, value, edge_fraction=0.05):
@@ -79,6 +97,12 @@ def edge_of(dist, value, edge_fraction=0.05):
 def at_hard_bound(dist, edge):
     """True if ``dist``'s ``edge`` ("low"/"high") is its hard bound: the range cannot widen there."""
     return dist.low <= dist.bounds[0] if edge == "low" else dist.high >= dist.bounds[1]
+
+
+def uses_rule(dist, values):
+    """True if the edge rule, not the test, judges ``dist``: integer ranges, and float ranges
+    whose trial ``values`` include an endpoint exactly (a grid; random points never do)."""
+    return isinstance(dist, IntUniform) or any(v == dist.low or v == dist.high for v in values)
 
 
 def format_value(dist, x):
@@ -109,9 +133,13 @@ def widened_edge(dist, edge):
     return clipped, clipped != target
 
 
-def _check(params, values, direction):
-    if direction not in _DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}; expected one of {', '.join(_DIRECTIONS)}")
+def ok_trials(params, values, direction):
+    """The trials with a finite value, as ``(params, values)`` lists.
+
+    Raises:
+        ValueError: an unknown direction, or ``params`` and ``values`` of different lengths.
+    """
+    check_direction(direction)
     params, values = list(params), list(values)
     if len(params) != len(values):
         raise ValueError(f"got {len(params)} params dicts but {len(values)} values; pass one value per trial")
@@ -122,46 +150,116 @@ def _check(params, values, direction):
 def top_indices(values, direction, top_fraction=0.2, min_top=3):
     """Indices of the top trials, best first: the best ``top_fraction``, at least ``min_top``
     (all of them when there are fewer)."""
-    n = len(values)
-    m = min(n, max(int(min_top), math.ceil(top_fraction * n)))
-    order = sorted(range(n), key=lambda i: values[i], reverse=(direction == "maximize"))
-    return order[:m]
+    order = sorted(range(len(values)), key=lambda i: values[i], reverse=(direction == "maximize"))
+    return order[:top_count(len(values), top_fraction, min_top)]
 
 
-def find_boundary_flags(space, params, values, direction, edge_fraction=0.05, top_fraction=0.2, min_top=3):
-    """Flags for the ordered parameters whose best value sits at an edge of the range.
+def _columns(space, params, values, direction):
+    """Unit positions of every ordered parameter, shape (n, k), and the metric signed so that
+    larger is better, shape (n,); None for the positions when some trial lacks a parameter."""
+    names = [name for name, dist in space.items() if dist.ordered and not isinstance(dist, ScipyDistribution)]
+    good = np.array(values, dtype=float) * (1.0 if direction == "maximize" else -1.0)
+    if not all(name in p for p in params for name in names):
+        return names, None, good
+    unit = np.array([[space[name].to_unit(p[name]) for name in names] for p in params], dtype=float)
+    return names, unit.reshape(len(params), len(names)), good
+
+
+def evidence_by_param(space, params, values, direction, top_fraction=0.2, min_top=3):
+    """The edge test of every parameter the test (not the rule) judges.
+
+    Args:
+        space, direction, top_fraction, min_top: as for :func:`find_boundary_flags`.
+        params, values: the trials with a finite value (see :func:`ok_trials`).
+
+    Returns:
+        ``{name: {"low": EdgeEvidence, "high": EdgeEvidence}}`` for the float ranges not on a
+        grid; when every trial has every ordered parameter, each trend test reads the metric
+        with the other parameters' fitted effect removed.
+    """
+    names, unit, good = _columns(space, params, values, direction)
+    out = {}
+    for j, name in enumerate(names):
+        column = [p[name] for p in params if name in p]
+        if not column or uses_rule(space[name], column):
+            continue
+        if unit is None:
+            rows = [i for i, p in enumerate(params) if name in p]
+            u = np.array([space[name].to_unit(params[i][name]) for i in rows], dtype=float)
+            out[name] = edge_evidence(u, good[rows], top_fraction, min_top)
+        else:
+            out[name] = edge_evidence(unit[:, j], good, top_fraction, min_top, others=np.delete(unit, j, axis=1))
+    return out
+
+
+def find_boundary_flags(space, params, values, direction, edge_fraction=0.05, top_fraction=0.2, min_top=3,
+                        level=EDGE_LEVEL):
+    """Flags for the ordered parameters whose range should widen at an edge.
 
     Args:
         space: the :class:`~hpsearch.space.Space` that was searched.
         params: list of the "ok" trials' parameter dicts.
         values: the metric of each of those trials (same order; None/NaN entries are ignored).
         direction: "minimize" or "maximize".
-        edge_fraction: width of each edge zone, as a fraction of the unit (log) range.
-        top_fraction, min_top: the top trials counted for ``top_share``.
+        edge_fraction: width of each edge zone of the rule, as a fraction of the unit (log) range.
+        top_fraction, min_top: which trials are the top ones (for the test and ``top_share``).
+        level: the edge test's level per edge (a parameter's false-flag rate is at most twice it).
 
     Returns:
-        list of :class:`BoundaryFlag`, in space order; empty without any finite value.
+        list of :class:`BoundaryFlag`, in space order (low edge first); empty without any
+        finite value. Too few trials for the test (under about 20) give no tested flag.
+
+    Raises:
+        ValueError: an unknown direction or mismatched lengths.
     """
-    params, values = _check(params, values, direction)
+    params, values = ok_trials(params, values, direction)
     if not values:
         return []
     top = top_indices(values, direction, top_fraction, min_top)
     best = params[top[0]]
+    tested = evidence_by_param(space, params, values, direction, top_fraction, min_top)
     flags = []
     for name, dist in space.items():
         if not dist.ordered or isinstance(dist, ScipyDistribution) or name not in best:
             continue
-        value = best[name]
-        edge = edge_of(dist, value, edge_fraction)
-        if edge is None or at_hard_bound(dist, edge):
+        tops = [params[i][name] for i in top if name in params[i]]
+        if name not in tested:
+            flags.extend(_rule_flag(name, dist, best[name], tops, edge_fraction))
             continue
-        in_zone = sum(1 for i in top if name in params[i] and edge_of(dist, params[i][name], edge_fraction) == edge)
-        target, hit_bound = widened_edge(dist, edge)
-        f = lambda x: format_value(dist, x)  # noqa: E731
-        suggestion = (f"{name}: best {f(value)} is at the {edge} edge of [{f(dist.low)}, {f(dist.high)}]; "
-                      f"widen {'below' if edge == 'low' else 'above'}, e.g. to {f(target)}"
-                      f"{' (its hard bound)' if hit_bound else ''}"
-                      f"{f'; top trials at this edge: {in_zone} of {len(top)}' if len(top) > 1 else ''}")
-        flags.append(BoundaryFlag(param=name, edge=edge, value=value, low=dist.low, high=dist.high,
-                                  suggestion=suggestion, top_share=in_zone / len(top)))
+        for edge in EDGES:
+            p = tested[name][edge].pvalue
+            if p <= level and not at_hard_bound(dist, edge):
+                flags.append(_tested_flag(name, dist, edge, best[name], tops, p, evidence_label(p, level)))
     return flags
+
+
+def _widen_text(dist, edge):
+    target, hit_bound = widened_edge(dist, edge)
+    return (f"widen {'below' if edge == 'low' else 'above'}, e.g. to {format_value(dist, target)}"
+            f"{' (its hard bound)' if hit_bound else ''}")
+
+
+def _rule_flag(name, dist, value, tops, edge_fraction):
+    """The rule's flag (a list of zero or one): the best value in an edge zone."""
+    edge = edge_of(dist, value, edge_fraction)
+    if edge is None or at_hard_bound(dist, edge):
+        return []
+    in_zone = sum(1 for v in tops if edge_of(dist, v, edge_fraction) == edge)
+    f = lambda x: format_value(dist, x)  # noqa: E731
+    suggestion = (f"{name}: best {f(value)} is at the {edge} edge of [{f(dist.low)}, {f(dist.high)}]; "
+                  f"{_widen_text(dist, edge)}"
+                  f"{f'; top trials at this edge: {in_zone} of {len(tops)}' if len(tops) > 1 else ''}")
+    return [BoundaryFlag(param=name, edge=edge, value=value, low=dist.low, high=dist.high, suggestion=suggestion,
+                         top_share=in_zone / len(tops))]
+
+
+def _tested_flag(name, dist, edge, value, tops, pvalue, evidence):
+    """A flag the edge test decided."""
+    side = [v for v in tops if (dist.to_unit(v) >= 0.5) == (edge == "high")]
+    f = lambda x: format_value(dist, x)  # noqa: E731
+    suggestion = (f"{name}: the top trials crowd toward the {edge} edge of [{f(dist.low)}, {f(dist.high)}] and "
+                  f"the metric keeps improving up to it (best {f(value)}; top trials in the "
+                  f"{'lower' if edge == 'low' else 'upper'} half: {len(side)} of {len(tops)}); "
+                  f"{_widen_text(dist, edge)}")
+    return BoundaryFlag(param=name, edge=edge, value=value, low=dist.low, high=dist.high, suggestion=suggestion,
+                        top_share=len(side) / len(tops), pvalue=float(pvalue), evidence=evidence)

@@ -2,14 +2,19 @@
 
 :func:`narrow_space` shrinks every numeric range to the span of the top trials (the best
 20%, at least 3), measured in unit space (log space for log ranges) and padded by a
-margin, and keeps only the Choice values that the top trials used. When the best trial
-sits in an edge zone of its range (see :mod:`hpsearch.boundary`), the range is not shrunk
-onto that edge: it is moved outward past it (the lecture's advice, automated), never past
-the distribution's hard ``bounds``.
+margin, and keeps only the Choice values that the top trials used.
+
+A range never shrinks away from an edge the good trials crowd toward: when the best trial
+sits in an edge zone of its range, or either part of the edge test of
+:mod:`hpsearch.edge_test` points at the edge (the top trials shifted toward it, or the metric
+improving toward it in the half nearest it, each at the lenient ``edge_level``), the range
+moves outward past that edge (the lecture's advice, automated), never past the
+distribution's hard ``bounds``. A needless move costs a range shifted outward around the best
+trial, while a wrong inward cut would lose the optimum.
 """
 import math
 
-from hpsearch.boundary import _check, at_hard_bound, edge_of, top_indices
+from hpsearch.boundary import at_hard_bound, edge_of, ok_trials, evidence_by_param, top_indices, widened_edge
 from hpsearch.distributions import Choice, Fixed, IntUniform, ScipyDistribution
 
 __all__ = ["narrow_space"]
@@ -23,7 +28,7 @@ def _check_fraction(name, x, low, high, low_open=False):
 
 
 def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, margin=0.25,
-                 move_edges=True, edge_fraction=0.05, min_width=0.1, edge_step=0.25):
+                 move_edges=True, edge_fraction=0.05, min_width=0.1, edge_step=0.25, edge_level=0.05):
     """The space of the next coarse-to-fine stage.
 
     For each parameter:
@@ -33,13 +38,15 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
       (so it never collapses to a point), kept inside the old range, mapped back through
       ``from_unit`` (log ranges stay log). Integer ranges stay integer with ``low < high``
       (widened by one if they collapse, so they never become Fixed).
-    - numeric range whose best value lies in an edge zone (``edge_fraction`` of the unit
-      range, or an integer endpoint), when ``move_edges``: the range moves outward. With
-      ``h = max(w / 2, edge_step)`` (``w`` the shrunk width above) the new unit range is
-      ``[u_best - h, 1 + h]`` at the high edge and ``[-h, u_best + h]`` at the low edge:
-      it reaches ``h`` past the old edge (e.g. on a 5-decade log range, at least 1.25
-      decades), clipped to ``bounds``. An edge that is already the hard bound shrinks
-      normally.
+    - numeric range with an edge the good trials point at, when ``move_edges``: the best
+      value lies in that edge's zone (``edge_fraction`` of the unit range, or an integer
+      endpoint), or (float ranges not on a grid) the p-value of either part of the edge
+      test (shift or trend) is at most ``edge_level``. The range then moves outward: with
+      ``h = max(w / 2, edge_step, s)`` (``w`` the shrunk width above, ``s`` the step of the
+      flags' suggestion: one decade on log ranges, half the range on linear ones) the new
+      unit range at the high edge is ``[max(u_best - h, 0), 1 + h]``, symmetrically at the
+      low edge; it reaches ``h`` past the old edge (e.g. on a 5-decade log range, at least
+      1.25 decades), clipped to ``bounds``. An edge that is already the hard bound never moves.
     - Choice: only the values used by the top trials, in their original order. A single
       survivor stays a one-value Choice (not Fixed), so the space keeps its dimensions and
       later stages' unit cubes line up with earlier ones.
@@ -52,10 +59,13 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
         direction: "minimize" or "maximize".
         top_fraction, min_top: which trials count as the top ones.
         margin: padding on each side, as a fraction of the top trials' span.
-        move_edges: move a range outward when its best sits at an edge.
+        move_edges: move a range outward at an edge the good trials point at.
         edge_fraction: width of an edge zone in unit space.
         min_width: smallest new width, as a fraction of the old unit range.
         edge_step: smallest move past an edge, as a fraction of the old unit range.
+        edge_level: the p-value of the edge test's shift or trend part at or below which an
+            edge counts as pointed at (a wasted outward move is cheap, a wrong cut is not); 0
+            leaves the test out (only a best value in an edge zone moves the range).
 
     Returns:
         a new :class:`~hpsearch.space.Space` with the same names in the same order; the input
@@ -66,10 +76,13 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
     _check_fraction("min_width", min_width, 0, 1, low_open=True)
     _check_fraction("edge_fraction", edge_fraction, 0, 0.5)
     _check_fraction("edge_step", edge_step, 0, math.inf)
-    params, values = _check(params, values, direction)
+    _check_fraction("edge_level", edge_level, 0, 1)
+    params, values = ok_trials(params, values, direction)
     if not values:
         return space
     top = [params[i] for i in top_indices(values, direction, top_fraction, min_top)]
+    tested = {} if not (move_edges and edge_level > 0) else \
+        evidence_by_param(space, params, values, direction, top_fraction, min_top)
     new = {}
     for name, dist in space.items():
         if isinstance(dist, (Fixed, ScipyDistribution)) or any(name not in p for p in top):
@@ -81,37 +94,52 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
                 raise ValueError(f"{name}: {exc}") from None
             new[name] = Choice([v for i, v in enumerate(dist.values) if i in used])
         elif dist.ordered:
-            new[name] = _narrow_range(dist, [p[name] for p in top], margin, move_edges, edge_fraction,
-                                      min_width, edge_step)
+            pointed = _pointed(dist, top[0][name], tested.get(name, {}), edge_fraction, edge_level) \
+                if move_edges else set()
+            new[name] = _narrow_range(dist, [p[name] for p in top], pointed, margin, min_width, edge_step)
     return space.replace(new)
 
 
-def _narrow_range(dist, top_values, margin, move_edges, edge_fraction, min_width, edge_step):
+def _pointed(dist, best, evidence, edge_fraction, edge_level):
+    """The edges to move out past: the best value's edge zone, and any edge whose shift or
+    trend p-value (``evidence``, empty for rule-judged ranges) is at most ``edge_level``."""
+    pointed = {edge_of(dist, best, edge_fraction)} - {None}
+    pointed |= {e for e, ev in evidence.items() if min(ev.shift, ev.trend) <= edge_level}
+    return {e for e in pointed if not at_hard_bound(dist, e)}
+
+
+def _narrow_range(dist, top_values, pointed, margin, min_width, edge_step):
     """The next range of one numeric distribution; ``top_values[0]`` is the best trial's."""
     us = [dist.to_unit(v) for v in top_values]
     a, b = min(us), max(us)
     width = min(max((b - a) * (1 + 2 * margin), min_width), 1.0)
-    edge = edge_of(dist, top_values[0], edge_fraction) if move_edges else None
-    if edge is not None and at_hard_bound(dist, edge):
-        edge = None  # nothing lies beyond a hard bound: shrink onto it instead
-    if edge is not None:
-        h = max(width / 2, edge_step)
-        u_best = us[0]
-        lo_u, hi_u = (min(u_best, 1.0) - h, max(u_best, 1.0) + h) if edge == "high" else \
-                     (min(u_best, 0.0) - h, max(u_best, 0.0) + h)
-    else:
-        centre = (a + b) / 2
-        lo_u, hi_u = centre - width / 2, centre + width / 2
-        if lo_u < 0.0:  # slide (not cut) into the old range so the width is kept
-            lo_u, hi_u = 0.0, width
-        elif hi_u > 1.0:
-            lo_u, hi_u = 1.0 - width, 1.0
+    centre = (a + b) / 2
+    lo_u, hi_u = centre - width / 2, centre + width / 2
+    if pointed:
+        # outward past each pointed edge, at least as far as the flags' suggestion; the other
+        # end stays inside the old range, ``h`` from the best
+        h, u_best = max(width / 2, edge_step, _suggested_step(dist, pointed)), us[0]
+        lo_u = min(u_best, 0.0) - h if "low" in pointed else max(0.0, u_best - h)
+        hi_u = max(u_best, 1.0) + h if "high" in pointed else min(1.0, u_best + h)
+    elif lo_u < 0.0:  # slide (not cut) into the old range so the width is kept
+        lo_u, hi_u = 0.0, width
+    elif hi_u > 1.0:
+        lo_u, hi_u = 1.0 - width, 1.0
     low, high = dist.from_unit(lo_u), dist.from_unit(hi_u)
     if isinstance(dist, IntUniform):
         return _int_range(dist, low, high)
     if not low < high:  # squeezed against a bound by round-off: keep the old range
         return dist
     return dist.with_range(low, high)
+
+
+def _suggested_step(dist, pointed):
+    """How far past an edge the flags' suggestion widens (see ``widened_edge``), in unit space."""
+    steps = []
+    for edge in pointed:
+        target, _ = widened_edge(dist, edge)
+        steps.append(abs(dist.to_unit(target) - (0.0 if edge == "low" else 1.0)))
+    return max(steps)
 
 
 def _int_range(dist, low, high):

@@ -28,8 +28,8 @@ def summarize(result, top=10):
     lines += _best_lines(result, top)
     lines += _stage_lines(result)
     if result.boundary:
-        lines.append("boundary flags (the best value sits at the edge of its range):")
-        lines.extend(f"  {flag.suggestion}" for flag in result.boundary)
+        lines.append("boundary flags (the good trials crowd toward the edge of a range; widen it):")
+        lines.extend(f"  {flag}" for flag in result.boundary)
     lines += _failure_lines(result.records)
     lines += _confirmation_lines(result)
     return "\n".join(lines)

@@ -41,7 +41,7 @@ def report(result, top):
         return
     n = len(result.boundary)
     say("")
-    say(f"!! {n} boundary flag{'s' if n > 1 else ''}: the best value sits at the edge of its range; "
-        f"the optimum may lie outside it. Widen the range and run again:")
+    say(f"!! {n} boundary flag{'s' if n > 1 else ''}: the good trials crowd toward the edge of a range, "
+        f"so the optimum may lie outside it. Widen the range and run again:")
     for flag in result.boundary:
-        say(f"!!   {flag.suggestion}")
+        say(f"!!   {flag}")

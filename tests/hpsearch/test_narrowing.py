@@ -8,6 +8,7 @@ from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, Log
 from hpsearch.narrowing import narrow_space
 from hpsearch.samplers import RandomSampler
 from hpsearch.space import Space
+from hpsearch.stage import Stage
 
 
 def run(space, objective, n=100, seed=0):
@@ -179,3 +180,38 @@ def test_a_range_outside_what_the_objective_accepts_is_named():
 
     with pytest.raises(ValueError, match=r"width: IntUniform\(0, 10\) reaches outside the values the objective accepts \[1, inf\]"):
         Study(MLPObjective("spiral"), {"width": IntUniform(0, 10)})
+
+
+def test_never_cuts_inward_at_a_crowded_edge():
+    """The issue's case: lr's optimum one decade above the range, the metric rising toward the
+    top edge, but no trial in the outer 5%: the range moves out instead of shrinking inward."""
+    space = Space({"lr": LogUniform(1e-6, 1e-3), "reg": LogUniform(1e-6, 1e-1), "x": Uniform(0, 1)})
+    objective = lambda p: (math.log10(p["lr"]) + 2) ** 2 + 0.05 * (math.log10(p["reg"]) + 3.5) ** 2 \
+        + (p["x"] - 0.5) ** 2  # noqa: E731
+    params, values = run(space, objective, n=50)
+    keep = [i for i, p in enumerate(params) if space["lr"].to_unit(p["lr"]) < 0.9]
+    params, values = [params[i] for i in keep], [values[i] for i in keep]
+    best = params[values.index(min(values))]["lr"]
+    assert 0.8 < space["lr"].to_unit(best) < 0.9
+    rule_only = narrow_space(space, params, values, "minimize", edge_level=0)["lr"]
+    assert rule_only.high < 1e-3  # the best-in-the-outer-5% rule alone cuts inward below the crowd
+    moved = narrow_space(space, params, values, "minimize")["lr"]
+    assert moved.high >= 1e-2 and moved.low <= best  # one decade out, as the flag suggests
+    assert narrow_space(space, params, values, "minimize", move_edges=False)["lr"].high <= 1e-3
+    with pytest.raises(ValueError, match="edge_level must be a number in"):
+        narrow_space(space, params, values, "minimize", edge_level=2)
+
+
+@pytest.mark.parametrize("sampler", ["random", "sobol"])
+def test_coarse_to_fine_ends_with_an_optimum_beyond_the_first_range_found_or_flagged(sampler):
+    from hpsearch.objectives import LogBowl
+    from hpsearch.study import Study
+
+    space = {"lr": LogUniform(1e-6, 1e-3), "reg": LogUniform(1e-6, 1e-1), "dropout": Uniform(0.0, 0.5)}
+    bowl = LogBowl({"lr": 1e-2, "reg": 1e-4}, width=1.5)  # dropout does nothing
+    for seed in range(8):
+        res = Study(bowl, space, metric="score").coarse_to_fine([Stage(40, 1, sampler), Stage(20, 1, sampler)],
+                                                                seed=seed)
+        flagged = [(f.param, f.edge) for f in res.boundary]
+        assert res.best_params["lr"] > 1e-3 or ("lr", "high") in flagged, (seed, res.stages[1].space["lr"])
+        assert ("dropout", "low") not in flagged and ("reg", "low") not in flagged
