@@ -7,8 +7,8 @@ search, :func:`find_boundary_flags` checks every ordered (numeric) parameter:
 - a float range searched at random points (random, Sobol, Optuna) is flagged at an edge
   when the statistical edge test of :mod:`hpsearch.edge_test` says so: the top trials are
   shifted toward that edge *and* the metric still improves toward it in the half of the
-  range nearest it. Each edge is tested at the 1% level, so a parameter is falsely
-  flagged at most 2% of the time (measured: well under 1%, ``benchmarks/bench_boundary.py``);
+  range nearest it. Each edge is tested at the 2.5% level, so a parameter is falsely
+  flagged at most 5% of the time (measured: well under 1%, ``benchmarks/bench_boundary.py``);
   the flag carries its p-value and ``evidence`` ("strong" or "moderate"). Where the single
   best trial sits does not matter: a steady trend is caught when the best is at 85% of the
   range, and a lone lucky trial in the outer 5% is not;

@@ -20,8 +20,10 @@ coefficient) the trend reads the metric's ranks after removing an additive quadr
 the other ordered parameters: a parameter that does nothing stays independent of these
 residuals, so the test keeps its level, and a real trend stands out more clearly.
 
-The level is per edge (:data:`EDGE_LEVEL`, 1%): a parameter has two edges, so it is falsely
-flagged at most 2% of the time. Rank tests make the result invariant to any monotone change
+The level is per edge (:data:`EDGE_LEVEL`, 2.5%): a parameter has two edges, so by
+construction it is falsely flagged at most 5% of the time; measured, under 1% (both parts must
+agree, and they rarely do by chance). 2.5% was chosen on the benchmark: at 1% detection of an
+optimum beyond the edge from 40 trials fell to 0.78-0.86, at 10% false flags passed 2%. Rank tests make the result invariant to any monotone change
 of the metric (loss or log-loss, accuracy or error) and robust to outliers; ties are handled
 by scipy (mid-ranks, tie-corrected normal approximations).
 """
@@ -33,7 +35,7 @@ from scipy import stats
 
 __all__ = ["EdgeEvidence", "edge_evidence", "evidence_label", "top_count", "EDGE_LEVEL", "residual_ranks"]
 
-EDGE_LEVEL = 0.01       # per edge, so at most 2% false flags per parameter
+EDGE_LEVEL = 0.025      # per edge: at most 5% false flags per parameter by construction, < 1% measured
 STRONG = 10.0           # "strong" evidence: a p-value at least this many times below the level
 _PER_COEFFICIENT = 10   # trials per fitted coefficient before the trend reads residuals
 

@@ -5,11 +5,10 @@
 margin, and keeps only the Choice values that the top trials used.
 
 A range never shrinks away from an edge the good trials crowd toward: when the best trial
-sits in an edge zone of its range, or either part of the edge test of
-:mod:`hpsearch.edge_test` points at the edge (the top trials shifted toward it, or the metric
-improving toward it in the half nearest it, each at the lenient ``edge_level``), the range
-moves outward past that edge (the lecture's advice, automated), never past the
-distribution's hard ``bounds``. A needless move costs a range shifted outward around the best
+sits in an edge zone of its range, or the trend part of the edge test of
+:mod:`hpsearch.edge_test` points at the edge (the metric improving toward it in the half
+nearest it, at the lenient ``edge_level``), the range moves outward past that edge (the
+lecture's advice, automated), never past the distribution's hard ``bounds``. A needless move costs a range shifted outward around the best
 trial, while a wrong inward cut would lose the optimum.
 """
 import math
@@ -40,8 +39,8 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
       (widened by one if they collapse, so they never become Fixed).
     - numeric range with an edge the good trials point at, when ``move_edges``: the best
       value lies in that edge's zone (``edge_fraction`` of the unit range, or an integer
-      endpoint), or (float ranges not on a grid) the p-value of either part of the edge
-      test (shift or trend) is at most ``edge_level``. The range then moves outward: with
+      endpoint), or (float ranges not on a grid) the p-value of the edge test's trend part
+      is at most ``edge_level``. The range then moves outward: with
       ``h = max(w / 2, edge_step, s)`` (``w`` the shrunk width above, ``s`` the step of the
       flags' suggestion: one decade on log ranges, half the range on linear ones) the new
       unit range at the high edge is ``[max(u_best - h, 0), 1 + h]``, symmetrically at the
@@ -63,7 +62,7 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
         edge_fraction: width of an edge zone in unit space.
         min_width: smallest new width, as a fraction of the old unit range.
         edge_step: smallest move past an edge, as a fraction of the old unit range.
-        edge_level: the p-value of the edge test's shift or trend part at or below which an
+        edge_level: the p-value of the edge test's trend part at or below which an
             edge counts as pointed at (a wasted outward move is cheap, a wrong cut is not); 0
             leaves the test out (only a best value in an edge zone moves the range).
 
@@ -94,22 +93,33 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
                 raise ValueError(f"{name}: {exc}") from None
             new[name] = Choice([v for i, v in enumerate(dist.values) if i in used])
         elif dist.ordered:
-            pointed = _pointed(dist, top[0][name], tested.get(name, {}), edge_fraction, edge_level) \
-                if move_edges else set()
-            new[name] = _narrow_range(dist, [p[name] for p in top], pointed, margin, min_width, edge_step)
+            evidence = tested.get(name, {})
+            pointed = _pointed(dist, top[0][name], evidence, edge_fraction, edge_level) if move_edges else set()
+            held = {e for e, ev in evidence.items() if ev.shift <= edge_level} - pointed
+            new[name] = _narrow_range(dist, [p[name] for p in top], pointed, margin, min_width, edge_step, held)
     return space.replace(new)
 
 
 def _pointed(dist, best, evidence, edge_fraction, edge_level):
-    """The edges to move out past: the best value's edge zone, and any edge whose shift or
-    trend p-value (``evidence``, empty for rule-judged ranges) is at most ``edge_level``."""
+    """The edges to move out past: the best value's edge zone, and any edge (``evidence``,
+    empty for rule-judged ranges) whose trend p-value is at most ``edge_level``, or whose top
+    trials are shifted toward it (shift p-value at most ``edge_level``) while the metric does
+    not fall toward it in the half nearest it (trend p-value below 0.5). The shift alone is not
+    enough: it also fires on an interior optimum off-centre (top trials at 70% of the range),
+    and moving the range out there would spend the next stage beyond the optimum."""
     pointed = {edge_of(dist, best, edge_fraction)} - {None}
-    pointed |= {e for e, ev in evidence.items() if min(ev.shift, ev.trend) <= edge_level}
+    pointed |= {e for e, ev in evidence.items()
+                if ev.trend <= edge_level or (ev.shift <= edge_level and ev.trend < 0.5)}
     return {e for e in pointed if not at_hard_bound(dist, e)}
 
 
-def _narrow_range(dist, top_values, pointed, margin, min_width, edge_step):
-    """The next range of one numeric distribution; ``top_values[0]`` is the best trial's."""
+def _narrow_range(dist, top_values, pointed, margin, min_width, edge_step, held=frozenset()):
+    """The next range of one numeric distribution; ``top_values[0]`` is the best trial's.
+
+    ``pointed``: edges to move out past; ``held``: edges the top trials are shifted toward
+    (the shift part of the edge test) without a trend up to them: that end stays where it was,
+    since the optimum may lie between the top trials and the edge, but the range does not move
+    out (the shift alone also marks an interior optimum off-centre)."""
     us = [dist.to_unit(v) for v in top_values]
     a, b = min(us), max(us)
     width = min(max((b - a) * (1 + 2 * margin), min_width), 1.0)
@@ -125,6 +135,9 @@ def _narrow_range(dist, top_values, pointed, margin, min_width, edge_step):
         lo_u, hi_u = 0.0, width
     elif hi_u > 1.0:
         lo_u, hi_u = 1.0 - width, 1.0
+    if not pointed:
+        lo_u = 0.0 if "low" in held else lo_u
+        hi_u = 1.0 if "high" in held else hi_u
     low, high = dist.from_unit(lo_u), dist.from_unit(hi_u)
     if isinstance(dist, IntUniform):
         return _int_range(dist, low, high)

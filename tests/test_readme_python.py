@@ -116,7 +116,7 @@ def _lr_ranges(block, printed):
 
 #: a line of a README block -> the check of what that block printed
 PROMISES = {
-    "print(flag.suggestion)": _shows_its_output,
+    "print(flag)\n# lr:": _shows_its_output,
     "print(hp.LogUniform(1e-6, 1e-1).grid(6))": _grid_of_six,
     "# lr matters, reg does not": _lr_matters_reg_does_not,
     "ORDER BY number LIMIT 5": _five_stored_trials,
