@@ -152,7 +152,10 @@ def run_optuna(name, problem, seed):
     observations, trials = [], 0
     t0 = time.perf_counter()
     with quiet_optuna():
-        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+        # a fixed name: HyperbandPruner puts trials in brackets by a hash of the study name (a
+        # random one by default), so without it the same seed gives other trials
+        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner,
+                                    study_name=f"bench-{problem.name}-{name}-{seed}")
         while len(observations) < problem.total:
             trial = study.ask({n: dist for n, (dist, _) in coded.items()})
             params = {n: decode(trial.params[n]) for n, (_, decode) in coded.items()}

@@ -168,6 +168,16 @@ def test_fidelity_figures_of_one_run():
     assert fidelity.best_so_far_auc(obs, 10) == pytest.approx((0.5 * 2 + 0.9 * 2 + 0.98 * 5) / 10)
 
 
+def test_fidelity_optuna_peers_repeat_themselves_for_a_seed():
+    _needs("optuna", "models.objective")
+    fidelity = _load("bench_fidelity")
+    problem = fidelity.make_problem("main", quick=True)
+    for name in fidelity.OPTUNA:
+        first, again = (fidelity.run_optuna(name, problem, 3) for _ in range(2))
+        assert first["observations"] == again["observations"] and first["best_params"] == again["best_params"]
+        assert first["epochs"] == problem.total
+
+
 def test_fidelity_goals_compare_with_the_better_optuna_peer():
     fidelity = _load("bench_fidelity")
 
