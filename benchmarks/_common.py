@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = [
     "RESULTS_DIR", "ROOT", "base_parser", "check_repeats", "default_out", "describe_machine", "machine_lines",
     "blas_threads", "format_table", "median", "write_json", "fmt_seconds", "fmt_ratio",
-    "torch_or_none", "interleaved",
+    "torch_or_none", "interleaved", "order_quartiles",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +157,18 @@ def interleaved(peers, repeats):
         shift = r % len(names) if names else 0
         for name in names[shift:] + names[:shift]:
             yield r, name
+
+
+def order_quartiles(values):
+    """(q1, median, q3) without interpolation (``inverted_cdf``), so inf ("not reached") stays inf;
+    NaN values are left out."""
+    import numpy as np
+
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return (math.nan,) * 3
+    return tuple(float(np.percentile(np.asarray(values, dtype=float), q, method="inverted_cdf"))
+                 for q in (25, 50, 75))
 
 
 def median(values):

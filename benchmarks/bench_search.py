@@ -1,6 +1,15 @@
-"""Search quality at equal compute on the digits MLP: grid, random, Sobol, coarse-to-fine, Optuna TPE.
+"""Search quality at equal compute on the digits MLP: samplers and coarse-to-fine; multi-fidelity vs Optuna.
 
-Every strategy runs ``--repeats`` times (default 10; repeat r uses study seed r) through
+Two parts (``--part``, default both; a single part keeps the other's figures in the JSON):
+
+  - ``equal-trials`` (below): grid, random, Sobol, coarse-to-fine and Optuna TPE at the same
+    trials and epochs;
+  - ``fidelity`` (:mod:`bench_fidelity`): sha, hyperband, TPE-driven hyperband and
+    coarse-to-fine with and without promotion against Optuna TPE + HyperbandPruner and Optuna
+    random + SuccessiveHalvingPruner at the same total epochs, on two problems, with the chosen
+    configurations re-trained with fresh seeds (n_jobs=1 per search).
+
+In the equal-trials part, every strategy runs ``--repeats`` times (default 10; repeat r uses study seed r) through
 ``hpsearch.compare.compare_strategies``, each run with the same number of trials and the same
 total epochs:
 
@@ -23,8 +32,10 @@ coarse-to-fine vs TPE.
 Expectations: random at least as good as grid (Bergstra & Bengio 2012), Sobol slightly better
 than random; our goal: coarse-to-fine at least as good as TPE at equal epochs.
 
-Run: ``python benchmarks/bench_search.py [--quick] [--repeats N] [--n-jobs 2]``.
+Run: ``python benchmarks/bench_search.py [--quick] [--part all|equal-trials|fidelity] [--repeats N]
+[--n-jobs 2] [--strategies ...] [--problems main sgd]`` (the full run takes ~15-20 min on one core).
 """
+import json
 import math
 import sys
 import time
@@ -33,10 +44,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (base_parser, check_repeats, describe_machine, format_table, report_and_save)  # noqa: E402
+from _common import (base_parser, check_repeats, default_out, describe_machine, format_table,  # noqa: E402
+                     order_quartiles, report_and_save)
+import bench_fidelity  # noqa: E402
 
 SCRIPT = "bench_search"
 STRATEGIES = ("grid", "random", "sobol", "coarse-to-fine", "tpe")
+PARTS = ("all", "equal-trials", "fidelity")
 STAGES = [(60, 2), (30, 8)]
 STAGES_QUICK = [(4, 1), (2, 4)]
 
@@ -59,14 +73,6 @@ def epochs_to_target(runs, target):
     return out
 
 
-def order_quartiles(values):
-    """(q1, median, q3) without interpolation (``inverted_cdf``), so inf ("not reached") stays inf."""
-    if not values:
-        return (math.nan,) * 3
-    return tuple(float(np.percentile(np.asarray(values, dtype=float), q, method="inverted_cdf"))
-                 for q in (25, 50, 75))
-
-
 def _fmt_epochs(x):
     return "not reached" if x == math.inf else ("-" if math.isnan(x) else f"{x:.0f}")
 
@@ -85,15 +91,76 @@ def mann_whitney(a, b):
 
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0], default_repeats=10)
-    parser.add_argument("--n-jobs", type=int, default=None, help="parallel trials per run (default 2; --quick 1)")
-    parser.add_argument("--target", type=float, default=0.97, help="validation accuracy to reach (default 0.97)")
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES),
-                        help=f"strategies to compare (default: {' '.join(STRATEGIES)})")
+    parser.add_argument("--part", choices=PARTS, default="all",
+                        help="equal-trials (grid ... tpe), fidelity (sha, hyperband, ... vs Optuna's pruners) "
+                             "or all (default); a single part keeps the other's figures in the JSON")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="parallel trials per run of the equal-trials part (default 2; --quick 1)")
+    parser.add_argument("--target", type=float, default=0.97,
+                        help="validation accuracy to reach in the equal-trials part (default 0.97)")
+    parser.add_argument("--strategies", nargs="+", default=None,
+                        help=f"strategies to compare (default: equal-trials {' '.join(STRATEGIES)}; "
+                             f"fidelity {' '.join(bench_fidelity.STRATEGIES)})")
+    parser.add_argument("--problems", nargs="+", default=list(bench_fidelity.TARGETS),
+                        help=f"fidelity problems (default: {' '.join(bench_fidelity.TARGETS)})")
     args = parser.parse_args(argv)
     repeats = check_repeats(args.repeats) or (2 if args.quick else 10)
     n_jobs = args.n_jobs or (1 if args.quick else 2)
     if n_jobs < 1:
         raise SystemExit(f"--n-jobs must be a positive integer, got {n_jobs}")
+    _check_strategies(args)
+    log = (lambda line: print(line, flush=True)) if not args.quick else None
+    payload = {"benchmark": SCRIPT, "quick": args.quick, "repeats": repeats}
+    previous = _previous(args)
+    lines = []
+    if args.part in ("equal-trials", "all"):
+        part, part_lines = equal_trials(args, repeats, n_jobs, log)
+        payload.update(part)
+        lines += part_lines + [""]
+    else:
+        payload.update({k: v for k, v in previous.items() if k not in ("fidelity", "machine", "quick", "repeats")})
+    if args.part in ("fidelity", "all"):
+        t0 = time.perf_counter()
+        part, part_lines = bench_fidelity.run_part(args.problems, args.strategies or list(bench_fidelity.STRATEGIES),
+                                                   repeats, args.quick, log=log)
+        payload["fidelity"] = {"repeats": repeats, "n_jobs": 1, "wall_seconds": time.perf_counter() - t0, **part}
+        lines += part_lines + ["", f"fidelity part: wall time {payload['fidelity']['wall_seconds']:.0f} s"]
+    elif "fidelity" in previous:
+        payload["fidelity"] = previous["fidelity"]
+    machine = describe_machine()
+    payload["machine"] = machine
+    return report_and_save(lines, machine, payload, args, SCRIPT)
+
+
+def _check_strategies(args):
+    valid = STRATEGIES if args.part == "equal-trials" else \
+        bench_fidelity.STRATEGIES if args.part == "fidelity" else None
+    if args.strategies is not None and valid is None:
+        raise SystemExit("--strategies needs --part equal-trials or --part fidelity")
+    for name in args.strategies or ():
+        if name not in valid:
+            raise SystemExit(f"--strategies: unknown strategy {name!r} for --part {args.part}; "
+                             f"expected one of {', '.join(valid)}")
+    for name in args.problems:
+        if name not in bench_fidelity.TARGETS:
+            raise SystemExit(f"--problems: unknown problem {name!r}; expected one of "
+                             f"{', '.join(bench_fidelity.TARGETS)}")
+
+
+def _previous(args):
+    """The figures of the last full run (to keep the part not run now), or {}."""
+    path = args.out or default_out(SCRIPT, args.quick)
+    if args.part == "all" or not path.exists():
+        return {}
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return previous if previous.get("benchmark") == SCRIPT and previous.get("quick") == args.quick else {}
+
+
+def equal_trials(args, repeats, n_jobs, log):
+    """The first part: grid, random, Sobol, coarse-to-fine and TPE at equal trials and epochs."""
     stages = STAGES_QUICK if args.quick else STAGES
 
     from hpsearch.compare import compare_strategies
@@ -102,33 +169,11 @@ def main(argv=None):
     objective = MLPObjective("digits", preprocess="standardize", batch_size=64, depth=1)
     parts = {"objective": objective, "space": _space(), "metric": "val_acc", "direction": "maximize",
              "name": "bench-search", "stages": stages}
-    log = (lambda line: print(line, flush=True)) if not args.quick else None
     t0 = time.perf_counter()
-    comparison = compare_strategies(parts, strategies=args.strategies, repeats=repeats, seed=0, n_jobs=n_jobs,
-                                    log=log)
+    comparison = compare_strategies(parts, strategies=args.strategies or list(STRATEGIES), repeats=repeats, seed=0,
+                                    n_jobs=n_jobs, log=log)
     wall = time.perf_counter() - t0
-
-    best = comparison.best_per_run()
-    reach = epochs_to_target(comparison.runs, args.target)
-    figures = {}
-    rows = []
-    for strategy in comparison.strategies:
-        group = best[best["strategy"] == strategy]
-        values = [float(v) for v in group["best_value"]]
-        q = comparison.summary.loc[strategy]
-        cost = [reach[(strategy, int(r))] for r in group["repeat"]]
-        cq = order_quartiles(cost)
-        figures[strategy] = {
-            "best_val_acc": values,
-            "best_val_acc_quartiles": [float(q["q1"]), float(q["median"]), float(q["q3"])],
-            "trials": int(q["trials"]), "epochs": int(q["epochs"]),
-            "epochs_to_target": [None if c == math.inf else c for c in cost],
-            "epochs_to_target_quartiles": [None if c == math.inf else c for c in cq],
-            "reached": int(sum(c != math.inf for c in cost)),
-        }
-        rows.append([strategy, int(q["trials"]), int(q["epochs"]), f"{q['median']:.4f}", f"[{q['q1']:.4f}, {q['q3']:.4f}]",
-                     f"{figures[strategy]['reached']}/{len(cost)}", _fmt_epochs(cq[1]),
-                     f"[{_fmt_epochs(cq[0])}, {_fmt_epochs(cq[2])}]"])
+    figures, rows = _equal_figures(comparison, args.target)
     tests = {}
     if {"random", "grid"} <= set(figures):
         tests["random_vs_grid"] = mann_whitney(figures["random"]["best_val_acc"], figures["grid"]["best_val_acc"])
@@ -147,14 +192,11 @@ def main(argv=None):
     if {"coarse-to-fine", "tpe"} <= set(figures):
         expectations["coarse_to_fine_at_least_tpe"] = med("coarse-to-fine") >= med("tpe")
 
-    machine = describe_machine()
-    payload = {"benchmark": SCRIPT, "quick": args.quick, "repeats": repeats, "n_jobs": n_jobs,
-               "target": args.target, "stages": stages, "space": _space().to_dict(),
+    payload = {"n_jobs": n_jobs, "target": args.target, "stages": stages, "space": _space().to_dict(),
                "objective": objective.get_params() if hasattr(objective, "get_params") else repr(objective),
                "wall_seconds": wall, "figures": figures, "tests": tests, "expectations": expectations,
                "goals": {"coarse_to_fine_at_least_tpe": {"value": [med("coarse-to-fine"), med("tpe")],
-                                                         "met": expectations.get("coarse_to_fine_at_least_tpe")}},
-               "machine": machine}
+                                                         "met": expectations.get("coarse_to_fine_at_least_tpe")}}}
     total_trials = sum(n for n, _ in stages)
     total_epochs = sum(n * b for n, b in stages)
     title = (f"Best validation accuracy on digits at equal compute ({total_trials} trials, {total_epochs} epochs "
@@ -169,7 +211,32 @@ def main(argv=None):
                       f"U = {t['statistic']:.1f}, p = {t['pvalue']:.3g} (two-sided, {t['n_a']} vs {t['n_b']} runs)"))
     lines.append("expectations: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in expectations.items()))
     lines += ["", f"wall time {wall:.0f} s"]
-    return report_and_save(lines, machine, payload, args, SCRIPT)
+    return payload, lines
+
+
+def _equal_figures(comparison, target):
+    """Per strategy of the equal-trials part: its figures (for the JSON) and its table row."""
+    best = comparison.best_per_run()
+    reach = epochs_to_target(comparison.runs, target)
+    figures, rows = {}, []
+    for strategy in comparison.strategies:
+        group = best[best["strategy"] == strategy]
+        values = [float(v) for v in group["best_value"]]
+        q = comparison.summary.loc[strategy]
+        cost = [reach[(strategy, int(r))] for r in group["repeat"]]
+        cq = order_quartiles(cost)
+        figures[strategy] = {
+            "best_val_acc": values,
+            "best_val_acc_quartiles": [float(q["q1"]), float(q["median"]), float(q["q3"])],
+            "trials": int(q["trials"]), "epochs": int(q["epochs"]),
+            "epochs_to_target": [None if c == math.inf else c for c in cost],
+            "epochs_to_target_quartiles": [None if c == math.inf else c for c in cq],
+            "reached": int(sum(c != math.inf for c in cost)),
+        }
+        rows.append([strategy, int(q["trials"]), int(q["epochs"]), f"{q['median']:.4f}",
+                     f"[{q['q1']:.4f}, {q['q3']:.4f}]", f"{figures[strategy]['reached']}/{len(cost)}",
+                     _fmt_epochs(cq[1]), f"[{_fmt_epochs(cq[0])}, {_fmt_epochs(cq[2])}]"])
+    return figures, rows
 
 
 if __name__ == "__main__":

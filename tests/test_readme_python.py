@@ -49,12 +49,13 @@ def test_the_main_job_reaches_what_the_readme_promises(reader_folder):
     import hpsearch as hp
 
     result = hp.load_study(reader_folder / "runs" / "digits-mlp" / "study.db", "digits-mlp")
-    # All 72 trials finish; the widest learning rates of the last stage may diverge on some
-    # BLAS kernels (OpenBLAS picks AVX2 or AVX-512 code by CPU, and rounding differs), which
-    # is an outcome, not a failure. None may fail, and the promised accuracy must be reached.
-    assert len(result.trials) == 72
+    # All 83 trials of the Hyperband brackets finish (61 configurations, 22 of them continued
+    # at a larger budget); the widest learning rates may diverge (2 do here) and more may on
+    # other BLAS kernels (OpenBLAS picks AVX2 or AVX-512 code by CPU, and rounding differs),
+    # which is an outcome, not a failure. None may fail, and the promised accuracy must be reached.
+    assert len(result.trials) == 83
     assert set(result.trials["status"]) <= {"ok", "diverged"}
-    assert (result.trials["status"] == "ok").sum() >= 68
+    assert (result.trials["status"] == "ok").sum() >= 78
     assert result.best_value >= 0.975
     for name in ("trials.csv", "slices.png", "curves.png", "stages.png", "layout.png"):
         assert (reader_folder / "runs" / "digits-mlp" / name).stat().st_size > 0

@@ -104,7 +104,7 @@ def test_bench_parallel_quick(tmp_path, capsys):
 
 
 def test_bench_search_quick(tmp_path, capsys):
-    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "2")
+    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "2", "--part", "equal-trials")
     assert set(data["figures"]) == {"grid", "random", "sobol", "coarse-to-fine", "tpe"}
     for strategy, f in data["figures"].items():
         assert len(f["best_val_acc"]) == 2, strategy
@@ -128,6 +128,68 @@ def test_epochs_to_target_counts_epochs_up_to_the_first_hit():
     assert reach[("a", 0)] == 1 + 2 + 4   # trial order by number, up to and including the first hit
     assert reach[("b", 0)] == math.inf     # never reached (a NaN value is not a hit)
     assert mod.order_quartiles([10.0, 20.0, math.inf, math.inf]) == (10.0, 20.0, math.inf)
+
+
+def test_bench_search_fidelity_quick(tmp_path, capsys):
+    fidelity = _load("bench_fidelity")
+    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "1", "--part", "fidelity")
+    part = data["fidelity"]
+    assert set(part["problems"]) == set(fidelity.TARGETS)
+    for problem in part["problems"].values():
+        assert set(problem["figures"]) == set(fidelity.STRATEGIES)
+        for name, f in problem["figures"].items():
+            # equal compute: nobody trains more than the total; Optuna stops exactly at it
+            assert all(e <= problem["total_epochs"] for e in f["epochs"]), name
+            if name in fidelity.OPTUNA:
+                assert f["epochs"] == [problem["total_epochs"]]
+            assert 0.0 <= f["auc"][0] <= 1.0 and 0.0 <= f["remeasured_test_acc"][0] <= 1.0
+        assert set(problem["goals"]) == {"optuna_best", *fidelity.OURS}
+    check = part["same_trials_n_jobs_1_and_2"]
+    assert check["strategy"] == part["best_strategy"] in fidelity.OURS and check["same"] is True
+    assert "our best strategy" in printed
+    # a run of one part keeps the other part's figures
+    _load("bench_search").main(["--quick", "--out", str(tmp_path / "bench_search.json"), "--part", "equal-trials",
+                                "--repeats", "1", "--strategies", "random"])
+    kept = json.loads((tmp_path / "bench_search.json").read_text())
+    assert set(kept["figures"]) == {"random"} and kept["fidelity"] == part
+
+
+def test_fidelity_figures_of_one_run():
+    fidelity = _load("bench_fidelity")
+    obs = [(1, 0.5), (2, math.nan), (3, 0.9), (4, 0.8), (5, 0.98)]
+    assert fidelity.epochs_to_reach(obs, 0.975) == 5.0
+    assert fidelity.epochs_to_reach(obs, 0.99) == math.inf
+    # best so far: 0 on [0, 1], 0.5 on [1, 3], 0.9 on [3, 5], 0.98 on [5, 10]
+    assert fidelity.best_so_far_auc(obs, 10) == pytest.approx((0.5 * 2 + 0.9 * 2 + 0.98 * 5) / 10)
+
+
+def test_fidelity_optuna_peers_repeat_themselves_for_a_seed():
+    fidelity = _load("bench_fidelity")
+    problem = fidelity.make_problem("main", quick=True)
+    for name in fidelity.OPTUNA:
+        first, again = (fidelity.run_optuna(name, problem, 3) for _ in range(2))
+        assert first["observations"] == again["observations"] and first["best_params"] == again["best_params"]
+        assert first["epochs"] == problem.total
+
+
+def test_fidelity_goals_compare_with_the_better_optuna_peer():
+    fidelity = _load("bench_fidelity")
+
+    def fig(epochs, auc, val):
+        return {"quartiles": {"epochs_to_target": (0, epochs, 0), "auc": (0, auc, 0),
+                              "remeasured_val_acc": (0, val, 0), "remeasured_test_acc": (0, val, 0)}}
+
+    figures = {"sha": fig(40.0, 0.95, 0.97), "hyperband": fig(math.inf, 0.99, 0.99),
+               "optuna-tpe-hyperband": fig(100.0, 0.96, 0.96), "optuna-random-sha": fig(80.0, 0.94, 0.975)}
+    g = fidelity.goals(figures)
+    assert g["optuna_best"] == {"epochs_to_target": 80.0, "auc": 0.96, "remeasured_val_acc": 0.975,
+                                "remeasured_test_acc": 0.975}
+    assert g["sha"]["epochs_ratio"] == 0.5 and g["sha"]["epochs_met"]
+    assert not g["sha"]["auc_met"] and not g["sha"]["remeasured_met"]
+    assert g["hyperband"]["epochs_ratio"] == math.inf and not g["hyperband"]["epochs_met"]
+    assert g["hyperband"]["auc_met"] and g["hyperband"]["remeasured_met"]
+    # most goals met over all problems wins: sha 1 + 1, hyperband 2 + 2
+    assert fidelity.best_strategy({"a": g, "b": g}) == "hyperband"
 
 
 def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys):
