@@ -74,6 +74,11 @@ class Confirmed(Strategy):
         c = self.confirmation
         return c.top * c.seeds + (1 if c.test else 0)
 
+    def planned_extra_epochs(self, planned):
+        """Epochs of the confirmation and test runs: each trains at the search's highest
+        budget among ``planned`` (its :class:`~hpsearch.stage.Stage` plans)."""
+        return self.planned_extra_trials() * max((s.budget for s in planned), default=0)
+
     def rounds(self, ctx):
         searched = []
         inner = self.strategy.rounds(ctx)

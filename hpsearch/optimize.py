@@ -145,6 +145,8 @@ class StudyRun(RunContext):
         epochs = self.strategy.total_epochs() if hasattr(self.strategy, "total_epochs") else \
             sum(s.epochs for s in planned)
         extra = self.strategy.planned_extra_trials() if hasattr(self.strategy, "planned_extra_trials") else 0
+        if extra:  # confirmation and test runs are trials (and epochs) the bar counts too
+            epochs += self.strategy.planned_extra_epochs(planned)
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
         try:

@@ -57,7 +57,12 @@ def test_the_main_job_reaches_what_the_readme_promises(reader_folder):
     assert set(result.trials["status"]) <= {"ok", "diverged"}
     assert (result.trials["status"] == "ok").sum() >= 78
     assert result.best_value >= 0.975
-    for name in ("trials.csv", "slices.png", "curves.png", "stages.png", "layout.png"):
+    # then the top 2 with 2 fresh seeds each, and the winner once on the test set
+    assert result.confirmation is not None and len(result.confirm_records) == 4
+    winner = result.confirmation.winner
+    assert result.test_record["params"] == winner["params"] and 0.9 < result.test_metrics["test_acc"] <= 1
+    for name in ("trials.csv", "confirmation.csv", "slices.png", "progress.png", "curves.png", "stages.png",
+                 "layout.png", "confirm.png"):
         assert (reader_folder / "runs" / "digits-mlp" / name).stat().st_size > 0
 
 

@@ -112,3 +112,23 @@ def test_bad_confirm_tables_are_one_line_errors(tmp_path, capsys, table, said):
     assert main(["run", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1
+
+
+def test_the_progress_bar_plans_the_confirmation_and_test_epochs(monkeypatch):
+    import hpsearch.optimize
+
+    bars = []
+
+    class Recording(hpsearch.optimize.ProgressBar):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(hpsearch.optimize, "ProgressBar", Recording)
+    res = confirm_run.run(confirm_run.make_study(None, "bar"))
+    (bar,) = bars
+    c = confirm_run.CONFIRM
+    runs = c["top"] * c["seeds"] + 1  # and the test run
+    assert len(res.confirm_records) + 1 == runs
+    trained = sum(r["budget"] for r in res.records + res.confirm_records + [res.test_record])
+    assert bar.planned_epochs == 10 * 3 + runs * 3 == trained  # every epoch the study trains is planned
