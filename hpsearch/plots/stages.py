@@ -122,12 +122,12 @@ def plot_stages(result):
                 ax.plot([dist.low, dist.high], [i, i], "|", color=color, ms=16, mew=2)
                 prev = dists[i - 1] if i > 0 else None
                 if prev is not None and getattr(prev, "ordered", False):
-                    for edge in _moved(prev, dist):
+                    for side in _moved(prev, dist):
                         # an outward arrow on the bar's end; the words go in the title
-                        x = dist.high if edge == "high" else dist.low
-                        ax.plot([x], [i], marker=">" if edge == "high" else "<", color=FLAG_COLOR, ms=10,
+                        x = dist.high if side == "high" else dist.low
+                        ax.plot([x], [i], marker=">" if side == "high" else "<", color=FLAG_COLOR, ms=10,
                                 zorder=5, clip_on=False, gid="moved")
-                        moved.append(f"stage {st.index} moved out past the {edge} edge")
+                        moved.append(f"stage {st.index} moved out past the {side} edge")
         rows = trials["stage"].map(row_of).to_numpy(dtype=float)
         # points sharing a stage row (and a category) are spread over the bar's strip
         group = np.nan_to_num(rows, nan=-1)
