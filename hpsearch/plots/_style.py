@@ -239,6 +239,22 @@ def metric_scale(ax, values, direction):
         ax.set_yscale("log")
 
 
+def figure_legend(fig, axes, max_cols=None):
+    """One legend below the panels of ``fig``: each label of ``axes`` once, first handle kept.
+
+    ``max_cols`` caps the number of columns (default: one row). Nothing is drawn when no
+    axes has a labelled artist.
+    """
+    handles = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        ncols = len(handles) if max_cols is None else min(max_cols, len(handles))
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.005),
+                   ncols=ncols, fontsize=9, frameon=False)
+
+
 def save_figure(fig, path, dpi=110):
     """Write ``fig`` as a PNG to ``path`` (parents created) and free its artists; returns the Path."""
     from pathlib import Path
