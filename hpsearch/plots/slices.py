@@ -9,14 +9,13 @@ sits at the edge, so the optimum may lie outside the range.
 """
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
 
-from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, STAGE_CMAP,
-                                   better_word, categories, figure_legend, fixed_layout, fmt, grid_shape, integer_ticks,
-                                   is_choice, is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis,
-                                   spread, thin, value_key, wrap)
+from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, better_word,
+                                   categories, figure_legend, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
+                                   is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis,
+                                   spread, stage_colors, thin, value_key, wrap)
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_slices", "result_params"]
@@ -181,14 +180,6 @@ def _metric_values(trials, metric, direction):
     return values, ok, log
 
 
-def _stage_colors(result):
-    """{stage: colour}: one colour per stage of a coarse-to-fine run, the plain one for a single stage."""
-    n_stages = max(int(result.trials["stage"].max()) + 1, len(getattr(result, "stages", [])))
-    cmap = colormaps[STAGE_CMAP]
-    return ({s: cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) for s in range(n_stages)}
-            if n_stages > 1 else {0: OK_COLOR})
-
-
 def _flags_by_param(result):
     """{parameter: [its boundary flags]}."""
     flags = {}
@@ -266,12 +257,12 @@ def plot_slices(result):
     rng = metric_range(values[ok], direction, log=log)
     shown, thinned = thin(trials, metric, direction)
     size = point_size(len(shown))
-    stage_colors = _stage_colors(result)
+    colors = stage_colors(result)
     flags_by_param = _flags_by_param(result)
     headline = _headline(title, result, ok, rng, thinned)
     fig, axes, height = _figure(params, flags_by_param, headline)
     for ax, (name, dists) in zip(axes.flat, params):
-        _panel(ax, name, dists, result, shown, stage_colors, flags_by_param.get(name, []), rng, size)
+        _panel(ax, name, dists, result, shown, colors, flags_by_param.get(name, []), rng, size)
         ax.grid(True, alpha=0.25)
         ax.tick_params(labelleft=True)
         if rng is not None:
