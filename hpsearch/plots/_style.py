@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from hpsearch.distributions import Fixed, IntUniform, value_key
@@ -237,6 +238,31 @@ def metric_scale(ax, values, direction):
     values = values[np.isfinite(values)]
     if direction == "minimize" and len(values) > 1 and values.min() > 0 and values.max() / values.min() > 100:
         ax.set_yscale("log")
+
+
+def stage_colors(result):
+    """{stage: colour} of a result's trials: one colour per stage of a multi-stage run (STAGE_CMAP),
+    the plain OK_COLOR for a single stage. The result must have at least one trial."""
+    n_stages = max(int(result.trials["stage"].max()) + 1, len(getattr(result, "stages", []) or []))
+    cmap = colormaps[STAGE_CMAP]
+    return ({s: cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) for s in range(n_stages)}
+            if n_stages > 1 else {0: OK_COLOR})
+
+
+def figure_legend(fig, axes, max_cols=None):
+    """One legend below the panels of ``fig``: each label of ``axes`` once, first handle kept.
+
+    ``max_cols`` caps the number of columns (default: one row). Nothing is drawn when no
+    axes has a labelled artist.
+    """
+    handles = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        ncols = len(handles) if max_cols is None else min(max_cols, len(handles))
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.005),
+                   ncols=ncols, fontsize=9, frameon=False)
 
 
 def save_figure(fig, path, dpi=110):

@@ -22,6 +22,38 @@ def _label(row, names):
     return f"#{int(row['candidate']) + 1}: trial {int(row['trial'])}\n{params}"
 
 
+def _draw_candidate(ax, i, row, value_cols, own, is_winner):
+    """Candidate ``i``: its fresh-seed values, their mean with one std, the search's own value, the winner's band."""
+    values = np.array([row[c] for c in value_cols], dtype=float)
+    good = np.isfinite(values)
+    ax.scatter(i + spread(np.zeros(good.sum()), 0.3), values[good], s=30, color=OK_COLOR, alpha=0.75,
+               edgecolor="white", linewidth=0.5, zorder=3, gid="seed-values",
+               label="a fresh-seed run" if i == 0 else None)
+    if math.isfinite(row["mean"]):
+        std = row["std"] if math.isfinite(row["std"]) else 0.0
+        ax.errorbar([i + 0.28], [row["mean"]], yerr=[std], fmt="s", color="black", ms=6, capsize=4, lw=1.4,
+                    zorder=4, gid="mean", label="mean ± 1 std" if i == 0 else None)
+    if own is not None and math.isfinite(own):
+        ax.scatter([i - 0.28], [own], marker="D", s=46, facecolor="none", edgecolor=FLAG_COLOR, lw=1.4,
+                   zorder=4, gid="search-value", label="the search's own value" if i == 0 else None)
+    if is_winner:
+        ax.axvspan(i - 0.45, i + 0.45, color=BEST_COLOR, alpha=0.18, lw=0, zorder=0, gid="winner",
+                   label="winner (best mean)")
+
+
+def _headline(title, n_candidates, runs, report, winner):
+    """The figure's title: what was confirmed, the winner and whether its lead is within noise."""
+    head = f"{title}: the top {n_candidates} candidates trained again with {runs} fresh seeds each"
+    if report is not None and report.winner is not None:
+        head += f"\nwinner: #{winner + 1} (trial {report.winner['confirms']}), mean {fmt(report.winner['mean'])}"
+        if report.within_noise:
+            head += "; its lead is within noise" + (f" (Welch p = {report.pvalue:.2g})" if report.pvalue is not None
+                                                    else "")
+        elif report.pvalue is not None:
+            head += f"; lead over the runner-up: Welch p = {report.pvalue:.2g}"
+    return head
+
+
 def plot_confirmation(result):
     """Per confirmed candidate: fresh-seed values (dots), mean and spread, the search's own value.
 
@@ -48,38 +80,13 @@ def plot_confirmation(result):
     ax.set_gid("confirm")
     fixed_layout(fig, left=0.9, right=0.3, top=0.9, bottom=0.3 + 0.17 * (min(len(names), 4) + 1))
     winner = None if report is None or report.winner is None else report.winner["candidate"]
-    pos = np.arange(len(table))
     for i, (_, row) in enumerate(table.iterrows()):
-        values = np.array([row[c] for c in value_cols], dtype=float)
-        good = np.isfinite(values)
-        is_winner = row["candidate"] == winner
-        ax.scatter(i + spread(np.zeros(good.sum()), 0.3), values[good], s=30, color=OK_COLOR, alpha=0.75,
-                   edgecolor="white", linewidth=0.5, zorder=3, gid="seed-values",
-                   label="a fresh-seed run" if i == 0 else None)
-        if math.isfinite(row["mean"]):
-            std = row["std"] if math.isfinite(row["std"]) else 0.0
-            ax.errorbar([i + 0.28], [row["mean"]], yerr=[std], fmt="s", color="black", ms=6, capsize=4, lw=1.4,
-                        zorder=4, gid="mean", label="mean ± 1 std" if i == 0 else None)
-        own = search.get(int(row["trial"]))
-        if own is not None and math.isfinite(own):
-            ax.scatter([i - 0.28], [own], marker="D", s=46, facecolor="none", edgecolor=FLAG_COLOR, lw=1.4,
-                       zorder=4, gid="search-value", label="the search's own value" if i == 0 else None)
-        if is_winner:
-            ax.axvspan(i - 0.45, i + 0.45, color=BEST_COLOR, alpha=0.18, lw=0, zorder=0, gid="winner",
-                       label="winner (best mean)")
-    ax.set_xticks(pos, [_label(r, names) for _, r in table.iterrows()], fontsize=8.5)
+        _draw_candidate(ax, i, row, value_cols, search.get(int(row["trial"])), row["candidate"] == winner)
+    ax.set_xticks(np.arange(len(table)), [_label(r, names) for _, r in table.iterrows()], fontsize=8.5)
     ax.set_xlim(-0.6, len(table) - 0.4)
     ax.set_ylabel(f"{metric} ({better_word(result.direction)})")
     ax.grid(True, axis="y", alpha=0.25)
     ax.legend(fontsize=8.5, loc="best", frameon=True, framealpha=0.85)
-    runs = len(value_cols)
-    head = f"{title}: the top {len(table)} candidates trained again with {runs} fresh seeds each"
-    if report is not None and report.winner is not None:
-        head += f"\nwinner: #{winner + 1} (trial {report.winner['confirms']}), mean {fmt(report.winner['mean'])}"
-        if report.within_noise:
-            head += "; its lead is within noise" + (f" (Welch p = {report.pvalue:.2g})" if report.pvalue is not None
-                                                    else "")
-        elif report.pvalue is not None:
-            head += f"; lead over the runner-up: Welch p = {report.pvalue:.2g}"
-    fig.suptitle(head, fontsize=11, y=1 - 0.08 / 5.4, va="top")
+    fig.suptitle(_headline(title, len(table), len(value_cols), report, winner), fontsize=11, y=1 - 0.08 / 5.4,
+                 va="top")
     return fig

@@ -84,6 +84,123 @@ def _label(row, result, names):
     return f"trial {int(row['number'])}: {result.metric} {fmt(value)}  ({params})"
 
 
+def _why_no_curves(result):
+    """Why there is no learning curve to draw: no ok trial, or an objective that never reported."""
+    ok = (result.trials["status"] == "ok").sum() if len(result.trials) else 0
+    return ("No trial finished ok, so there are no best trials to show." if ok == 0 else
+            "The objective reported no learning curves: it never called report(epoch, metrics), "
+            "so only the final metrics are known.")
+
+
+def _panels(chosen):
+    """(panels, acc_keys, has_iters) for the chosen curves.
+
+    Panels in order: "loss" (per iteration when ``loss_iters`` were reported), "acc" (every
+    ``*acc*`` key), "lr" when it changes within a run, then at most two other scalar keys.
+    """
+    keys = []
+    for _, curve in chosen:
+        for point in curve:
+            keys.extend(k for k in point if k not in keys and k not in _SKIP)
+    scalar = [k for k in keys if any(_is_scalar(p.get(k)) for _, c in chosen for p in c)]
+    has_iters = any(len(_iterations(c)[0]) for _, c in chosen)
+    loss_keys = [k for k in scalar if k == "loss"]
+    acc_keys = [k for k in scalar if "acc" in k]
+    lr_varies = "lr" in scalar and any(len(set(_series(c, "lr")[1])) > 1 for _, c in chosen)
+    other = [k for k in scalar if k not in loss_keys + acc_keys + ["lr"]][:2]
+    panels = []
+    if has_iters or loss_keys:
+        panels.append("loss")
+    if acc_keys:
+        panels.append("acc")
+    if lr_varies:
+        panels.append("lr")
+    return panels + other, acc_keys, has_iters
+
+
+def _varied_params(trials):
+    """The names of at most four parameters that take more than one value in ``trials`` (for the labels)."""
+    names = [c[6:] for c in trials.columns if c.startswith("param_")]
+    return [n for n in names if trials[f"param_{n}"].astype(str).nunique() > 1][:4]
+
+
+def _draw_loss(ax, curve, color):
+    """Every iteration's loss faintly with a bold moving average, else the per-epoch loss; returns the line."""
+    x, y = _iterations(curve)
+    if len(x):
+        ax.plot(x, y, color=color, lw=0.6, alpha=0.3)
+        window = max(1, len(x) // 25) | 1  # odd, ~4% of the run
+        line, = ax.plot(x, _smooth(y, window), color=color, lw=1.8, gid="loss-iters")
+        return line
+    e, v = _series(curve, "loss")
+    line, = ax.plot(e, v, "o-", color=color, lw=1.8, ms=4, gid="loss-epochs")
+    return line
+
+
+def _draw_gap(ax, curve, color, acc_keys):
+    """A bracket right of the last epoch: the overfitting gap between training and validation accuracy."""
+    train = [k for k in acc_keys if k.startswith("train")]
+    val = [k for k in acc_keys if k.startswith("val")]
+    if not (train and val):
+        return
+    et, vt = _series(curve, train[0])
+    ev, vv = _series(curve, val[0])
+    if len(vt) and len(vv):
+        gap = vt[-1] - vv[-1]
+        xg = max(et[-1], ev[-1])
+        ax.annotate("", xy=(xg, vt[-1]), xytext=(xg, vv[-1]),
+                    arrowprops=dict(arrowstyle="<->", color=color, lw=1.2, shrinkA=0, shrinkB=0),
+                    xycoords=("data", "data"))
+        ax.text(xg, (vt[-1] + vv[-1]) / 2, f"  gap {gap:+.3f}\n  (train - val)", ha="left",
+                va="center", fontsize=8.5, color=color, gid="gap")
+        ax.set_xlim(right=xg + 0.22 * max(1.0, xg - min(et[0], ev[0])) + 0.5)
+
+
+def _draw_acc(ax, curve, color, acc_keys, with_gap):
+    """Each accuracy key per epoch (training dashed, validation solid); returns the last line."""
+    for key in acc_keys:
+        e, v = _series(curve, key)
+        style = "--" if key.startswith("train") else "-"
+        line, = ax.plot(e, v, style, marker="o", ms=3.5, color=color, lw=1.6, gid=key)
+    if with_gap:
+        _draw_gap(ax, curve, color, acc_keys)
+    return line
+
+
+def _draw_curve(ax, panel, curve, color, acc_keys, rank):
+    """One trial's curve on one panel; returns its line."""
+    if panel == "loss":
+        return _draw_loss(ax, curve, color)
+    if panel == "acc":
+        return _draw_acc(ax, curve, color, acc_keys, with_gap=rank == 0)
+    e, v = _series(curve, panel)
+    line, = ax.plot(e, v, "o-", color=color, ms=3.5, lw=1.6)
+    return line
+
+
+def _label_panel(ax, panel, has_iters):
+    """A panel's gid, grid, axis labels and title (and the loss panel's key to its two lines)."""
+    ax.set_gid(f"curves-{panel}")
+    ax.grid(True, alpha=0.25)
+    ax.set_xlabel("epoch")
+    if panel == "loss":
+        ax.set_title("training loss per iteration" if has_iters else "training loss per epoch")
+        ax.set_ylabel("loss")
+        if has_iters:
+            ax.text(0.99, 0.98, "faint: every iteration\nbold: moving average", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=8, color="#555555")
+    elif panel == "acc":
+        ax.set_title("accuracy per epoch: training (dashed) vs validation (solid)", fontsize=10.5)
+        ax.set_ylabel("accuracy")
+    elif panel == "lr":
+        ax.set_title("learning rate per epoch")
+        ax.set_ylabel("lr (log scale)")
+        ax.set_yscale("log")
+    else:
+        ax.set_title(f"{panel} per epoch")
+        ax.set_ylabel(panel)
+
+
 def plot_learning_curves(result, top=3):
     """Loss per iteration and train/validation accuracy per epoch of the best ``top`` trials.
 
@@ -106,31 +223,8 @@ def plot_learning_curves(result, top=3):
     title = getattr(result, "name", None) or "study"
     chosen = top_curves(result, top)
     if not chosen:
-        ok = (result.trials["status"] == "ok").sum() if len(result.trials) else 0
-        why = ("No trial finished ok, so there are no best trials to show." if ok == 0 else
-               "The objective reported no learning curves: it never called report(epoch, metrics), "
-               "so only the final metrics are known.")
-        return message_figure(f"{title}: learning curves", why)
-
-    keys = []
-    for _, curve in chosen:
-        for point in curve:
-            keys.extend(k for k in point if k not in keys and k not in _SKIP)
-    scalar = [k for k in keys if any(_is_scalar(p.get(k)) for _, c in chosen for p in c)]
-    has_iters = any(len(_iterations(c)[0]) for _, c in chosen)
-    loss_keys = [k for k in scalar if k == "loss"]
-    acc_keys = [k for k in scalar if "acc" in k]
-    lr_varies = "lr" in scalar and any(len(set(_series(c, "lr")[1])) > 1 for _, c in chosen)
-    other = [k for k in scalar if k not in loss_keys + acc_keys + ["lr"]][:2]
-
-    panels = []
-    if has_iters or loss_keys:
-        panels.append("loss")
-    if acc_keys:
-        panels.append("acc")
-    if lr_varies:
-        panels.append("lr")
-    panels.extend(other)
+        return message_figure(f"{title}: learning curves", _why_no_curves(result))
+    panels, acc_keys, has_iters = _panels(chosen)
     if not panels:
         return message_figure(f"{title}: learning curves",
                               "The learning curves hold no numeric metrics to draw.")
@@ -140,75 +234,18 @@ def plot_learning_curves(result, top=3):
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     fixed_layout(fig, len(panels), 1, left=0.75, right=0.2, top=0.7, bottom=0.75 + 0.2 * len(chosen), wspace=0.75)
     colors = colormaps["tab10"]
-    names = [c[6:] for c in result.trials.columns if c.startswith("param_")]
-    names = [n for n in names if result.trials[f"param_{n}"].astype(str).nunique() > 1][:4]
+    names = _varied_params(result.trials)
     handles = []
     for rank, (row, curve) in enumerate(chosen):
         color = colors(rank % 10)
         label = _label(row, result, names)
         for ax, panel in zip(axes, panels):
-            if panel == "loss":
-                x, y = _iterations(curve)
-                if len(x):
-                    ax.plot(x, y, color=color, lw=0.6, alpha=0.3)
-                    window = max(1, len(x) // 25) | 1  # odd, ~4% of the run
-                    line, = ax.plot(x, _smooth(y, window), color=color, lw=1.8, gid="loss-iters")
-                else:
-                    e, v = _series(curve, "loss")
-                    line, = ax.plot(e, v, "o-", color=color, lw=1.8, ms=4, gid="loss-epochs")
-                if rank == len(handles):
-                    handles.append((line, label))
-            elif panel == "acc":
-                for key in acc_keys:
-                    e, v = _series(curve, key)
-                    style = "--" if key.startswith("train") else "-"
-                    line, = ax.plot(e, v, style, marker="o", ms=3.5, color=color, lw=1.6, gid=key)
-                train = [k for k in acc_keys if k.startswith("train")]
-                val = [k for k in acc_keys if k.startswith("val")]
-                if train and val and rank == 0:
-                    et, vt = _series(curve, train[0])
-                    ev, vv = _series(curve, val[0])
-                    if len(vt) and len(vv):
-                        # a bracket right of the last epoch: the overfitting gap of the best trial
-                        gap = vt[-1] - vv[-1]
-                        xg = max(et[-1], ev[-1])
-                        ax.annotate("", xy=(xg, vt[-1]), xytext=(xg, vv[-1]),
-                                    arrowprops=dict(arrowstyle="<->", color=color, lw=1.2,
-                                                    shrinkA=0, shrinkB=0),
-                                    xycoords=("data", "data"))
-                        ax.text(xg, (vt[-1] + vv[-1]) / 2, f"  gap {gap:+.3f}\n  (train - val)", ha="left",
-                                va="center", fontsize=8.5, color=color, gid="gap")
-                        ax.set_xlim(right=xg + 0.22 * max(1.0, xg - min(et[0], ev[0])) + 0.5)
-                if rank == len(handles):
-                    handles.append((line, label))
-            elif panel == "lr":
-                e, v = _series(curve, "lr")
-                line, = ax.plot(e, v, "o-", color=color, ms=3.5, lw=1.6)
-            else:
-                e, v = _series(curve, panel)
-                line, = ax.plot(e, v, "o-", color=color, ms=3.5, lw=1.6)
-                if rank == len(handles):
-                    handles.append((line, label))
+            line = _draw_curve(ax, panel, curve, color, acc_keys, rank)
+            # the legend's line of a trial: from its first panel that is not the learning rate's
+            if panel != "lr" and rank == len(handles):
+                handles.append((line, label))
     for ax, panel in zip(axes, panels):
-        ax.set_gid(f"curves-{panel}")
-        ax.grid(True, alpha=0.25)
-        ax.set_xlabel("epoch")
-        if panel == "loss":
-            ax.set_title("training loss per iteration" if has_iters else "training loss per epoch")
-            ax.set_ylabel("loss")
-            if has_iters:
-                ax.text(0.99, 0.98, "faint: every iteration\nbold: moving average", transform=ax.transAxes,
-                        ha="right", va="top", fontsize=8, color="#555555")
-        elif panel == "acc":
-            ax.set_title("accuracy per epoch: training (dashed) vs validation (solid)", fontsize=10.5)
-            ax.set_ylabel("accuracy")
-        elif panel == "lr":
-            ax.set_title("learning rate per epoch")
-            ax.set_ylabel("lr (log scale)")
-            ax.set_yscale("log")
-        else:
-            ax.set_title(f"{panel} per epoch")
-            ax.set_ylabel(panel)
+        _label_panel(ax, panel, has_iters)
     fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center", bbox_to_anchor=(0.5, 0.005),
                ncols=1, fontsize=8.5, frameon=False)
     fig.suptitle(f"{title}: learning curves of the {len(chosen)} best trial(s)", fontsize=12, y=1 - 0.08 / height,

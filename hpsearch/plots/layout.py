@@ -134,12 +134,8 @@ def _stack_counts(ax, x, y, max_labels=60):
                     gid="stacked")
 
 
-def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None, count_max=1,
-           best=None, vlim=None):
-    """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None).
-
-    ``best``: (params, value, label) of a star to draw instead of the panel's own best point.
-    """
+def _panel_axes(fig, spec):
+    """(main, top, right, sub): the scatter, its two marginal panels and their gridspec, with gids."""
     sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
     ax = fig.add_subplot(sub[1, 0])
     top = fig.add_subplot(sub[0, 0], sharex=ax)
@@ -148,77 +144,88 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
     ax.set_gid(f"{kind}-main")
     top.set_gid(f"{kind}-top")
     right.set_gid(f"{kind}-right")
-    ax_x.setup(ax, "x")
-    ax_y.setup(ax, "y")
-    full = frame
-    frame, thinned = thin(frame, value_col if value_col in frame.columns else None, direction)
-    size = point_size(len(frame), 40.0)
+    return ax, top, right, sub
+
+
+def _draw_best(ax, x, y, value, value_col, ax_x, ax_y, direction, best):
+    """The star: at ``best`` (params, value, label) when given, else at the panel's own best trial."""
+    if best is not None:
+        params, v, label = best
+        bx = ax_x.positions([params.get(ax_x.name)])
+        by = ax_y.positions([params.get(ax_y.name)])
+        ax.scatter(bx, by, marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4, gid="best",
+                   label=f"{label} {value_col} {fmt(v)}")
+    elif np.isfinite(value).any():
+        at = np.nanargmax(value) if direction == "maximize" else np.nanargmin(value)
+        ax.scatter([x[at]], [y[at]], marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4,
+                   gid="best", label=f"best {value_col} {fmt(value[at])}")
+
+
+def _draw_points(ax, x, y, value, size, norm, cmap):
+    """The trials: plain points, or coloured by the metric with the ones without a value as crosses.
+
+    Returns:
+        the coloured scatter, or None for plain points.
+    """
     edge = 0.6 if size > 12 else 0.0
-    x = ax_x.positions(frame[f"param_{ax_x.name}"])
-    y = ax_y.positions(frame[f"param_{ax_y.name}"])
-    if value_col not in frame.columns:  # a design drawn from a sampler next to a coloured run
-        value_col = None
-    value = None if value_col is None else pd.to_numeric(frame[value_col], errors="coerce").to_numpy(float)
-    mappable = None
     if value is None:
         ax.scatter(x, y, s=size * 0.9, color=OK_COLOR, edgecolor="white", linewidth=edge, zorder=3, gid="trials")
-    else:
-        good = np.isfinite(value)
-        mappable = ax.scatter(x[good], y[good], c=value[good], cmap=cmap, norm=norm, s=size, edgecolor="white",
-                              linewidth=edge, zorder=3, gid="trials")
-        if (~good).any():
-            ax.scatter(x[~good], y[~good], marker="x", color=BAD_COLOR, s=max(size * 0.75, 12), zorder=3,
-                       gid="not-ok", label="diverged / failed (no value)")
-        if best is not None:
-            params, v, label = best
-            bx = ax_x.positions([params.get(ax_x.name)])
-            by = ax_y.positions([params.get(ax_y.name)])
-            ax.scatter(bx, by, marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4, gid="best",
-                       label=f"{label} {value_col} {fmt(v)}")
-        elif good.any():
-            at = np.nanargmax(value) if direction == "maximize" else np.nanargmin(value)
-            ax.scatter([x[at]], [y[at]], marker="*", s=260, color=BEST_COLOR, edgecolor="black", zorder=4,
-                       gid="best", label=f"best {value_col} {fmt(value[at])}")
-        # below the axes: inside, it would hide trials
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncols=2, fontsize=8, frameon=False)
-    _stack_counts(ax, x, y)
-    ax.set_xlabel(ax_x.label)
-    ax.set_ylabel(ax_y.label)
+        return None
+    good = np.isfinite(value)
+    mappable = ax.scatter(x[good], y[good], c=value[good], cmap=cmap, norm=norm, s=size, edgecolor="white",
+                          linewidth=edge, zorder=3, gid="trials")
+    if (~good).any():
+        ax.scatter(x[~good], y[~good], marker="x", color=BAD_COLOR, s=max(size * 0.75, 12), zorder=3,
+                   gid="not-ok", label="diverged / failed (no value)")
+    return mappable
 
-    # the rugs and counts are of every trial, the scatters of the drawn ones
+
+def _distinct(ax_x, ax_y, full, frame):
+    """(dx, nx, dy, ny): the distinct values of each axis and their trial counts.
+
+    Of every trial; of the drawn ones when there are thousands (a rug of thousands of lines is
+    a black bar).
+    """
     dx, nx = ax_x.distinct(full[f"param_{ax_x.name}"])
     dy, ny = ax_y.distinct(full[f"param_{ax_y.name}"])
-    if len(dx) > 400 or len(dy) > 400:  # a rug of thousands of lines is a black bar: the drawn trials'
+    if len(dx) > 400 or len(dy) > 400:
         dx, nx = ax_x.distinct(frame[f"param_{ax_x.name}"])
         dy, ny = ax_y.distinct(frame[f"param_{ax_y.name}"])
-    if value is None:
-        # stems: how many trials used each distinct value
-        top.vlines(dx, 0, nx, color=OK_COLOR, lw=1.6, gid="marginal-x")
-        top.plot(dx, nx, "o", color=OK_COLOR, ms=3)
-        right.hlines(dy, 0, ny, color=OK_COLOR, lw=1.6, gid="marginal-y")
-        right.plot(ny, dy, "o", color=OK_COLOR, ms=3)
-        # one count scale for both designs: grid stems B/k tall against random's 1
-        top.set_ylim(0, count_max * 1.2)
-        right.set_xlim(0, count_max * 1.2)
-        top.set_ylabel("trials", fontsize=8)
-        right.set_xlabel("trials", fontsize=8)
-    else:
-        # the metric's response to each parameter alone, with a rug of the distinct values
-        good = np.isfinite(value)
-        top.scatter(x[good], value[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
-        right.scatter(value[good], y[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
-        top.vlines(dx, 0, 0.16, transform=top.get_xaxis_transform(), color="black", lw=0.9, gid="marginal-x")
-        right.hlines(dy, 0, 0.16, transform=right.get_yaxis_transform(), color="black", lw=0.9,
-                     gid="marginal-y")
-        if vlim is not None:
-            span = vlim[1] - vlim[0] or 1.0
-            top.set_ylim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
-            right.set_xlim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
-        top.set_ylabel(value_col, fontsize=8)
-        right.set_xlabel(value_col, fontsize=8)
-    top.tick_params(labelbottom=False, labelsize=7)
-    right.tick_params(labelleft=False, labelsize=7)
-    # the counts go in the empty corner, where they cover nothing
+    return dx, nx, dy, ny
+
+
+def _count_stems(top, right, distinct, count_max):
+    """Marginals of a plain design: a stem per distinct value, as tall as the trials that used it."""
+    dx, nx, dy, ny = distinct
+    top.vlines(dx, 0, nx, color=OK_COLOR, lw=1.6, gid="marginal-x")
+    top.plot(dx, nx, "o", color=OK_COLOR, ms=3)
+    right.hlines(dy, 0, ny, color=OK_COLOR, lw=1.6, gid="marginal-y")
+    right.plot(ny, dy, "o", color=OK_COLOR, ms=3)
+    # one count scale for both designs: grid stems B/k tall against random's 1
+    top.set_ylim(0, count_max * 1.2)
+    right.set_xlim(0, count_max * 1.2)
+    top.set_ylabel("trials", fontsize=8)
+    right.set_xlabel("trials", fontsize=8)
+
+
+def _responses(top, right, x, y, value, distinct, value_col, norm, cmap, vlim):
+    """Marginals of coloured trials: the metric against each parameter alone, a rug of the distinct values."""
+    dx, _, dy, _ = distinct
+    good = np.isfinite(value)
+    top.scatter(x[good], value[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
+    right.scatter(value[good], y[good], c=value[good], cmap=cmap, norm=norm, s=12, zorder=3)
+    top.vlines(dx, 0, 0.16, transform=top.get_xaxis_transform(), color="black", lw=0.9, gid="marginal-x")
+    right.hlines(dy, 0, 0.16, transform=right.get_yaxis_transform(), color="black", lw=0.9, gid="marginal-y")
+    if vlim is not None:
+        span = vlim[1] - vlim[0] or 1.0
+        top.set_ylim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
+        right.set_xlim(vlim[0] - 0.35 * span, vlim[1] + 0.1 * span)
+    top.set_ylabel(value_col, fontsize=8)
+    right.set_xlabel(value_col, fontsize=8)
+
+
+def _corner_counts(fig, sub, ax_x, ax_y, full):
+    """The number of distinct values of each parameter, in the empty corner, where they cover nothing."""
     corner = fig.add_subplot(sub[0, 1])
     corner.set_axis_off()
     counts = [len(ax.distinct(full[f"param_{ax.name}"])[0]) for ax in (ax_x, ax_y)]
@@ -226,13 +233,122 @@ def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction
                 va="center", fontsize=9, fontweight="bold", gid="count-x")
     corner.text(0.5, 0.18, f"{counts[1]} distinct\n{ax_y.name}", transform=corner.transAxes, ha="center",
                 va="center", fontsize=9, fontweight="bold", gid="count-y")
-    heading = f"{title}\n{len(full)} trials"
-    if budget is not None and len(full) < budget:
+
+
+def _heading(title, n, budget, thinned):
+    """A panel's title: the design, its number of trials, the grid's budget and the thinning note."""
+    heading = f"{title}\n{n} trials"
+    if budget is not None and n < budget:
         heading += f" (the largest grid within {budget})"
     if thinned:
         heading += "\n" + wrap(thinned, 70)
-    top.set_title(heading, fontsize=11)
+    return heading
+
+
+def _panel(fig, spec, title, frame, ax_x, ax_y, value_col, norm, cmap, direction, budget=None, count_max=1,
+           best=None, vlim=None):
+    """One design: a scatter with marginal rugs of the distinct values; returns the scatter (or None).
+
+    ``best``: (params, value, label) of a star to draw instead of the panel's own best point.
+    """
+    ax, top, right, sub = _panel_axes(fig, spec)
+    ax_x.setup(ax, "x")
+    ax_y.setup(ax, "y")
+    full = frame
+    frame, thinned = thin(frame, value_col if value_col in frame.columns else None, direction)
+    x = ax_x.positions(frame[f"param_{ax_x.name}"])
+    y = ax_y.positions(frame[f"param_{ax_y.name}"])
+    if value_col not in frame.columns:  # a design drawn from a sampler next to a coloured run
+        value_col = None
+    value = None if value_col is None else pd.to_numeric(frame[value_col], errors="coerce").to_numpy(float)
+    mappable = _draw_points(ax, x, y, value, point_size(len(frame), 40.0), norm, cmap)
+    if value is not None:
+        _draw_best(ax, x, y, value, value_col, ax_x, ax_y, direction, best)
+        # below the axes: inside, it would hide trials
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncols=2, fontsize=8, frameon=False)
+    _stack_counts(ax, x, y)
+    ax.set_xlabel(ax_x.label)
+    ax.set_ylabel(ax_y.label)
+    # the rugs and counts are of every trial, the scatters of the drawn ones
+    distinct = _distinct(ax_x, ax_y, full, frame)
+    if value is None:
+        _count_stems(top, right, distinct, count_max)
+    else:
+        _responses(top, right, x, y, value, distinct, value_col, norm, cmap, vlim)
+    top.tick_params(labelbottom=False, labelsize=7)
+    right.tick_params(labelleft=False, labelsize=7)
+    _corner_counts(fig, sub, ax_x, ax_y, full)
+    top.set_title(_heading(title, len(full), budget, thinned), fontsize=11)
     return mappable
+
+
+def _checked_params(space, n_trials, direction, params):
+    """The two parameter names to draw, after checking the arguments.
+
+    Raises:
+        ValueError: a bad ``n_trials`` or ``direction``, or ``params`` not two different names of ``space``.
+    """
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    if params is None:
+        params = default_params(space)
+    params = list(params)
+    if len(params) != 2 or params[0] == params[1]:
+        raise ValueError(f"params must name two different parameters, got {params!r}")
+    for name in params:
+        if name not in space.dims:
+            raise ValueError(f"unknown parameter {name!r} for the random-vs-grid plot; expected one of "
+                             f"{', '.join(space.dims)}")
+    return params
+
+
+def _design_frames(space, params, n_trials, seed, grid_trials, random_trials, titles):
+    """{panel title: trials table} of the grid and the random design: the given tables or the samplers' designs.
+
+    Raises:
+        ValueError: a given table without a ``param_<name>`` column of ``params``.
+    """
+    frames = {}
+    titles = dict(titles or {})
+    for label, given, sampler in (("Grid search", grid_trials, "grid"), ("Random search", random_trials, "random")):
+        label = titles.get(sampler) or (label if given is not None else f"{label} of the same budget (not run)")
+        if given is None:
+            frame = sampler_design(space, sampler, int(n_trials), seed)
+        else:
+            frame = pd.DataFrame(given)
+            for name in params:
+                if f"param_{name}" not in frame.columns:
+                    raise ValueError(f"the {sampler} trials table has no column 'param_{name}'")
+        frames[label] = frame.reset_index(drop=True)
+    return frames
+
+
+def _colour_scale(frames, metric, direction):
+    """(value_col, norm, cmap, vlim, rng) of the metric colouring the tables that have it (all None without)."""
+    coloured = [f for f in frames.values() if metric in f.columns]
+    value_col = metric if coloured else None
+    norm = cmap = vlim = rng = None
+    if value_col is not None:
+        allv = np.concatenate([pd.to_numeric(f[value_col], errors="coerce").to_numpy(float) for f in coloured])
+        rng = metric_range(allv, direction)
+        if rng is not None:
+            # colours over the zoomed range (worse trials take the worst colour), the marginal
+            # response panels over the full one
+            norm = Normalize(rng.lo, rng.hi)
+            vlim = rng.full if rng.full[1] > rng.full[0] else (rng.lo, rng.hi)
+        cmap = CMAP if direction == "maximize" else CMAP + "_r"  # bright = good either way
+    return value_col, norm, cmap, vlim, rng
+
+
+def _colorbar(fig, mappable, cax, value_col, direction, rng):
+    """The metric's colour bar, extended at the worse end when the colours span only the zoomed range."""
+    cbar = fig.colorbar(mappable, cax=fig.add_subplot(cax),
+                        extend=("min" if direction == "maximize" else "max") if rng.zoomed else "neither")
+    cbar.set_label(f"{value_col} ({better_word(direction)})" +
+                   (f"\ncolours from {fmt(rng.lo)} to {fmt(rng.hi)}; full range {fmt(rng.full[0])} to "
+                    f"{fmt(rng.full[1])}" if rng.zoomed else ""))
 
 
 def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, random_trials=None,
@@ -267,45 +383,9 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
     Raises:
         ValueError: a bad ``n_trials``, unknown ``params``, or a table without their columns.
     """
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-    if params is None:
-        params = default_params(space)
-    params = list(params)
-    if len(params) != 2 or params[0] == params[1]:
-        raise ValueError(f"params must name two different parameters, got {params!r}")
-    for name in params:
-        if name not in space.dims:
-            raise ValueError(f"unknown parameter {name!r} for the random-vs-grid plot; expected one of "
-                             f"{', '.join(space.dims)}")
-    frames = {}
-    titles = dict(titles or {})
-    for label, given, sampler in (("Grid search", grid_trials, "grid"), ("Random search", random_trials, "random")):
-        label = titles.get(sampler) or (label if given is not None else f"{label} of the same budget (not run)")
-        if given is None:
-            frame = sampler_design(space, sampler, int(n_trials), seed)
-        else:
-            frame = pd.DataFrame(given)
-            for name in params:
-                if f"param_{name}" not in frame.columns:
-                    raise ValueError(f"the {sampler} trials table has no column 'param_{name}'")
-        frames[label] = frame.reset_index(drop=True)
-
-    coloured = [f for f in frames.values() if metric in f.columns]
-    value_col = metric if coloured else None
-    norm = cmap = vlim = rng = None
-    if value_col is not None:
-        allv = np.concatenate([pd.to_numeric(f[value_col], errors="coerce").to_numpy(float) for f in coloured])
-        rng = metric_range(allv, direction)
-        if rng is not None:
-            # colours over the zoomed range (worse trials take the worst colour), the marginal
-            # response panels over the full one
-            norm = Normalize(rng.lo, rng.hi)
-            vlim = rng.full if rng.full[1] > rng.full[0] else (rng.lo, rng.hi)
-        cmap = CMAP if direction == "maximize" else CMAP + "_r"  # bright = good either way
-
+    params = _checked_params(space, n_trials, direction, params)
+    frames = _design_frames(space, params, n_trials, seed, grid_trials, random_trials, titles)
+    value_col, norm, cmap, vlim, rng = _colour_scale(frames, metric, direction)
     ax_x = _Axis(params[0], space[params[0]], list(frames.values()))
     ax_y = _Axis(params[1], space[params[1]], list(frames.values()))
     fig = Figure(figsize=(12.5, 6.6))
@@ -323,11 +403,7 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
                    vlim=vlim)
         mappable = mappable or m
     if with_bar and mappable is not None:
-        cbar = fig.colorbar(mappable, cax=fig.add_subplot(outer[0, 2]),
-                            extend=("min" if direction == "maximize" else "max") if rng.zoomed else "neither")
-        cbar.set_label(f"{value_col} ({better_word(direction)})" +
-                       (f"\ncolours from {fmt(rng.lo)} to {fmt(rng.hi)}; full range {fmt(rng.full[0])} to "
-                        f"{fmt(rng.full[1])}" if rng.zoomed else ""))
+        _colorbar(fig, mappable, outer[0, 2], value_col, direction, rng)
     nx = [len(ax_x.distinct(f[f"param_{ax_x.name}"])[0]) for f in frames.values()]
     fig.suptitle(f"Grid vs random search over {params[0]} and {params[1]}: the grid tries {_values(nx[0])} of "
                  f"{params[0]}, random search {_values(nx[1])}\n(Bergstra & Bengio 2012: when few parameters matter, "

@@ -18,8 +18,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (BEST_COLOR, OK_COLOR, STAGE_CMAP, better_word, fixed_layout, fmt, integer_ticks,
-                                   message_figure, point_size, thin, wrap)
+from hpsearch.plots._style import (BEST_COLOR, OK_COLOR, better_word, fixed_layout, fmt, integer_ticks, message_figure,
+                                   point_size, stage_colors, thin, wrap)
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_best_so_far", "plot_run_progress", "best_so_far_curves", "GRID_ORDER_SEED", "SHUFFLED"]
@@ -89,6 +89,59 @@ def _band(ax, curves, which, color, label, style="-", gid=None):
     return xs_all, med
 
 
+def _draw_bands(ax_t, ax_e, curves, strategies, color):
+    """Each strategy's median and quartile band against trials (``ax_t``) and against compute (``ax_e``)."""
+    styles = ["-", "--", "-.", ":"]  # strategies that agree for a while stay visible
+    for i, s in enumerate(strategies):
+        label = f"{s} (seeded shuffled order)" if s in SHUFFLED else s
+        _band(ax_t, curves[s], 0, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
+        _band(ax_e, curves[s], 1, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
+
+
+def _label_curve_axes(ax_t, ax_e, comparison):
+    """Axis labels, titles, the shared metric axis, grids and the legend of the two curve panels."""
+    direction = comparison.direction
+    ax_t.set_xlabel("trials")
+    ax_t.set_ylabel(f"best {comparison.metric} so far ({better_word(direction)})")
+    ax_t.set_title("against the number of trials")
+    ax_e.set_xlabel("compute: epochs trained (study_epochs)" if "study_epochs" in comparison.runs
+                    else "compute: cumulative budget (epochs)")
+    ax_e.set_title("against compute")
+    ax_e.sharey(ax_t)
+    for ax in (ax_t, ax_e):
+        ax.grid(True, alpha=0.25)
+    ax_t.legend(title=f"median over {comparison.repeats} repeats,\nband: 25-75%", fontsize=9, title_fontsize=8.5,
+                loc="lower right" if direction == "maximize" else "upper right")
+
+
+def _draw_finals(ax, comparison, strategies, color):
+    """Every run's final best per strategy: a box over the repeats and a dot per run, with the test."""
+    per_run = comparison.best_per_run()
+    data = [pd.to_numeric(per_run.loc[per_run["strategy"] == s, "best_value"], errors="coerce").dropna()
+            .to_numpy(float) for s in strategies]
+    positions = np.arange(len(strategies))
+    nonempty = [i for i, d in enumerate(data) if len(d)]
+    if nonempty:
+        box = ax.boxplot([data[i] for i in nonempty], positions=positions[nonempty], widths=0.5,
+                         patch_artist=True, showfliers=False, medianprops=dict(color="black"))
+        for patch, i in zip(box["boxes"], nonempty):
+            patch.set_facecolor(color[strategies[i]])
+            patch.set_alpha(0.35)
+    for i, d in enumerate(data):
+        offsets = np.linspace(-0.15, 0.15, len(d)) if len(d) > 1 else np.zeros(len(d))
+        ax.scatter(positions[i] + offsets, d, color=color[strategies[i]], s=22, zorder=3, edgecolor="black",
+                   linewidth=0.4)
+    ax.set_xticks(positions, strategies, rotation=20 if len(strategies) > 3 else 0)
+    ax.set_ylabel(f"best {comparison.metric} per run")
+    ax.grid(True, axis="y", alpha=0.25)
+    test = getattr(comparison, "test", None)
+    sub = "final best of each run"
+    if test:
+        sub += (f"\nMann-Whitney U {test.get('a')} vs {test.get('b')}: U={fmt(float(test['statistic']))}, "
+                f"p={float(test['pvalue']):.3g}")
+    ax.set_title(sub, fontsize=10)
+
+
 def plot_best_so_far(comparison):
     """Best-so-far curves of every strategy, against trials and against compute.
 
@@ -119,55 +172,15 @@ def plot_best_so_far(comparison):
     fixed_layout(fig, 3, 1, left=0.8, right=0.2, top=0.95, bottom=0.75, wspace=0.75)
     for ax, gid in ((ax_t, "by-trials"), (ax_e, "by-epochs"), (ax_f, "final")):
         ax.set_gid(gid)
-    styles = ["-", "--", "-.", ":"]  # strategies that agree for a while stay visible
-    for i, s in enumerate(strategies):
-        label = f"{s} (seeded shuffled order)" if s in SHUFFLED else s
-        _band(ax_t, curves[s], 0, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
-        _band(ax_e, curves[s], 1, color[s], label, styles[i % len(styles)], gid=f"median-{s}")
+    _draw_bands(ax_t, ax_e, curves, strategies, color)
     # the metric axis over the better half of the best-so-far values: the early, poor part of
     # every curve is cut so the strategies' bands do not blend where decisions are made
     rng = metric_range(np.concatenate([c[2] for cs in curves.values() for c in cs]), direction)
     if rng is not None:
         pad = 0.06 * (rng.hi - rng.lo)
         ax_t.set_ylim(rng.lo - pad, rng.hi + pad)
-    ylabel = f"best {comparison.metric} so far ({better_word(direction)})"
-    ax_t.set_xlabel("trials")
-    ax_t.set_ylabel(ylabel)
-    ax_t.set_title("against the number of trials")
-    ax_e.set_xlabel("compute: epochs trained (study_epochs)" if "study_epochs" in runs
-                    else "compute: cumulative budget (epochs)")
-    ax_e.set_title("against compute")
-    ax_e.sharey(ax_t)
-    for ax in (ax_t, ax_e):
-        ax.grid(True, alpha=0.25)
-    ax_t.legend(title=f"median over {comparison.repeats} repeats,\nband: 25-75%", fontsize=9, title_fontsize=8.5,
-                loc="lower right" if direction == "maximize" else "upper right")
-
-    # final best of every run, per strategy
-    per_run = comparison.best_per_run()
-    data = [pd.to_numeric(per_run.loc[per_run["strategy"] == s, "best_value"], errors="coerce").dropna()
-            .to_numpy(float) for s in strategies]
-    positions = np.arange(len(strategies))
-    nonempty = [i for i, d in enumerate(data) if len(d)]
-    if nonempty:
-        box = ax_f.boxplot([data[i] for i in nonempty], positions=positions[nonempty], widths=0.5,
-                           patch_artist=True, showfliers=False, medianprops=dict(color="black"))
-        for patch, i in zip(box["boxes"], nonempty):
-            patch.set_facecolor(color[strategies[i]])
-            patch.set_alpha(0.35)
-    for i, d in enumerate(data):
-        offsets = np.linspace(-0.15, 0.15, len(d)) if len(d) > 1 else np.zeros(len(d))
-        ax_f.scatter(positions[i] + offsets, d, color=color[strategies[i]], s=22, zorder=3, edgecolor="black",
-                     linewidth=0.4)
-    ax_f.set_xticks(positions, strategies, rotation=20 if len(strategies) > 3 else 0)
-    ax_f.set_ylabel(f"best {comparison.metric} per run")
-    ax_f.grid(True, axis="y", alpha=0.25)
-    test = getattr(comparison, "test", None)
-    sub = "final best of each run"
-    if test:
-        sub += (f"\nMann-Whitney U {test.get('a')} vs {test.get('b')}: U={fmt(float(test['statistic']))}, "
-                f"p={float(test['pvalue']):.3g}")
-    ax_f.set_title(sub, fontsize=10)
+    _label_curve_axes(ax_t, ax_e, comparison)
+    _draw_finals(ax_f, comparison, strategies, color)
     head = f"{name}: best {comparison.metric} so far per strategy at equal compute ({comparison.repeats} repeats each)"
     if rng is not None and rng.zoomed:
         head += (f"\naxis from {fmt(rng.lo)} to {fmt(rng.hi)} (the better half of the best-so-far values; "
@@ -185,6 +198,47 @@ def _stage_marks(ax, trials, x):
         ax.axvline(x[i - 1], color="#9aa5b1", lw=0.9, ls=":", zorder=1, gid="stage-start")
         ax.text(x[i - 1], 0.99, f" {key} {labels[i]}\n budget {fmt(budgets[i])}", transform=ax.get_xaxis_transform(),
                 ha="left", va="top", fontsize=8, color="#555555")
+
+
+def _epochs_and_values(trials, metric):
+    """(x, values): the study's epochs when each trial's result was recorded, and its metric (NaN if none)."""
+    x = pd.to_numeric(trials["study_epochs"], errors="coerce").to_numpy(float) if "study_epochs" in trials else \
+        np.cumsum(pd.to_numeric(trials["budget"], errors="coerce").fillna(0).to_numpy(float))
+    values = pd.to_numeric(trials[metric], errors="coerce").to_numpy(float) if metric in trials else \
+        np.full(len(trials), np.nan)
+    return x, values
+
+
+def _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction):
+    """The trials (the zoomed axis with its strips) and the best-so-far step line over every ok trial."""
+    rng.apply(ax, bad_strip=bool((~ok).any()))
+    shown, thinned = thin(trials.assign(_x=x, _c=colors), metric, direction)
+    s_ok = (shown["status"] == "ok").to_numpy() & np.isfinite(pd.to_numeric(shown[metric], errors="coerce"))
+    sv = pd.to_numeric(shown[metric], errors="coerce").to_numpy(float)
+    inside = s_ok & ~rng.worse(np.where(s_ok, sv, np.nan))
+    size = point_size(len(shown), 22.0)
+    ax.scatter(shown["_x"].to_numpy()[inside], sv[inside], c=list(shown["_c"][inside]), s=size, alpha=0.8,
+               edgecolor="white", linewidth=0.4, zorder=3, gid="trials", label="a trial's result")
+    draw_outside(ax, shown["_x"], np.where(s_ok, sv, np.nan), shown["status"].to_numpy(), rng,
+                 list(shown["_c"]), size=max(size, 16))
+    worst = -np.inf if direction == "maximize" else np.inf
+    filled = np.where(ok, values, worst)
+    best = np.maximum.accumulate(filled) if direction == "maximize" else np.minimum.accumulate(filled)
+    seen = np.isfinite(best)
+    ax.step(x[seen], best[seen], where="post", color="black", lw=1.8, zorder=4, gid="best-so-far",
+            label="best so far (any budget)")
+    if thinned:
+        ax.text(0.01, 0.88, thinned, transform=ax.transAxes, fontsize=8, color="#555555", gid="thinned")
+
+
+def _draw_study_best(ax, result, trials, x, values):
+    """The study's best (the highest-budget rule) as a star."""
+    if result.best_trial is None:
+        return
+    at = np.flatnonzero(trials["number"].to_numpy() == result.best_trial["number"])
+    ax.scatter(x[at], values[at], marker="*", s=240, color=BEST_COLOR, edgecolor="black", zorder=5, gid="best",
+               label=f"the study's best {fmt(result.best_value)} (trial {result.best_trial['number']}, "
+                     f"highest budget)")
 
 
 def plot_run_progress(result):
@@ -208,48 +262,22 @@ def plot_run_progress(result):
         return message_figure(f"{title}: progress", "No trials have finished yet, so there is no progress to draw.")
     metric, direction = result.metric, result.direction
     trials = trials.sort_values("number", kind="stable")
-    x = pd.to_numeric(trials["study_epochs"], errors="coerce").to_numpy(float) if "study_epochs" in trials else \
-        np.cumsum(pd.to_numeric(trials["budget"], errors="coerce").fillna(0).to_numpy(float))
-    values = pd.to_numeric(trials[metric], errors="coerce").to_numpy(float) if metric in trials else \
-        np.full(len(trials), np.nan)
+    x, values = _epochs_and_values(trials, metric)
     ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values)
     rng = metric_range(values[ok], direction)
     fig = Figure(figsize=(9.5, 5.0))
     ax = fig.add_subplot()
     ax.set_gid("progress")
     fixed_layout(fig, left=0.85, right=0.3, top=1.0, bottom=1.1)
-    stages = trials["stage"].to_numpy()
-    n_stages = max(int(stages.max()) + 1, len(getattr(result, "stages", []) or []))
-    cmap = colormaps[STAGE_CMAP]
-    colors = [cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) if n_stages > 1 else OK_COLOR for s in stages]
+    by_stage = stage_colors(result)
+    colors = [by_stage.get(s, OK_COLOR) for s in trials["stage"].to_numpy()]
     if rng is None:
         ax.text(0.5, 0.5, "no trial finished ok", transform=ax.transAxes, ha="center", va="center", gid="no-ok")
         ax.set_ylim(0, 1)
     else:
-        rng.apply(ax, bad_strip=bool((~ok).any()))
-        shown, thinned = thin(trials.assign(_x=x, _c=colors), metric, direction)
-        s_ok = (shown["status"] == "ok").to_numpy() & np.isfinite(pd.to_numeric(shown[metric], errors="coerce"))
-        sv = pd.to_numeric(shown[metric], errors="coerce").to_numpy(float)
-        inside = s_ok & ~rng.worse(np.where(s_ok, sv, np.nan))
-        size = point_size(len(shown), 22.0)
-        ax.scatter(shown["_x"].to_numpy()[inside], sv[inside], c=list(shown["_c"][inside]), s=size, alpha=0.8,
-                   edgecolor="white", linewidth=0.4, zorder=3, gid="trials", label="a trial's result")
-        draw_outside(ax, shown["_x"], np.where(s_ok, sv, np.nan), shown["status"].to_numpy(), rng,
-                     list(shown["_c"]), size=max(size, 16))
-        worst = -np.inf if direction == "maximize" else np.inf
-        filled = np.where(ok, values, worst)
-        best = np.maximum.accumulate(filled) if direction == "maximize" else np.minimum.accumulate(filled)
-        seen = np.isfinite(best)
-        ax.step(x[seen], best[seen], where="post", color="black", lw=1.8, zorder=4, gid="best-so-far",
-                label="best so far (any budget)")
-        if thinned:
-            ax.text(0.01, 0.88, thinned, transform=ax.transAxes, fontsize=8, color="#555555", gid="thinned")
+        _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction)
     _stage_marks(ax, trials, x)
-    if result.best_trial is not None:
-        at = np.flatnonzero(trials["number"].to_numpy() == result.best_trial["number"])
-        ax.scatter(x[at], values[at], marker="*", s=240, color=BEST_COLOR, edgecolor="black", zorder=5, gid="best",
-                   label=f"the study's best {fmt(result.best_value)} (trial {result.best_trial['number']}, "
-                         f"highest budget)")
+    _draw_study_best(ax, result, trials, x, values)
     ax.set_xlim(0, max(1.0, float(np.nanmax(x))) * 1.02)
     integer_ticks(ax, "x")
     ax.set_xlabel("epochs the study had trained when the trial's result was recorded (study_epochs)")

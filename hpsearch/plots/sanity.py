@@ -64,6 +64,97 @@ def _check_lines(report):
     return lines
 
 
+def _shared_bins(layers):
+    """Histogram bins shared by every layer: 40 over the range of the non-zero finite values."""
+    # shared bins, so a layer collapsed to ~0 shows as one tall bar, not an empty panel
+    # exact zeros (ReLU's dead units) are counted apart: as a bar they would dwarf the distribution
+    finite = [v[np.isfinite(v) & (v != 0)] for v in (np.asarray(layer["values"], dtype=float).reshape(-1)
+                                                     for layer in layers)]
+    finite = [v for v in finite if len(v)]
+    lo = min((v.min() for v in finite), default=0.0)
+    hi = max((v.max() for v in finite), default=1.0)
+    return np.linspace(lo, hi, 41) if hi > lo else 40
+
+
+def _histogram(ax, layer, bins):
+    """One layer's activation histogram, its exact zeros noted apart, titled with its statistics."""
+    ax.set_gid(f"hist-{layer['layer']}")
+    values = np.asarray(layer["values"], dtype=float).reshape(-1)
+    values = values[np.isfinite(values)]
+    zeros = int((values == 0).sum())
+    warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
+    color = FLAG_COLOR if warn else "#4c72b0"
+    if zeros:
+        values = values[values != 0]
+        ax.axvline(0.0, color="#555555", lw=1.0, ls="--", zorder=3)
+        ax.text(0.98, 0.95, f"exact zeros: {zeros:,} ({100 * zeros / (zeros + len(values)):.0f}%)\nnot in the "
+                f"histogram", transform=ax.transAxes, ha="right", va="top", fontsize=7.5, gid="zeros",
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#999999", lw=0.6))
+    if len(values):
+        ax.hist(values, bins=bins, color=color, alpha=0.8)
+    ax.set_title(f"{_layer_name(layer)} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "
+                 f"std {fmt(float(layer['std']))}\ndead {100 * layer['dead_fraction']:.0f}%  "
+                 f"saturated {100 * layer['saturated_fraction']:.0f}%",
+                 fontsize=9, color=FLAG_COLOR if warn else "black")
+    ax.set_xlabel("activation value", fontsize=8)
+    ax.tick_params(labelbottom=True)
+    ax.set_ylabel("count", fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
+def _histograms(sub, layers, nrows, ncols):
+    """The activation histograms of every layer, on one shared x-axis, in the subfigure ``sub``."""
+    # one shared x-axis: activations shrinking towards 0 layer after layer (too small an
+    # init) or piling at +-1 (too large) show only when every layer is drawn on one scale
+    axes = sub.subplots(nrows, ncols, squeeze=False, sharex=True)
+    bins = _shared_bins(layers)
+    for ax, layer in zip(axes.flat, layers):
+        _histogram(ax, layer, bins)
+    for ax in list(axes.flat)[len(layers):]:
+        ax.set_axis_off()
+    if not layers:
+        axes.flat[0].text(0.5, 0.5, "the report has no layer statistics", ha="center", va="center",
+                          transform=axes.flat[0].transAxes)
+    sub.suptitle("activations per layer at initialisation", fontsize=11)
+
+
+def _grad_norms(ax, layers):
+    """A bar per layer's gradient norm on a log axis (a zero norm written as "0")."""
+    ax.set_gid("grad-norms")
+    norms = np.array([float(layer["grad_norm"]) for layer in layers])
+    names = [_layer_name(layer) for layer in layers]
+    if len(norms):
+        shown = np.where(norms > 0, norms, np.nan)  # a zero norm cannot sit on a log axis
+        ax.bar(np.arange(len(norms)), shown, color="#4c72b0", gid="grad-norms")
+        ax.set_xticks(np.arange(len(norms)), names, rotation=30 if max(map(len, names)) > 6 else 0)
+        if np.isfinite(shown).any():
+            ax.set_yscale("log")
+            # at least two decades below the smallest bar: bar heights on a log axis only
+            # compare fairly from a common, distant baseline
+            ax.set_ylim(np.nanmin(shown) / 100, np.nanmax(shown) * 3)
+        for i, v in enumerate(norms):
+            if v <= 0:
+                ax.text(i, 0.02, "0", transform=ax.get_xaxis_transform(), ha="center", color=FLAG_COLOR)
+    ax.set_ylabel("gradient norm (log scale)")
+    ax.set_xlabel("layer")
+    ax.set_title("gradient norm per layer: vanishing or exploding?", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.25)
+
+
+def _checks(ax, report):
+    """The checks as lines of text, each behind its PASS / FAIL / WARN mark."""
+    ax.set_gid("checks")
+    ax.set_axis_off()
+    ax.set_title("checks", fontsize=10)
+    y = 0.92
+    for text, ok in _check_lines(report):
+        mark, color = _MARKS[ok]
+        ax.text(0.0, y, mark, transform=ax.transAxes, fontsize=10, fontweight="bold",
+                color=color, va="top", family="monospace", gid="check")
+        ax.text(0.1, y, text, transform=ax.transAxes, fontsize=9.5, va="top", family="monospace")
+        y -= 0.24 if "\n" in text else 0.16
+
+
 def plot_sanity(report):
     """Per-layer activation histograms, gradient norms per layer and the checks.
 
@@ -88,79 +179,10 @@ def plot_sanity(report):
     nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(max(11.0, 3.4 * ncols), 2.9 * nrows + 4.0), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[2.9 * nrows, 3.8])
-    # one shared x-axis: activations shrinking towards 0 layer after layer (too small an
-    # init) or piling at +-1 (too large) show only when every layer is drawn on one scale
-    axes = top.subplots(nrows, ncols, squeeze=False, sharex=True)
-    # shared bins as well, so a layer collapsed to ~0 shows as one tall bar, not an empty panel
-    # exact zeros (ReLU's dead units) are counted apart: as a bar they would dwarf the distribution
-    finite = [v[np.isfinite(v) & (v != 0)] for v in (np.asarray(layer["values"], dtype=float).reshape(-1)
-                                                     for layer in layers)]
-    finite = [v for v in finite if len(v)]
-    lo = min((v.min() for v in finite), default=0.0)
-    hi = max((v.max() for v in finite), default=1.0)
-    bins = np.linspace(lo, hi, 41) if hi > lo else 40
-    for ax, layer in zip(axes.flat, layers):
-        ax.set_gid(f"hist-{layer['layer']}")
-        values = np.asarray(layer["values"], dtype=float).reshape(-1)
-        values = values[np.isfinite(values)]
-        zeros = int((values == 0).sum())
-        warn = layer["dead_fraction"] > _WARN or layer["saturated_fraction"] > _WARN
-        color = FLAG_COLOR if warn else "#4c72b0"
-        if zeros:
-            values = values[values != 0]
-            ax.axvline(0.0, color="#555555", lw=1.0, ls="--", zorder=3)
-            ax.text(0.98, 0.95, f"exact zeros: {zeros:,} ({100 * zeros / (zeros + len(values)):.0f}%)\nnot in the "
-                    f"histogram", transform=ax.transAxes, ha="right", va="top", fontsize=7.5, gid="zeros",
-                    bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#999999", lw=0.6))
-        if len(values):
-            ax.hist(values, bins=bins, color=color, alpha=0.8)
-        ax.set_title(f"{_layer_name(layer)} ({layer['activation']})\nmean {fmt(float(layer['mean']))}  "
-                     f"std {fmt(float(layer['std']))}\ndead {100 * layer['dead_fraction']:.0f}%  "
-                     f"saturated {100 * layer['saturated_fraction']:.0f}%",
-                     fontsize=9, color=FLAG_COLOR if warn else "black")
-        ax.set_xlabel("activation value", fontsize=8)
-        ax.tick_params(labelbottom=True)
-        ax.set_ylabel("count", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(layers):]:
-        ax.set_axis_off()
-    if not layers:
-        axes.flat[0].text(0.5, 0.5, "the report has no layer statistics", ha="center", va="center",
-                          transform=axes.flat[0].transAxes)
-    top.suptitle("activations per layer at initialisation", fontsize=11)
-
+    _histograms(top, layers, nrows, ncols)
     ax_g, ax_c = bottom.subplots(1, 2, width_ratios=[1, 1.25])
-    ax_g.set_gid("grad-norms")
-    ax_c.set_gid("checks")
-    norms = np.array([float(layer["grad_norm"]) for layer in layers])
-    names = [_layer_name(layer) for layer in layers]
-    if len(norms):
-        shown = np.where(norms > 0, norms, np.nan)  # a zero norm cannot sit on a log axis
-        ax_g.bar(np.arange(len(norms)), shown, color="#4c72b0", gid="grad-norms")
-        ax_g.set_xticks(np.arange(len(norms)), names, rotation=30 if max(map(len, names)) > 6 else 0)
-        if np.isfinite(shown).any():
-            ax_g.set_yscale("log")
-            # at least two decades below the smallest bar: bar heights on a log axis only
-            # compare fairly from a common, distant baseline
-            ax_g.set_ylim(np.nanmin(shown) / 100, np.nanmax(shown) * 3)
-        for i, v in enumerate(norms):
-            if v <= 0:
-                ax_g.text(i, 0.02, "0", transform=ax_g.get_xaxis_transform(), ha="center", color=FLAG_COLOR)
-    ax_g.set_ylabel("gradient norm (log scale)")
-    ax_g.set_xlabel("layer")
-    ax_g.set_title("gradient norm per layer: vanishing or exploding?", fontsize=10)
-    ax_g.grid(True, axis="y", alpha=0.25)
-
-    ax_c.set_axis_off()
-    ax_c.set_title("checks", fontsize=10)
-    lines = _check_lines(report)
-    y = 0.92
-    for text, ok in lines:
-        mark, color = _MARKS[ok]
-        ax_c.text(0.0, y, mark, transform=ax_c.transAxes, fontsize=10, fontweight="bold",
-                  color=color, va="top", family="monospace", gid="check")
-        ax_c.text(0.1, y, text, transform=ax_c.transAxes, fontsize=9.5, va="top", family="monospace")
-        y -= 0.24 if "\n" in text else 0.16
+    _grad_norms(ax_g, layers)
+    _checks(ax_c, report)
     verdict = "all checks pass" if report["ok"] else "some checks FAIL: fix these before searching"
     fig.suptitle(f"Sanity report: {verdict}", fontsize=12.5, color=_OK_COLOR if report["ok"] else FLAG_COLOR)
     return fig

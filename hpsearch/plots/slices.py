@@ -9,14 +9,13 @@ sits at the edge, so the optimum may lie outside the range.
 """
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
 
-from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, STAGE_CMAP,
-                                   better_word, categories, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
-                                   is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis, spread,
-                                   thin, value_key, wrap)
+from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, better_word,
+                                   categories, figure_legend, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
+                                   is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis,
+                                   spread, stage_colors, thin, value_key, wrap)
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_slices", "result_params"]
@@ -168,6 +167,66 @@ def _panel(ax, name, dists, result, shown, stage_colors, flags, rng, size):
         ax.set_title(name, fontsize=11)
 
 
+def _metric_values(trials, metric, direction):
+    """(values, ok, log): the metric column, the ok trials with a value, whether the axis is logarithmic.
+
+    Log for a minimised, positive metric over more than two decades (a loss).
+    """
+    values = pd.to_numeric(trials[metric], errors="coerce") if metric in trials else \
+        pd.Series(np.nan, index=trials.index)
+    ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values.to_numpy(float))
+    log = (direction == "minimize" and ok.sum() > 1 and values[ok].min() > 0
+           and values[ok].max() / values[ok].min() > 100)
+    return values, ok, log
+
+
+def _flags_by_param(result):
+    """{parameter: [its boundary flags]}."""
+    flags = {}
+    for f in getattr(result, "boundary", []) or []:
+        flags.setdefault(f.param, []).append(f)
+    return flags
+
+
+def _headline(title, result, ok, rng, thinned):
+    """The figure title's lines: what is drawn and the best, the counts and flags, the axis and thinning notes."""
+    metric, best = result.metric, getattr(result, "best_value", None)
+    headline = [f"{title}: {metric} against each parameter ({better_word(result.direction)})"
+                + (f"; best {fmt(best)} (trial {result.best_trial['number']})" if best is not None else "")]
+    line = f"{len(result.trials)} trials, {int(ok.sum())} ok"
+    if getattr(result, "boundary", None):
+        line += f"; {len(result.boundary)} parameter(s) flagged at the edge of their range (red)"
+    headline.append(line)
+    return headline + [wrap(n, 130) for n in (rng.note() if rng is not None else None, thinned) if n]
+
+
+def _figure(params, flags_by_param, headline):
+    """(fig, axes, height): the panel grid, with room for the headline and each row's flag titles."""
+    ncols, nrows = grid_shape(len(params))
+    title_lines = [1 + (2 + len(wrap(flags_by_param[n][0].suggestion, 56).splitlines()) if n in flags_by_param else 0)
+                   for n, _ in params]
+    row_title = [max(title_lines[r * ncols:(r + 1) * ncols]) for r in range(nrows)]
+    rotated = any(is_choice(next((d for d in reversed(ds) if d is not None), None)) for _, ds in params)
+    head_in = 0.3 + 0.21 * sum(h.count("\n") + 1 for h in headline)
+    panel_h, panel_w = 3.0, 4.1
+    height = head_in + nrows * panel_h + sum(0.17 * t for t in row_title) + (nrows - 1) * 0.75 + 1.15
+    fig = Figure(figsize=(max(5.0, panel_w * ncols + 0.9), height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    fixed_layout(fig, ncols, nrows, left=0.75, right=0.2, top=head_in + 0.17 * row_title[0] + 0.1,
+                 bottom=1.15 if rotated else 1.0, wspace=0.6, hspace=0.8 + 0.17 * max(row_title[1:], default=1))
+    return fig, axes, height
+
+
+def _say_no_ok(axes, params, trials):
+    """Write on every panel that no trial finished ok, with the count of each status."""
+    counts = trials["status"].value_counts()
+    msg = "no trial finished ok (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")"
+    for ax, _ in zip(axes.flat, params):
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, msg, transform=ax.transAxes, ha="center", va="center", fontsize=9,
+                color=FLAG_COLOR, gid="no-ok")
+
+
 def plot_slices(result):
     """The metric against each parameter, one panel per searched parameter.
 
@@ -194,43 +253,16 @@ def plot_slices(result):
     if not params:
         return message_figure(f"{title}: slices", "The study searched no parameters (every parameter is fixed).")
     metric, direction = result.metric, result.direction
-    values = pd.to_numeric(trials[metric], errors="coerce") if metric in trials else \
-        pd.Series(np.nan, index=trials.index)
-    ok = (trials["status"] == "ok").to_numpy() & np.isfinite(values.to_numpy(float))
-    log = direction == "minimize" and ok.sum() > 1 and values[ok].min() > 0 and values[ok].max() / values[ok].min() > 100
+    values, ok, log = _metric_values(trials, metric, direction)
     rng = metric_range(values[ok], direction, log=log)
     shown, thinned = thin(trials, metric, direction)
     size = point_size(len(shown))
-    n_stages = max(int(trials["stage"].max()) + 1, len(getattr(result, "stages", [])))
-    cmap = colormaps[STAGE_CMAP]
-    stage_colors = ({s: cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) for s in range(n_stages)}
-                    if n_stages > 1 else {0: OK_COLOR})
-    flags_by_param = {}
-    for f in getattr(result, "boundary", []) or []:
-        flags_by_param.setdefault(f.param, []).append(f)
-
-    best = getattr(result, "best_value", None)
-    headline = [f"{title}: {metric} against each parameter ({better_word(direction)})"
-                + (f"; best {fmt(best)} (trial {result.best_trial['number']})" if best is not None else "")]
-    line = f"{len(trials)} trials, {int(ok.sum())} ok"
-    if getattr(result, "boundary", None):
-        line += f"; {len(result.boundary)} parameter(s) flagged at the edge of their range (red)"
-    headline.append(line)
-    headline += [wrap(n, 130) for n in (rng.note() if rng is not None else None, thinned) if n]
-    ncols, nrows = grid_shape(len(params))
-    title_lines = [1 + (2 + len(wrap(flags_by_param[n][0].suggestion, 56).splitlines()) if n in flags_by_param else 0)
-                   for n, _ in params]
-    row_title = [max(title_lines[r * ncols:(r + 1) * ncols]) for r in range(nrows)]
-    rotated = any(is_choice(next((d for d in reversed(ds) if d is not None), None)) for _, ds in params)
-    head_in = 0.3 + 0.21 * sum(h.count("\n") + 1 for h in headline)
-    panel_h, panel_w = 3.0, 4.1
-    height = head_in + nrows * panel_h + sum(0.17 * t for t in row_title) + (nrows - 1) * 0.75 + 1.15
-    fig = Figure(figsize=(max(5.0, panel_w * ncols + 0.9), height))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    fixed_layout(fig, ncols, nrows, left=0.75, right=0.2, top=head_in + 0.17 * row_title[0] + 0.1,
-                 bottom=1.15 if rotated else 1.0, wspace=0.6, hspace=0.8 + 0.17 * max(row_title[1:], default=1))
+    colors = stage_colors(result)
+    flags_by_param = _flags_by_param(result)
+    headline = _headline(title, result, ok, rng, thinned)
+    fig, axes, height = _figure(params, flags_by_param, headline)
     for ax, (name, dists) in zip(axes.flat, params):
-        _panel(ax, name, dists, result, shown, stage_colors, flags_by_param.get(name, []), rng, size)
+        _panel(ax, name, dists, result, shown, colors, flags_by_param.get(name, []), rng, size)
         ax.grid(True, alpha=0.25)
         ax.tick_params(labelleft=True)
         if rng is not None:
@@ -240,19 +272,8 @@ def plot_slices(result):
     for ax in list(axes.flat)[len(params):]:
         ax.set_axis_off()
     if rng is None:
-        counts = trials["status"].value_counts()
-        msg = "no trial finished ok (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")"
-        for ax, _ in zip(axes.flat, params):
-            ax.set_ylim(0, 1)
-            ax.text(0.5, 0.5, msg, transform=ax.transAxes, ha="center", va="center", fontsize=9,
-                    color=FLAG_COLOR, gid="no-ok")
+        _say_no_ok(axes, params, trials)
     # one legend for the figure: stages, best, worse / diverged / failed
-    handles = {}
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(lab, h)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.005),
-                   ncols=min(7, len(handles)), fontsize=9, frameon=False)
+    figure_legend(fig, axes.flat, max_cols=7)
     fig.suptitle("\n".join(headline), fontsize=11, y=1 - 0.12 / height, va="top")
     return fig
