@@ -173,7 +173,8 @@ def test_slices_show_a_flags_evidence_beside_its_marker():
                       name="flag").optimize("grid", n_trials=16, budget=1, n_jobs=1, seed=0)
     assert result.boundary
     flag = result.boundary[0]
-    result.boundary = [types.SimpleNamespace(**flag.to_dict(), pvalue=0.01, evidence="4 of 5 top trials, p = 0.01")]
+    shown = {**flag.to_dict(), "pvalue": 0.01, "evidence": "4 of 5 top trials, p = 0.01"}
+    result.boundary = [types.SimpleNamespace(**shown)]
     ax = by_gid(drawn(plot_slices(result)), f"slice-{flag.param}")
     (text,) = [t for t in ax.texts if t.get_gid() == "flag-evidence"]
     assert text.get_text().replace("\n", " ") == "4 of 5 top trials, p = 0.01"
