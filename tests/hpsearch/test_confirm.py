@@ -132,3 +132,13 @@ def test_the_progress_bar_plans_the_confirmation_and_test_epochs(monkeypatch):
     assert len(res.confirm_records) + 1 == runs
     trained = sum(r["budget"] for r in res.records + res.confirm_records + [res.test_record])
     assert bar.planned_epochs == 10 * 3 + runs * 3 == trained  # every epoch the study trains is planned
+
+
+@pytest.mark.parametrize("a, b", [([0.97, 0.98], [0.96, 0.962]), ([0.9, 0.95, 0.97, 0.91], [0.93, 0.931]),
+                                  ([1.0, 1.0, 1.0], [0.5, 0.7, 0.9]), ([0.2, 0.3], [0.25, 0.26, 0.24])])
+def test_welch_pvalue_is_scipys(a, b):
+    from scipy.stats import ttest_ind
+
+    from hpsearch.confirm import welch_pvalue
+
+    assert welch_pvalue(a, b) == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
