@@ -98,7 +98,7 @@ def save_run_plots(result, out_dir, dpi=DPI):
     Writes ``slices.png`` always (a run with no ok trial gets a figure that says so),
     ``progress.png`` (best so far against the study's trained epochs) when any trial finished,
     ``curves.png`` when the objective reported learning curves, ``stages.png`` when the run had
-    more than one stage, ``layout.png`` (the run's first stage against a grid of the same budget
+    stages over different spaces (coarse-to-fine; not the rungs of successive halving), ``layout.png`` (the run's first stage against a grid of the same budget
     that did not run, or against random search when the first stage was that grid, over the two
     parameters that matter most) when the space allows both designs (at least two searched
     parameters, one of them numeric, and no scipy.stats distribution), and ``confirm.png`` when
@@ -125,7 +125,9 @@ def save_run_plots(result, out_dir, dpi=DPI):
     if _has_curves(result):
         paths.append(save_figure(plot_learning_curves(result), out / "curves.png", dpi))
     stages = list(getattr(result, "stages", []) or [])
-    if len(stages) > 1:
+    # stages.png shows how the ranges narrowed: nothing to show when every stage searched the
+    # same space (the rungs of successive halving and Hyperband; progress.png shows those)
+    if len(stages) > 1 and any(s.space != stages[0].space for s in stages):
         paths.append(save_figure(plot_stages(result), out / "stages.png", dpi))
     if stages and layout_possible(stages[0].space):
         paths.append(save_figure(_layout_figure(result, stages), out / "layout.png", dpi))
