@@ -95,8 +95,13 @@ class CheckpointStore:
         return sum(self._path(n).stat().st_size for n in self.numbers())
 
     def clear(self):
-        """Forget every checkpoint (the folder goes too)."""
+        """Forget every checkpoint (the folder goes too, and its parent once empty: a run
+        folder's ``checkpoints/`` holds one folder per study of its database)."""
         self._memory.clear()
         self._sizes.clear()
         if self.folder is not None and self.folder.is_dir():
             shutil.rmtree(self.folder)
+            try:
+                self.folder.parent.rmdir()
+            except OSError:  # another study's checkpoints are still there
+                pass

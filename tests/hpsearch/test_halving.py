@@ -168,10 +168,13 @@ def test_checkpoints_live_beside_the_storage_and_go_when_no_rung_needs_them(tmp_
                                       callbacks=[lambda r: sizes.append(_count(tmp_path))])
     folder = tmp_path / "run" / "checkpoints" / "hb"
     assert max(sizes) > 0 and not folder.exists()
+    assert not folder.parent.exists()  # no empty checkpoints/ left in the run folder
     kept = _study(storage=db, name="kept").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0,
                                                keep_checkpoints=True)
     files = sorted((tmp_path / "run" / "checkpoints" / "kept").glob("*.ckpt"))
     assert len(files) == len(kept.trials)
+    _study(storage=db, name="again").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+    assert files[0].exists()  # clearing one study's checkpoints leaves another's
 
 
 def _count(tmp_path):
