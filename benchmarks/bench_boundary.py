@@ -31,7 +31,6 @@ false flags <= 0.02 per parameter on (c) and (d) at every size.
 
 Run: ``python benchmarks/bench_boundary.py [--quick] [--studies N]`` (~3 min on one core).
 """
-import math
 import sys
 import time
 from pathlib import Path

@@ -68,7 +68,7 @@ def test_readme_command(command, monkeypatch, capsys):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse rejected it
+    except SystemExit:  # argparse rejected it
         pytest.fail(f"README command does not parse: {command!r} ({capsys.readouterr().err.strip()})")
     if args.command in ("run", "compare", "sanity"):
         sf = load_study_file(args.study)  # exists and loads without error
