@@ -1,24 +1,13 @@
 """bench_boundary runs end to end in its --quick configuration and reports every case and goal
 (figures meaningless at 5 studies per cell)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("bench_boundary", ROOT / "benchmarks" / "bench_boundary.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_boundary_quick_reports_rates_and_goals(tmp_path, capsys):
-    bench = _script()
+def test_bench_boundary_quick_reports_rates_and_goals(tmp_path, capsys, bench_script):
+    bench = bench_script("bench_boundary")
     out = tmp_path / "boundary.json"
     payload = bench.main(["--quick", "--out", str(out)])
     data = json.loads(out.read_text())
@@ -33,8 +22,8 @@ def test_bench_boundary_quick_reports_rates_and_goals(tmp_path, capsys):
     assert "| case | rate" in printed and "goal false_c_d_every_size" in printed
 
 
-def test_the_simulated_loss_spreads_each_effect_over_its_range():
-    bench = _script()
+def test_the_simulated_loss_spreads_each_effect_over_its_range(bench_script):
+    bench = bench_script("bench_boundary")
     space, loss, edge = bench.study_parts("a", 3, np.random.default_rng(0))
     lr = space["lr"]
     at = {u: loss({"lr": lr.from_unit(u), "x1": 0.01, "x2": 0.5}, 1, 0, None)["loss"] for u in (0.0, 1.0)}

@@ -1,19 +1,8 @@
 """bench_sklearn runs end to end on a tiny configuration and reports every peer and goal (figures meaningless)."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("bench_sklearn", ROOT / "benchmarks" / "bench_sklearn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_sklearn_quick_reports_every_peer_and_goal(tmp_path, capsys):
-    payload = _script().main(["--quick", "--out", str(tmp_path / "sklearn.json")])
+def test_bench_sklearn_quick_reports_every_peer_and_goal(tmp_path, capsys, bench_script):
+    payload = bench_script("bench_sklearn").main(["--quick", "--out", str(tmp_path / "sklearn.json")])
     assert len(payload["goals"]) == 4
     for task in ("SVC (C, gamma)", "LogisticRegression (C)"):
         figures = payload["figures"][task]

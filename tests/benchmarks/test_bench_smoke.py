@@ -5,11 +5,8 @@ README and the lead read (never a time: these machines are shared and noisy). Th
 modules and its dependencies are imported, never skipped: an ImportError there is a failure.
 Only the PyTorch peer, an optional third-party package, is skipped without torch.
 """
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,23 +14,10 @@ import hpsearch.compare  # noqa: F401 - the project modules the scripts drive: a
 import hpsearch.study  # noqa: F401
 import models.objective  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "benchmarks"
 
-
-def _load(name):
-    """Import benchmarks/<name>.py as a module (benchmarks/ is a folder of scripts, not a package)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run(name, tmp_path, capsys, *extra):
+def _run(load, name, tmp_path, capsys, *extra):
     out = tmp_path / f"{name}.json"
-    payload = _load(name).main(["--quick", "--out", str(out), *extra])
+    payload = load(name).main(["--quick", "--out", str(out), *extra])
     printed = capsys.readouterr().out
     assert out.exists(), f"{name} wrote no JSON"
     data = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{name}: non-strict JSON {c}"))
@@ -53,8 +37,8 @@ def _positive(x):
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_bench_mlp_quick(tmp_path, capsys):
-    data, printed = _run("bench_mlp", tmp_path, capsys, "--repeats", "1", "--no-torch")
+def test_bench_mlp_quick(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_mlp", tmp_path, capsys, "--repeats", "1", "--no-torch")
     assert "PyTorch skipped" in " ".join(data["notes"])
     cifar, digits = data["cifar"], data["digits"]
     # with numba installed, our NumPy optimizer step is measured beside the fused one
@@ -81,8 +65,8 @@ def test_bench_mlp_quick(tmp_path, capsys):
     assert "ours_vs_sklearn" in printed
 
 
-def test_bench_overhead_quick(tmp_path, capsys):
-    data, printed = _run("bench_overhead", tmp_path, capsys, "--sizes", "30", "--optuna-sqlite-cap", "10")
+def test_bench_overhead_quick(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_overhead", tmp_path, capsys, "--sizes", "30", "--optuna-sqlite-cap", "10")
     peers = data["figures"]["30"]
     assert set(peers) == {"hpsearch, SQLite", "hpsearch, memory", "optuna, memory", "optuna, SQLite"}
     assert peers["optuna, SQLite"]["n_trials"] == 10 and peers["hpsearch, SQLite"]["n_trials"] == 30
@@ -92,8 +76,8 @@ def test_bench_overhead_quick(tmp_path, capsys):
     assert any("capped at 10" in note for note in data["notes"])
 
 
-def test_bench_parallel_quick(tmp_path, capsys):
-    data, printed = _run("bench_parallel", tmp_path, capsys, "--trials", "2")
+def test_bench_parallel_quick(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_parallel", tmp_path, capsys, "--trials", "2")
     assert set(data["figures"]) == {"n_jobs=1", "n_jobs=1, 1 BLAS thread", "n_jobs=2, limited",
                                     "n_jobs=2, unlimited"}
     assert all(_positive(f["wall"]) for f in data["figures"].values())
@@ -103,8 +87,8 @@ def test_bench_parallel_quick(tmp_path, capsys):
     assert isinstance(data["goals"]["speedup_limited"]["met"], bool)
 
 
-def test_bench_search_quick(tmp_path, capsys):
-    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "2", "--part", "equal-trials")
+def test_bench_search_quick(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_search", tmp_path, capsys, "--repeats", "2", "--part", "equal-trials")
     assert set(data["figures"]) == {"grid", "random", "sobol", "coarse-to-fine", "tpe"}
     for strategy, f in data["figures"].items():
         assert len(f["best_val_acc"]) == 2, strategy
@@ -118,10 +102,10 @@ def test_bench_search_quick(tmp_path, capsys):
     assert set(data["tests"]) == {"random_vs_grid", "coarse_to_fine_vs_tpe"}
 
 
-def test_epochs_to_target_counts_epochs_up_to_the_first_hit():
+def test_epochs_to_target_counts_epochs_up_to_the_first_hit(bench_script):
     import pandas as pd
 
-    mod = _load("bench_search")
+    mod = bench_script("bench_search")
     runs = pd.DataFrame({"strategy": ["a"] * 4 + ["b"] * 2, "repeat": [0] * 6, "number": [1, 0, 2, 3, 0, 1],
                          "budget": [2, 1, 4, 8, 3, 3], "value": [0.5, 0.2, 0.98, 0.99, math.nan, 0.9]})
     reach = mod.epochs_to_target(runs, 0.97)
@@ -130,9 +114,9 @@ def test_epochs_to_target_counts_epochs_up_to_the_first_hit():
     assert mod.order_quartiles([10.0, 20.0, math.inf, math.inf]) == (10.0, 20.0, math.inf)
 
 
-def test_bench_search_fidelity_quick(tmp_path, capsys):
-    fidelity = _load("bench_fidelity")
-    data, printed = _run("bench_search", tmp_path, capsys, "--repeats", "1", "--part", "fidelity")
+def test_bench_search_fidelity_quick(tmp_path, capsys, bench_script):
+    fidelity = bench_script("bench_fidelity")
+    data, printed = _run(bench_script, "bench_search", tmp_path, capsys, "--repeats", "1", "--part", "fidelity")
     part = data["fidelity"]
     assert set(part["problems"]) == set(fidelity.TARGETS)
     for problem in part["problems"].values():
@@ -148,14 +132,14 @@ def test_bench_search_fidelity_quick(tmp_path, capsys):
     assert check["strategy"] == part["best_strategy"] in fidelity.OURS and check["same"] is True
     assert "our best strategy" in printed
     # a run of one part keeps the other part's figures
-    _load("bench_search").main(["--quick", "--out", str(tmp_path / "bench_search.json"), "--part", "equal-trials",
+    bench_script("bench_search").main(["--quick", "--out", str(tmp_path / "bench_search.json"), "--part", "equal-trials",
                                 "--repeats", "1", "--strategies", "random"])
     kept = json.loads((tmp_path / "bench_search.json").read_text())
     assert set(kept["figures"]) == {"random"} and kept["fidelity"] == part
 
 
-def test_fidelity_figures_of_one_run():
-    fidelity = _load("bench_fidelity")
+def test_fidelity_figures_of_one_run(bench_script):
+    fidelity = bench_script("bench_fidelity")
     obs = [(1, 0.5), (2, math.nan), (3, 0.9), (4, 0.8), (5, 0.98)]
     assert fidelity.epochs_to_reach(obs, 0.975) == 5.0
     assert fidelity.epochs_to_reach(obs, 0.99) == math.inf
@@ -163,8 +147,8 @@ def test_fidelity_figures_of_one_run():
     assert fidelity.best_so_far_auc(obs, 10) == pytest.approx((0.5 * 2 + 0.9 * 2 + 0.98 * 5) / 10)
 
 
-def test_fidelity_optuna_peers_repeat_themselves_for_a_seed():
-    fidelity = _load("bench_fidelity")
+def test_fidelity_optuna_peers_repeat_themselves_for_a_seed(bench_script):
+    fidelity = bench_script("bench_fidelity")
     problem = fidelity.make_problem("main", quick=True)
     for name in fidelity.OPTUNA:
         first, again = (fidelity.run_optuna(name, problem, 3) for _ in range(2))
@@ -172,8 +156,8 @@ def test_fidelity_optuna_peers_repeat_themselves_for_a_seed():
         assert first["epochs"] == problem.total
 
 
-def test_fidelity_goals_compare_with_the_better_optuna_peer():
-    fidelity = _load("bench_fidelity")
+def test_fidelity_goals_compare_with_the_better_optuna_peer(bench_script):
+    fidelity = bench_script("bench_fidelity")
 
     def fig(epochs, auc, val):
         return {"quartiles": {"epochs_to_target": (0, epochs, 0), "auc": (0, auc, 0),
@@ -192,9 +176,9 @@ def test_fidelity_goals_compare_with_the_better_optuna_peer():
     assert fidelity.best_strategy({"a": g, "b": g}) == "hyperband"
 
 
-def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys):
+def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys, bench_script):
     pytest.importorskip("torch")   # the PyTorch peer (CI installs it; see the README's Development section)
-    data, printed = _run("bench_mlp", tmp_path, capsys, "--repeats", "1", "--part", "b")
+    data, printed = _run(bench_script, "bench_mlp", tmp_path, capsys, "--repeats", "1", "--part", "b")
     digits = data["digits"]
     assert {"torch", "torch, 1 thread"} <= set(digits["median"])
     # same network, initial weights and optimizer: both learn (tiny run, so loosely)

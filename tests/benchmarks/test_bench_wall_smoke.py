@@ -1,19 +1,8 @@
 """bench_wall runs end to end on a tiny study and reports every goal (figures meaningless)."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("bench_wall", ROOT / "benchmarks" / "bench_wall.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_wall_quick_reports_every_goal(tmp_path, capsys):
-    payload = _script().main(["--quick", "--out", str(tmp_path / "wall.json")])
+def test_bench_wall_quick_reports_every_goal(tmp_path, capsys, bench_script):
+    payload = bench_script("bench_wall").main(["--quick", "--out", str(tmp_path / "wall.json")])
     assert set(payload["goals"]) == {"main_job_within_1.3x_work_plus_1s", "default_not_slower_than_one",
                                      "plots_at_most_1.5s", "first_trial_at_most_0.3s", "cli_at_most_0.5s"}
     figures = payload["figures"]
