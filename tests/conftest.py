@@ -37,3 +37,16 @@ def stored_count():
             return 0
 
     return count
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(*args)``: the ``hpsearch`` command run in this process -> ``(exit code, stdout, stderr)``."""
+    from hpsearch.cli import main
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -54,12 +54,6 @@ def bowl(tmp_path, sleep=0.0, n1=12, name="bowl.toml"):
     return path
 
 
-def run_main(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def subprocess_env():
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -69,9 +63,9 @@ def subprocess_env():
 
 # -- run / resume / show / plot -------------------------------------------------------------
 
-def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, capsys):
+def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, run_cli):
     study, out = bowl(tmp_path), tmp_path / "run"
-    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading",
+    code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading",
                                  "--quiet")
     assert code == 0, err
     assert (out / "study.db").is_file()
@@ -84,35 +78,35 @@ def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, capsys):
     assert "best score" in stdout and "boundary" in stdout
     assert str(out / "trials.csv") in stdout  # the paths written are listed
 
-    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
+    code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
     assert code == 0, err
     assert "resuming study 'bowl': 16 of 16 trials already done" in stdout
     assert len(pd.read_csv(out / "trials.csv")) == 16
 
-    code, stdout, err = run_main(capsys, "show", out, "--top", 3)
+    code, stdout, err = run_cli("show", out, "--top", 3)
     assert code == 0, err
     assert "16 of 16 planned trials done, complete" in stdout
     assert "top 3 trials" in stdout
 
     for png in pngs:
         png.unlink()
-    code, stdout, err = run_main(capsys, "plot", out)
+    code, stdout, err = run_cli("plot", out)
     assert code == 0, err
     assert sorted(out.glob("*.png")) == pngs
 
 
-def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, run_cli):
     out = tmp_path / "run"
-    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--out", out, "--dry-run")
+    code, stdout, err = run_cli("run", bowl(tmp_path), "--out", out, "--dry-run")
     assert code == 0, err
     assert "stage 0: 12 trials x 1 epochs" in stdout and "stage 1: 4 trials x 3 epochs" in stdout
     assert "total: 16 trials, 24 epochs" in stdout
     assert not out.exists()
 
 
-def test_strategy_option_runs_at_equal_compute(tmp_path, capsys, monkeypatch):
+def test_strategy_option_runs_at_equal_compute(tmp_path, monkeypatch, run_cli):
     monkeypatch.chdir(tmp_path)
-    code, stdout, err = run_main(capsys, "run", bowl(tmp_path), "--strategy", "sobol", "--n-jobs", 1,
+    code, stdout, err = run_cli("run", bowl(tmp_path), "--strategy", "sobol", "--n-jobs", 1,
                                  "--backend", "threading", "--quiet")
     assert code == 0, err
     # another strategy is another study, in its own folder
@@ -121,20 +115,20 @@ def test_strategy_option_runs_at_equal_compute(tmp_path, capsys, monkeypatch):
     assert len(table) == 16 and set(table["budget"]) == {2}
 
 
-def test_changed_settings_error_then_new_name_or_overwrite(tmp_path, capsys):
+def test_changed_settings_error_then_new_name_or_overwrite(tmp_path, run_cli):
     study, out = bowl(tmp_path), tmp_path / "run"
-    assert run_main(capsys, "run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")[0] == 0
-    code, stdout, err = run_main(capsys, "run", study, "--out", out, "--seed", 9, "--n-jobs", 1, "--quiet")
+    assert run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")[0] == 0
+    code, stdout, err = run_cli("run", study, "--out", out, "--seed", 9, "--n-jobs", 1, "--quiet")
     assert code == 2
     assert err.startswith("hpsearch: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert "seed" in err
-    code, _, err = run_main(capsys, "run", study, "--out", out, "--seed", 9, "--name", "bowl-seed9",
+    code, _, err = run_cli("run", study, "--out", out, "--seed", 9, "--name", "bowl-seed9",
                             "--n-jobs", 1, "--backend", "threading", "--quiet")
     assert code == 0, err
     # two studies in one database: show needs a name, or takes the one of the last run
-    code, stdout, err = run_main(capsys, "show", out, "--name", "bowl")
+    code, stdout, err = run_cli("show", out, "--name", "bowl")
     assert code == 0 and "study 'bowl'" in stdout
-    code, stdout, err = run_main(capsys, "show", out, "--name", "nope")
+    code, stdout, err = run_cli("show", out, "--name", "nope")
     assert code == 2 and "no study named 'nope'" in err
 
 
@@ -153,13 +147,13 @@ def test_changed_settings_error_then_new_name_or_overwrite(tmp_path, capsys):
     (["run"], "STUDY.toml"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, expected):
+def test_user_errors_exit_2_with_one_line(tmp_path, argv, expected, run_cli):
     study = bowl(tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_text(bowl_text(n1=3).replace('strategy = "coarse-to-fine"',
                                                       'strategy = "coarse-to-fine"\nn_trial = 3'))
     argv = [a.format(tmp=tmp_path, study=study, bad=bad) for a in argv]
-    code, stdout, err = run_main(capsys, *argv)
+    code, stdout, err = run_cli(*argv)
     assert code == 2
     assert "Traceback" not in err
     assert expected in err
@@ -233,7 +227,7 @@ def test_ctrl_c_keeps_trials_and_says_how_to_resume(tmp_path):
     assert "resume with: hpsearch run" in proc.stdout
 
 
-def test_ctrl_c_while_plotting_says_the_study_is_complete(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_while_plotting_says_the_study_is_complete(tmp_path, monkeypatch, run_cli):
     import hpsearch.plots
 
     def interrupted(*args, **kwargs):
@@ -241,7 +235,7 @@ def test_ctrl_c_while_plotting_says_the_study_is_complete(tmp_path, capsys, monk
 
     monkeypatch.setattr(hpsearch.plots, "save_run_plots", interrupted)
     out = tmp_path / "run"
-    code, _, err = run_main(capsys, "run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--quiet")
+    code, _, err = run_cli("run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--quiet")
     assert code == 130
     assert err.strip() == (f"hpsearch: interrupted while drawing the plots; the study is complete in "
                            f"{out / 'study.db'}; draw them with: hpsearch plot {out}")
@@ -250,11 +244,11 @@ def test_ctrl_c_while_plotting_says_the_study_is_complete(tmp_path, capsys, monk
 
 # -- compare, sanity, export ----------------------------------------------------------------
 
-def test_compare_two_strategies_two_repeats(tmp_path, capsys):
+def test_compare_two_strategies_two_repeats(tmp_path, run_cli):
     out = tmp_path / "cmp"
     argv = ["compare", bowl(tmp_path, n1=6), "--strategies", "random,grid", "--repeats", 2, "--out", out,
             "--n-jobs", 1, "--backend", "threading", "--quiet"]
-    code, stdout, err = run_main(capsys, *argv)
+    code, stdout, err = run_cli(*argv)
     assert code == 0, err
     assert "random" in stdout and "grid" in stdout and "Mann-Whitney U" in stdout
     runs = pd.read_csv(out / "comparison.csv")
@@ -262,16 +256,16 @@ def test_compare_two_strategies_two_repeats(tmp_path, capsys):
     assert (out / "compare.db").is_file()
     assert any(out.glob("*.png"))
     # again: everything is resumed from compare.db, same table
-    code, stdout2, err = run_main(capsys, *argv)
+    code, stdout2, err = run_cli(*argv)
     assert code == 0, err
     pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), runs)
 
 
-def test_sanity_prints_checks_and_saves_plot(tmp_path, capsys):
+def test_sanity_prints_checks_and_saves_plot(tmp_path, run_cli):
     study = tmp_path / "tiny.toml"
     study.write_text(MLP)
     out = tmp_path / "run"
-    code, stdout, err = run_main(capsys, "sanity", study, "--out", out)
+    code, stdout, err = run_cli("sanity", study, "--out", out)
     # a healthy small net on digits: every check passes, and the output says so with its numbers
     assert code == 0, stdout + err
     assert "configuration: activation=relu, init=he, optimizer=adam, lr=0.00316, hidden_dims=[16]" in stdout
@@ -286,50 +280,50 @@ def test_sanity_prints_checks_and_saves_plot(tmp_path, capsys):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_sanity_set_checks_a_chosen_configuration(tmp_path, capsys):
+def test_sanity_set_checks_a_chosen_configuration(tmp_path, run_cli):
     """The lecture's contrast on one deep net: sigmoid with small init stalls, relu with he trains."""
     study = tmp_path / "deep.toml"
     study.write_text(MLP.replace("hidden_dims = [16]", "hidden_dims = [64, 64, 64, 64, 64]"))
     common = ("--set", "lr=0.01", "--set", "preprocess=standardize", "--out", tmp_path / "run")
-    code, stdout, err = run_main(capsys, "sanity", study, "--set", "activation=sigmoid", "--set", "init=small",
+    code, stdout, err = run_cli("sanity", study, "--set", "activation=sigmoid", "--set", "init=small",
                                  *common)
     assert code == 1 and "[FAIL] overfit" in stdout and "gradients vanish towards the input" in stdout
     assert "activation=sigmoid, init=small" in stdout and "lr=0.01" in stdout
-    code, stdout, err = run_main(capsys, "sanity", study, "--set", "activation=relu", "--set", "init=he", *common)
+    code, stdout, err = run_cli("sanity", study, "--set", "activation=relu", "--set", "init=he", *common)
     assert code == 0 and "all checks passed" in stdout, stdout
-    code, _, err = run_main(capsys, "sanity", study, "--set", "hidden_dims=[8, 8]", "--set", "activaton=tanh")
+    code, _, err = run_cli("sanity", study, "--set", "hidden_dims=[8, 8]", "--set", "activaton=tanh")
     assert code == 2 and "unknown setting 'activaton'; did you mean 'activation'?" in err
-    code, _, err = run_main(capsys, "sanity", study, "--set", "lr")
+    code, _, err = run_cli("sanity", study, "--set", "lr")
     assert code == 2 and "--set needs KEY=VALUE, got 'lr'" in err
 
 
-def test_export_to_optuna(tmp_path, capsys):
+def test_export_to_optuna(tmp_path, run_cli):
     import optuna
 
     out = tmp_path / "run"
-    assert run_main(capsys, "run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--backend", "threading",
+    assert run_cli("run", bowl(tmp_path, n1=4), "--out", out, "--n-jobs", 1, "--backend", "threading",
                     "--quiet")[0] == 0
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
-    code, stdout, err = run_main(capsys, "export", out, "--optuna", url)
+    code, stdout, err = run_cli("export", out, "--optuna", url)
     assert code == 0, err
     summaries = optuna.get_all_study_summaries(url)
     assert len(summaries) == 1 and summaries[0].n_trials == 8
     # the same run again under another Optuna name; the clash message names the option
-    code, _, err = run_main(capsys, "export", out, "--optuna", url)
+    code, _, err = run_cli("export", out, "--optuna", url)
     assert code == 2 and "--optuna-name" in err
-    code, stdout, err = run_main(capsys, "export", out, "--optuna", url, "--optuna-name", "second")
+    code, stdout, err = run_cli("export", out, "--optuna", url, "--optuna-name", "second")
     assert code == 0, err
     assert sorted(s.study_name for s in optuna.get_all_study_summaries(url))[-1] == "second"
 
 
-def test_warnings_are_one_line_and_the_callers_display_is_restored(tmp_path, capsys):
+def test_warnings_are_one_line_and_the_callers_display_is_restored(tmp_path, run_cli):
     import warnings
 
     before = warnings.showwarning
     # every trial fails (lr is always above 1e-6), so the study warns that stage 1 is not narrowed
     path = bowl(tmp_path, n1=4)
     path.write_text(path.read_text().replace('sleep = 0.0', 'sleep = 0.0\nfail_above = { lr = 1e-6 }'))
-    code, _, err = run_main(capsys, "run", path, "--out", tmp_path / "run", "--n-jobs", 1,
+    code, _, err = run_cli("run", path, "--out", tmp_path / "run", "--n-jobs", 1,
                             "--backend", "threading", "--quiet")
     assert code == 1  # and the study, whose first trials all failed alike, stopped and said so
     assert "its first 5 trials all failed with the same error" in err

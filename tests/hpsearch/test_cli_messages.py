@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from hpsearch.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
@@ -37,12 +36,6 @@ def objective(params, budget, seed, report=None):
 '''
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def env():
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
@@ -52,7 +45,7 @@ def env():
     return e
 
 
-def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_path, capsys, monkeypatch):
+def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_path, monkeypatch, run_cli):
     project = tmp_path / "my project"   # a space: the command quotes what it must
     (project / "studies").mkdir(parents=True)
     (project / "studies" / "stopper.py").write_text(textwrap.dedent(STOPPER))
@@ -61,14 +54,14 @@ def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_
         .replace("[trainer.settings]\noptimum = { lr = 1e-3, reg = 1e-4 }\nmetric = \"score\"\nsleep = 0.0\n", ""))
     monkeypatch.delitem(sys.modules, "stopper", raising=False)
     monkeypatch.chdir(project)
-    code, _, err = run(capsys, "run", "studies/stop.toml", "--n-jobs", 1, "--no-plots", "--quiet")
+    code, _, err = run_cli("run", "studies/stop.toml", "--n-jobs", 1, "--no-plots", "--quiet")
     assert code == 130 and "3 trials saved" in err, err
     started_here = "hpsearch run studies/stop.toml --n-jobs 1 --no-plots --quiet"
 
-    code, out, _ = run(capsys, "show", "runs/bowl")
+    code, out, _ = run_cli("show", "runs/bowl")
     assert code == 0 and f"resume with: {started_here}\n" in out   # where it was started: as typed
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(capsys, "show", Path("my project") / "runs" / "bowl")
+    code, out, _ = run_cli("show", Path("my project") / "runs" / "bowl")
     assert code == 0 and "3 of 16 planned trials done, incomplete" in out
     command = out.split("resume with: ", 1)[1].splitlines()[0]
     assert command == f"cd {shlex.quote(str(project))} && {started_here}"
@@ -77,19 +70,19 @@ def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_
     assert done.returncode == 0, done.stderr
     assert "resuming study 'bowl': 3 of 16 trials already done" not in done.stdout   # --quiet
     monkeypatch.delitem(sys.modules, "stopper", raising=False)
-    code, out, _ = run(capsys, "show", project / "runs" / "bowl")
+    code, out, _ = run_cli("show", project / "runs" / "bowl")
     assert code == 0 and "16 of 16 planned trials done, complete" in out and "resume with" not in out
 
 
-def test_show_plot_export_on_a_comparison_folder_say_what_works_on_it(tmp_path, capsys, monkeypatch):
+def test_show_plot_export_on_a_comparison_folder_say_what_works_on_it(tmp_path, monkeypatch, run_cli):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bowl.toml").write_text(BOWL.replace("n_trials = 12", "n_trials = 4"))
     argv = ["compare", "bowl.toml", "--strategies", "random,grid", "--repeats", 1, "--n-jobs", 1, "--quiet"]
-    code, _, err = run(capsys, *argv)
+    code, _, err = run_cli(*argv)
     assert code == 0, err
     folder = Path("runs") / "bowl-compare"
     for command in (["show", folder], ["plot", folder], ["export", folder, "--optuna", "sqlite:///o.db"]):
-        code, _, err = run(capsys, *command)
+        code, _, err = run_cli(*command)
         assert code == 2 and err.count("\n") == 1, err
         assert err.startswith(f"hpsearch: error: {folder} is a comparison folder (compare.db holds 2 runs: "
                               f"bowl-random-0, bowl-grid-0); show, plot and export "
@@ -98,33 +91,33 @@ def test_show_plot_export_on_a_comparison_folder_say_what_works_on_it(tmp_path, 
                               f"command again, which trains nothing twice: hpsearch compare bowl.toml "
                               f"--strategies random,grid --repeats 1 --n-jobs 1 --quiet\n"), err
         assert "hpsearch run STUDY.toml" not in err
-    code, out, err = run(capsys, "show", folder, "--name", "bowl-grid-0")
+    code, out, err = run_cli("show", folder, "--name", "bowl-grid-0")
     assert code == 0 and "study 'bowl-grid-0'" in out, err
 
 
-def test_a_study_file_saved_with_a_byte_order_mark_loads(tmp_path, capsys):
+def test_a_study_file_saved_with_a_byte_order_mark_loads(tmp_path, run_cli):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + BOWL.encode("utf-8"))
-    code, out, err = run(capsys, "run", path, "--dry-run")
+    code, out, err = run_cli("run", path, "--dry-run")
     assert code == 0 and err == "" and "total: 16 trials" in out, err
 
 
 @pytest.mark.parametrize("metric, direction, reads_like", [("val_acc", "minimize", "maximize"),
                                                            ("loss", "maximize", "minimize")])
-def test_a_direction_against_its_metric_is_one_warning_line(tmp_path, capsys, metric, direction, reads_like):
+def test_a_direction_against_its_metric_is_one_warning_line(tmp_path, metric, direction, reads_like, run_cli):
     path = tmp_path / "dir.toml"
     path.write_text(f'metric = "{metric}"\ndirection = "{direction}"\n[trainer]\ndataset = "digits"\n'
                     '[space]\nlr = { type = "loguniform", low = 1e-4, high = 1e-1 }\n'
                     '[search]\nstrategy = "random"\nn_trials = 2\nbudget = 1\n')
-    code, _, err = run(capsys, "run", path, "--dry-run")
+    code, _, err = run_cli("run", path, "--dry-run")
     assert code == 0
     assert err == (f"hpsearch: warning: {path}: direction = '{direction}' for metric '{metric}', which reads like "
                    f"a metric to {reads_like}; is that what you mean?\n")
     path.write_text(path.read_text().replace(f'"{direction}"', f'"{reads_like}"'))
-    assert run(capsys, "run", path, "--dry-run")[:3:2] == (0, "")
+    assert run_cli("run", path, "--dry-run")[:3:2] == (0, "")
 
 
-def test_seeds_are_checked_to_2_32_in_python_as_in_the_cli(tmp_path, capsys):
+def test_seeds_are_checked_to_2_32_in_python_as_in_the_cli(tmp_path, run_cli):
     import hpsearch as hp
     from hpsearch import seeding
     from hpsearch.compare import compare_strategies
@@ -143,7 +136,7 @@ def test_seeds_are_checked_to_2_32_in_python_as_in_the_cli(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"seed 4294967295 with 2 repeats would use seeds up to 4294967296"):
         compare_strategies(parts, strategies=["random"], repeats=2, seed=2 ** 32 - 1, out_dir=tmp_path / "c")
     assert not (tmp_path / "c" / "compare.db").exists()
-    code, _, err = run(capsys, "run", tmp_path / "any.toml", "--seed", 2 ** 32)
+    code, _, err = run_cli("run", tmp_path / "any.toml", "--seed", 2 ** 32)
     assert code == 2 and "--seed: expected an integer in [0, 2**32), got '4294967296'" in err
 
 
@@ -154,11 +147,11 @@ def test_seeds_are_checked_to_2_32_in_python_as_in_the_cli(tmp_path, capsys):
      "2 samples are too few: the split would train on 1 (validation 1, test 0), fewer than its 2 classes; "
      "use more data (or a smaller val_fraction / test_fraction)"),
 ])
-def test_a_csv_too_small_to_train_on_is_one_line_before_anything_runs(tmp_path, capsys, monkeypatch, rows, said):
+def test_a_csv_too_small_to_train_on_is_one_line_before_anything_runs(tmp_path, monkeypatch, rows, said, run_cli):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.csv").write_text(rows)
     (tmp_path / "csv.toml").write_text('[trainer]\ndataset = "data.csv"\n'
                                        '[space]\nlr = { type = "loguniform", low = 1e-4, high = 1e-1 }\n'
                                        '[search]\nstrategy = "random"\nn_trials = 2\nbudget = 1\n')
-    code, _, err = run(capsys, "run", "csv.toml", "--dry-run")
+    code, _, err = run_cli("run", "csv.toml", "--dry-run")
     assert code == 2 and err == f"hpsearch: error: csv.toml: [trainer] 'dataset' data.csv: {said}\n"

@@ -12,7 +12,6 @@ import textwrap
 
 import numpy as np
 
-from hpsearch.cli import main
 
 # The real MLP on digits under a multi-fidelity strategy, which pauses trials in checkpoints;
 # the study stops like a Ctrl-C at the first promoted trial, once, so paused trials' checkpoints
@@ -64,26 +63,20 @@ class Planted:
         return (open, (self.path, "w"))
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _stopped_study(tmp_path, capsys, monkeypatch):
+def _stopped_study(tmp_path, monkeypatch, run_cli):
     (tmp_path / "trust_stopper.py").write_text(textwrap.dedent(STOPPER))
     (tmp_path / "sha.toml").write_text(STUDY)
     monkeypatch.delitem(sys.modules, "trust_stopper", raising=False)
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet")
+    code, _, err = run_cli("run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet")
     assert code == 130 and "9 trials saved" in err, err
     checkpoints = sorted((tmp_path / "runs" / "sha" / "checkpoints" / "sha").glob("*.ckpt"))
     assert len(checkpoints) == 3   # the paused trials that the next rung continues
     return tmp_path / "runs" / "sha", checkpoints
 
 
-def test_planted_pickles_in_a_run_folder_are_refused_and_never_run(tmp_path, capsys, monkeypatch):
-    folder, checkpoints = _stopped_study(tmp_path, capsys, monkeypatch)
+def test_planted_pickles_in_a_run_folder_are_refused_and_never_run(tmp_path, monkeypatch, run_cli):
+    folder, checkpoints = _stopped_study(tmp_path, monkeypatch, run_cli)
     marker = tmp_path / "PLANTED-PICKLE-RAN"
     archive = io.BytesIO()
     np.savez(archive, meta=np.array([Planted(marker)], dtype=object))   # an .npz holding an object array
@@ -94,12 +87,12 @@ def test_planted_pickles_in_a_run_folder_are_refused_and_never_run(tmp_path, cap
     pickle.loads(pickle.dumps(Planted(tmp_path / "payload-works")))     # the payload is live
     assert (tmp_path / "payload-works").exists()
 
-    code, out, err = run(capsys, "show", folder)
+    code, out, err = run_cli("show", folder)
     assert code == 0 and "study 'sha': 9 trials" in out, err
-    code, out, err = run(capsys, "export", folder, "--optuna", f"sqlite:///{tmp_path / 'optuna.db'}")
+    code, out, err = run_cli("export", folder, "--optuna", f"sqlite:///{tmp_path / 'optuna.db'}")
     assert code == 0, err
     # resume: each trial that would continue from a planted checkpoint fails, saying why and where
-    code, out, err = run(capsys, "run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet")
+    code, out, err = run_cli("run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet")
     assert code == 0, err
     import hpsearch as hp
 
@@ -114,7 +107,7 @@ def test_planted_pickles_in_a_run_folder_are_refused_and_never_run(tmp_path, cap
     assert not marker.exists()
 
 
-def test_a_pickle_in_place_of_the_study_database_is_refused(tmp_path, capsys, monkeypatch):
+def test_a_pickle_in_place_of_the_study_database_is_refused(tmp_path, monkeypatch, run_cli):
     marker = tmp_path / "PLANTED-PICKLE-RAN"
     folder = tmp_path / "runs" / "sha"
     folder.mkdir(parents=True)
@@ -124,7 +117,7 @@ def test_a_pickle_in_place_of_the_study_database_is_refused(tmp_path, capsys, mo
     monkeypatch.chdir(tmp_path)
     for argv in (["show", folder], ["export", folder, "--optuna", f"sqlite:///{tmp_path / 'optuna.db'}"],
                  ["run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet"]):
-        code, _, err = run(capsys, *argv)
+        code, _, err = run_cli(*argv)
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
         assert "study.db" in err and "not an hpsearch database" in err, err
     assert not marker.exists()
