@@ -24,8 +24,10 @@ def _load_run(args):
 
 def _planned(storage, name):
     """Trials planned for a stored study: stored stage sizes, else the spec's stage sizes."""
+    from hpsearch.planning import MULTI_FIDELITY
+
     study_id, spec = storage.find_study(name)
-    if spec.get("strategy") in ("sha", "hyperband"):
+    if spec.get("strategy") in MULTI_FIDELITY:
         return _planned_halving(spec)
     stored = {d["index"]: d["n_trials"] for d in storage.load_stages(study_id)}
     stages = spec.get("stages", {})
@@ -35,13 +37,12 @@ def _planned(storage, name):
 
 def _planned_halving(spec):
     """Trial rows a successive-halving or Hyperband study plans: every rung of every bracket
-    (a promoted configuration is a new row that continues the old one)."""
-    from hpsearch.strategies import Hyperband, SuccessiveHalving
+    (a promoted configuration is a new row that continues the old one), as planning plans them."""
+    from hpsearch.planning import FIDELITY_DEFAULTS, SearchPlan
 
-    budgets = (spec["min_budget"], spec["max_budget"], spec["eta"], spec["total_budget"])
-    strategy = SuccessiveHalving(*budgets) if spec["strategy"] == "sha" else \
-        Hyperband(*budgets, lead=spec.get("lead", True))
-    return sum(sum(bracket.rung_sizes()) for bracket in strategy.brackets)
+    # the sampler only proposes configurations: the rungs, and so the count, do not depend on it
+    fidelity = {k: spec[k] for k in FIDELITY_DEFAULTS if k in spec and k != "sampler"}
+    return sum(stage.n_trials for stage in SearchPlan(spec["strategy"], (), fidelity=fidelity).stages)
 
 
 def cmd_show(args, argv):
