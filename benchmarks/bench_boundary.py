@@ -99,7 +99,7 @@ def study_parts(case, d, rng):
 
 def _today(space, result):
     """Today's rule on a result: lr's edge zone ("low"/"high"/None) of the best trial's value."""
-    from hpsearch.boundary import edge_of
+    from hpsearch.diagnostics.boundary import edge_of
 
     return edge_of(space[LR], result.best_params[LR]) if result.best_params else None
 
@@ -138,7 +138,7 @@ def _today_coarse_to_fine(study, space, sampler, n, seed, edge):
     """Today's two stages: narrowing that moves out only when the best is in the 5% zone
     (``edge_level=0``), then today's rule on the stage holding the best; found as in (f)."""
     import hpsearch as hp
-    from hpsearch.narrowing import narrow_space
+    from hpsearch.strategies.narrowing import narrow_space
 
     first = study.optimize(sampler, n_trials=n, seed=seed)
     ok = [r for r in first.records if r["status"] == "ok"]

@@ -69,7 +69,7 @@ class Problem:
 def make_problem(name, quick=False):
     """The ``main`` or ``sgd`` problem (see the module docstring)."""
     import hpsearch as hp
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.reader import load_study_file
     from models import MLPObjective
 
     if name == "main":
@@ -87,7 +87,7 @@ def make_problem(name, quick=False):
 
 def make_strategy(name, problem):
     """One of our strategies, planned for ``problem``'s total epochs and maximum budget."""
-    from hpsearch.stage import Stage
+    from hpsearch.strategies.stage import Stage
     from hpsearch.strategies import CoarseToFine, Hyperband, SuccessiveHalving
 
     b = {"min_budget": MIN_BUDGET, "max_budget": problem.max_budget, "eta": ETA, "total_budget": problem.total}
@@ -139,7 +139,7 @@ def run_optuna(name, problem, seed):
     import optuna
 
     from hpsearch import seeding
-    from hpsearch.optuna_interop import quiet_optuna, to_optuna_distribution
+    from hpsearch.samplers.optuna_convert import quiet_optuna, to_optuna_distribution
 
     coded = {n: to_optuna_distribution(n, d) for n, d in problem.space.items()}
     if name == "optuna-tpe-hyperband":

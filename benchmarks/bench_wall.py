@@ -104,7 +104,7 @@ def _name(run_dir):
 
 def floor_of(rows):
     """Seconds to call the same trials one after another in this process, without hpsearch."""
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.reader import load_study_file
 
     objective = load_study_file(STUDY).objective
     objective(rows[0]["params"], 1, 0)  # load the data first, as a worker does once

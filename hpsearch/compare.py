@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hpsearch.runfolder import COMPARE_DB
+from hpsearch.storage.runfolder import COMPARE_DB
 
 __all__ = ["Comparison", "compare_strategies", "DEFAULT_STRATEGIES"]
 
@@ -135,8 +135,8 @@ def _test(best):
 
 def _as_definition(source):
     """A StudyDefinition from a definition (a loaded study file), a study file path, or a dict of parts."""
-    from hpsearch.definition import StudyDefinition
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.definition import StudyDefinition
+    from hpsearch.studyfile.reader import load_study_file
 
     if isinstance(source, StudyDefinition):
         return source
@@ -155,7 +155,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
     """Run each strategy ``repeats`` times at equal compute and summarise the best values.
 
     Args:
-        study_file_or_parts: a :class:`~hpsearch.studyfile.StudyFile`, a study file path, or a
+        study_file_or_parts: a :class:`~hpsearch.studyfile.reader.StudyFile`, a study file path, or a
             dict with ``objective``, ``space`` and either ``stages`` (a list of ``(n_trials,
             budget[, sampler])`` or Stage objects) or ``n_trials`` and ``budget``; optional
             ``metric`` (default ``"val_acc"``), ``direction`` (``"maximize"``), ``name``, ``points``.
@@ -179,7 +179,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         StudyInterrupted: Ctrl-C; finished trials are kept in ``compare.db``.
     """
     from hpsearch.checks import SEED_LIMIT, check_seed, positive_int
-    from hpsearch.planning import STRATEGIES
+    from hpsearch.strategies.planning import STRATEGIES
 
     if budget is not None:
         import warnings

@@ -48,7 +48,7 @@ class StudyInterrupted(KeyboardInterrupt):
     """Ctrl-C during a search: dispatch stopped, finished trials kept.
 
     Subclasses ``KeyboardInterrupt`` so scripts stop as usual; ``result`` holds
-    the :class:`~hpsearch.result.SearchResult` of the trials that finished.
+    the :class:`~hpsearch.results.search_result.SearchResult` of the trials that finished.
     """
 
     def __init__(self, result=None, message="study interrupted"):

@@ -1,7 +1,7 @@
 """Study: the user's handle on a named search (objective, space, metric, storage).
 
 :meth:`Study.run` executes a search strategy (:mod:`hpsearch.strategies`) through the
-run loop (:mod:`hpsearch.optimize`); :meth:`Study.optimize` (one stage of random, grid,
+run loop (:mod:`hpsearch.execution.study_run`); :meth:`Study.optimize` (one stage of random, grid,
 Sobol or Optuna search) and :meth:`Study.coarse_to_fine` are its two common forms.
 With a storage, running the same call again resumes the study.
 """
@@ -9,10 +9,10 @@ from pathlib import Path
 
 from hpsearch.checks import check_direction
 from hpsearch.errors import StudyMismatchError
-from hpsearch.optimize import RunOptions, StudyRun
-from hpsearch.result import SearchResult
-from hpsearch.specs import json_roundtrip
-from hpsearch.stage import Stage
+from hpsearch.execution.study_run import RunOptions, StudyRun
+from hpsearch.results.search_result import SearchResult
+from hpsearch.storage.specs import json_roundtrip
+from hpsearch.strategies.stage import Stage
 
 __all__ = ["Study", "Stage", "load_study"]
 
@@ -37,7 +37,7 @@ class Study:
         metric: the returned key to optimise (non-empty string).
         direction: ``"maximize"`` or ``"minimize"``.
         storage: None (in memory; every run starts fresh), a path to a SQLite file
-            (str or Path; resumable), or a :class:`~hpsearch.storage.Storage`.
+            (str or Path; resumable), or a :class:`~hpsearch.storage.storage.Storage`.
         name: the study's name inside the storage.
 
     Raises:
@@ -47,7 +47,7 @@ class Study:
 
     def __init__(self, objective, space, metric="val_acc", direction="maximize", storage=None, name="study"):
         from hpsearch.space import Space
-        from hpsearch.storage import Storage
+        from hpsearch.storage.storage import Storage
 
         if not callable(objective):
             raise ValueError(f"objective must be callable as objective(params, budget, seed, report), "
@@ -87,15 +87,15 @@ class Study:
         Args:
             strategy: e.g. :class:`~hpsearch.strategies.CoarseToFine`.
             n_jobs, seed, backend, scheduler, retry_failed, progress, callbacks, fail_fast,
-                keep_checkpoints, log: see :class:`~hpsearch.optimize.RunOptions`; only ``seed``
+                keep_checkpoints, log: see :class:`~hpsearch.execution.study_run.RunOptions`; only ``seed``
                 changes which trials run.
             overwrite: discard a stored study of the same name whose settings differ.
-            confirm: a :class:`~hpsearch.confirm.Confirmation` (or a dict of its fields, e.g.
+            confirm: a :class:`~hpsearch.strategies.confirmed.Confirmation` (or a dict of its fields, e.g.
                 ``{"top": 3, "seeds": 5}``): after the search, train the best configurations again
                 with fresh seeds, choose by their mean, and test the winner once.
 
         Returns:
-            :class:`~hpsearch.result.SearchResult`.
+            :class:`~hpsearch.results.search_result.SearchResult`.
 
         Raises:
             ValueError: bad arguments (named in the message).
@@ -110,7 +110,7 @@ class Study:
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log)
         if confirm is not None:
-            from hpsearch.confirm import Confirmation, Confirmed
+            from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
             strategy = Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
         spec = self._spec(strategy, options.seed)
@@ -136,7 +136,7 @@ class Study:
 
     def _open_study(self, storage, spec, overwrite):
         """``(study_id, None)``, or ``(study_id, (old spec, changes))`` when ``spec`` extends it."""
-        from hpsearch.specs import spec_extension
+        from hpsearch.storage.specs import spec_extension
 
         try:
             return storage.open_study(self.name, spec, overwrite=overwrite), None
@@ -163,7 +163,7 @@ class Study:
             **run_options: the keyword arguments of :meth:`run`.
 
         Returns:
-            :class:`~hpsearch.result.SearchResult`.
+            :class:`~hpsearch.results.search_result.SearchResult`.
         """
         return self.coarse_to_fine([Stage(n_trials, budget, sampler)], batch_size=batch_size, **run_options)
 
@@ -183,7 +183,7 @@ class Study:
             **run_options: the keyword arguments of :meth:`run`.
 
         Returns:
-            :class:`~hpsearch.result.SearchResult`.
+            :class:`~hpsearch.results.search_result.SearchResult`.
         """
         from hpsearch.strategies import CoarseToFine, Narrowing
 
@@ -203,8 +203,8 @@ class Study:
 
     def _checkpoints(self, storage):
         """Where this study keeps paused trials: beside its storage file, else in memory."""
-        from hpsearch.checkpoints import CheckpointStore
-        from hpsearch.runfolder import checkpoint_dir
+        from hpsearch.storage.checkpoints import CheckpointStore
+        from hpsearch.storage.runfolder import checkpoint_dir
 
         if storage.path is None:
             return CheckpointStore(None)
@@ -212,7 +212,7 @@ class Study:
 
     def _open_storage(self):
         """(storage, owned): a Storage for this run; owned ones are closed after it."""
-        from hpsearch.storage import Storage
+        from hpsearch.storage.storage import Storage
 
         if isinstance(self.storage, Storage):
             return self.storage, False
@@ -223,13 +223,13 @@ def load_study(storage, name, select="highest-budget"):
     """The result of a stored study, without running anything.
 
     Args:
-        storage: a storage file path (str or Path) or a :class:`~hpsearch.storage.Storage`.
+        storage: a storage file path (str or Path) or a :class:`~hpsearch.storage.storage.Storage`.
         name: the study's name.
         select: how the best trial is chosen: ``"highest-budget"`` (among the ok trials at the
             highest budget any reached: what the study itself reports) or ``"all"``.
 
     Returns:
-        :class:`~hpsearch.result.SearchResult` (trials, best, boundary flags, stages, curves).
+        :class:`~hpsearch.results.search_result.SearchResult` (trials, best, boundary flags, stages, curves).
 
     Raises:
         StorageError: a missing file (never created), not an hpsearch database, or an

@@ -35,7 +35,7 @@ SMALL_PRODUCT = 1e7
 # have loaded another BLAS). Building one scans every loaded library, 0.3-4 ms, which
 # threadpool_limits() pays on entry and again on exit: ~7% of a 50 ms digits run, paid by
 # every trial of a search. Limiting through a cached controller costs ~7 us.
-# (hpsearch.runner keeps the same cache for its own limits: models never imports hpsearch.)
+# (hpsearch.execution.worker keeps the same cache for its own limits: models never imports hpsearch.)
 _controller = None
 _controller_modules = -1
 

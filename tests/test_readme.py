@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch.cli import build_parser, main
-from hpsearch.studyfile import load_study_file
+from hpsearch.studyfile.reader import load_study_file
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

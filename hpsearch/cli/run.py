@@ -4,7 +4,7 @@ from pathlib import Path
 
 from hpsearch.cli.output import err, report, resume_command, say
 from hpsearch.errors import StudyInterrupted
-from hpsearch.runfolder import RUNS, RunFolder
+from hpsearch.storage.runfolder import RUNS, RunFolder
 
 __all__ = ["cmd_run", "cmd_compare", "EXIT_INTERRUPTED"]
 
@@ -68,7 +68,7 @@ def _say_plan_head(sf, name, strategy):
 
 
 def cmd_run(args, argv):
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
     if args.seed is not None:
@@ -134,7 +134,7 @@ def cmd_run(args, argv):
 def _say_resuming(folder, name, planned, quiet):
     if quiet or not folder.db.exists():
         return
-    from hpsearch.storage import Storage
+    from hpsearch.storage.storage import Storage
 
     with Storage(folder.db, readonly=True) as storage:
         if name not in storage.study_names():
@@ -146,7 +146,7 @@ def _say_resuming(folder, name, planned, quiet):
 
 def cmd_compare(args, argv):
     from hpsearch.compare import DEFAULT_STRATEGIES, compare_strategies
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
     out = Path(args.out) if args.out else RUNS / f"{sf.name}-compare"

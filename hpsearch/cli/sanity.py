@@ -3,7 +3,7 @@ from pathlib import Path
 
 from hpsearch.cli.output import say
 from hpsearch.errors import HpsearchError
-from hpsearch.runfolder import RunFolder
+from hpsearch.storage.runfolder import RunFolder
 
 __all__ = ["cmd_sanity"]
 
@@ -96,7 +96,7 @@ def _sanity_text(sf, source, shown, report):
 def cmd_sanity(args, argv):
     from models import sanity_report
 
-    from hpsearch.studyfile import load_study_file
+    from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
     out = Path(args.out) if args.out else RunFolder.for_study(sf.name).path
@@ -124,7 +124,7 @@ def _lr_range(sf, data, config, out):
     """The lecture's next step: which learning rates make the loss go down; True if some do."""
     from models import lr_range_check
 
-    from hpsearch.lr_advice import lr_advice
+    from hpsearch.studyfile.lr_advice import lr_advice
     from hpsearch.plots.lr_range import save_lr_range_plot
 
     trainer = config["trainer"]

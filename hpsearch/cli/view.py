@@ -4,15 +4,15 @@ from pathlib import Path
 
 from hpsearch.cli.output import report, say
 from hpsearch.errors import HpsearchError
-from hpsearch.runfolder import RunFolder, open_database, pick_study
+from hpsearch.storage.runfolder import RunFolder, open_database, pick_study
 
 __all__ = ["cmd_show", "cmd_plot", "cmd_export"]
 
 
 def _load_run(args):
     """(database, study name, result, planned trials) of the run a show/plot command names."""
-    from hpsearch.result import SearchResult
-    from hpsearch.storage import Storage
+    from hpsearch.results.search_result import SearchResult
+    from hpsearch.storage.storage import Storage
 
     db = open_database(args.run_dir)
     with Storage(db, readonly=True) as storage:
@@ -24,7 +24,7 @@ def _load_run(args):
 
 def _planned(storage, name):
     """Trials planned for a stored study: stored stage sizes, else the spec's stage sizes."""
-    from hpsearch.planning import MULTI_FIDELITY
+    from hpsearch.strategies.planning import MULTI_FIDELITY
 
     study_id, spec = storage.find_study(name)
     if spec.get("strategy") in MULTI_FIDELITY:
@@ -38,7 +38,7 @@ def _planned(storage, name):
 def _planned_halving(spec):
     """Trial rows a successive-halving or Hyperband study plans: every rung of every bracket
     (a promoted configuration is a new row that continues the old one), as planning plans them."""
-    from hpsearch.planning import FIDELITY_DEFAULTS, SearchPlan
+    from hpsearch.strategies.planning import FIDELITY_DEFAULTS, SearchPlan
 
     # the sampler only proposes configurations: the rungs, and so the count, do not depend on it
     fidelity = {k: spec[k] for k in FIDELITY_DEFAULTS if k in spec and k != "sampler"}
@@ -82,8 +82,8 @@ def cmd_plot(args, argv):
 
 
 def cmd_export(args, argv):
-    from hpsearch.export import export_run
-    from hpsearch.storage import Storage
+    from hpsearch.integration.optuna_export import export_run
+    from hpsearch.storage.storage import Storage
 
     db = open_database(args.run_dir)
     with Storage(db, readonly=True) as storage:

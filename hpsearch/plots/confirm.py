@@ -58,8 +58,8 @@ def plot_confirmation(result):
     """Per confirmed candidate: fresh-seed values (dots), mean and spread, the search's own value.
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult` with a confirmation (reads
-            :meth:`~hpsearch.result.SearchResult.confirmation_table`, ``confirmation``, ``trials``).
+        result: a :class:`~hpsearch.results.search_result.SearchResult` with a confirmation (reads
+            :meth:`~hpsearch.results.search_result.SearchResult.confirmation_table`, ``confirmation``, ``trials``).
 
     Returns:
         matplotlib Figure; gids ``"seed-values"`` (one dot per fresh-seed run), ``"mean"``

@@ -205,7 +205,7 @@ def plot_learning_curves(result, top=3):
     """Loss per iteration and train/validation accuracy per epoch of the best ``top`` trials.
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult` (reads ``curves``, ``trials``, ``metric``).
+        result: a :class:`~hpsearch.results.search_result.SearchResult` (reads ``curves``, ``trials``, ``metric``).
         top: how many of the best ok trials with a curve to draw (positive int).
 
     Returns:

@@ -363,7 +363,7 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
         seed: seed of the drawn designs.
         params: the two parameter names to draw (x, y); default :func:`default_params`
             (callers with results pass the two most important, see
-            :func:`hpsearch.importance.parameter_importance`).
+            :func:`hpsearch.diagnostics.importance.parameter_importance`).
         grid_trials, random_trials: optional trials tables (``param_<name>`` columns and,
             for colouring, the ``metric`` column; e.g. a comparison's runs) to draw instead of
             designs from the samplers.

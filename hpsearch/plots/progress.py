@@ -245,7 +245,7 @@ def plot_run_progress(result):
     """One run's best value so far against the epochs the study had trained (``study_epochs``).
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult` (reads ``trials`` with ``study_epochs``,
+        result: a :class:`~hpsearch.results.search_result.SearchResult` (reads ``trials`` with ``study_epochs``,
             ``metric``, ``direction``, ``best_trial``, ``name``).
 
     Returns:
@@ -253,7 +253,7 @@ def plot_run_progress(result):
         (coloured by stage; the zoomed metric axis of :mod:`hpsearch.plots.metric_axis`, worse,
         diverged and failed trials in its strips), the best-so-far step line (gid
         ``"best-so-far"``, over every ok trial) and the study's best as a star (gid ``"best"``;
-        the highest-budget rule of :attr:`~hpsearch.result.SearchResult.best_trial`). With no
+        the highest-budget rule of :attr:`~hpsearch.results.search_result.SearchResult.best_trial`). With no
         trial, a figure that says so.
     """
     title = getattr(result, "name", None) or "study"

@@ -12,13 +12,13 @@ DPI = 110
 def important_params(space, trials, metric, direction):
     """The two parameters of ``space`` that matter most in ``trials`` (ordered ones preferred on ties).
 
-    Uses :func:`hpsearch.importance.parameter_importance`; with too few ok trials every
+    Uses :func:`hpsearch.diagnostics.importance.parameter_importance`; with too few ok trials every
     parameter scores the same and the space's first two ordered dims are returned.
 
     Raises:
         ValueError: the space has fewer than two searched parameters.
     """
-    from hpsearch.importance import parameter_importance
+    from hpsearch.diagnostics.importance import parameter_importance
     from hpsearch.plots.layout import default_params
 
     defaults = default_params(space)
@@ -105,7 +105,7 @@ def save_run_plots(result, out_dir, dpi=DPI):
     the run confirmed its top candidates.
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult`.
+        result: a :class:`~hpsearch.results.search_result.SearchResult`.
         out_dir: folder for the PNG files.
         dpi: resolution of the PNG files.
 

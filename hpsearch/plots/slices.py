@@ -231,7 +231,7 @@ def plot_slices(result):
     """The metric against each parameter, one panel per searched parameter.
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult` (reads ``trials``, ``metric``,
+        result: a :class:`~hpsearch.results.search_result.SearchResult` (reads ``trials``, ``metric``,
             ``direction``, ``best_trial``, ``best_value``, ``boundary``, ``stages``).
 
     Returns:

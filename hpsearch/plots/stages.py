@@ -243,7 +243,7 @@ def plot_stages(result):
     """Each stage's searched range per parameter, with the trials of each stage.
 
     Args:
-        result: a :class:`~hpsearch.result.SearchResult` with ``stages`` (their spaces)
+        result: a :class:`~hpsearch.results.search_result.SearchResult` with ``stages`` (their spaces)
             and ``trials``.
 
     Returns:

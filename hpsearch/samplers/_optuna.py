@@ -35,7 +35,7 @@ from optuna.trial import TrialState
 
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import HpsearchError
-from hpsearch.optuna_interop import PLAIN, quiet_optuna, to_optuna_distribution
+from hpsearch.samplers.optuna_convert import PLAIN, quiet_optuna, to_optuna_distribution
 from hpsearch.samplers._base import BaseSampler, check_start_args, reject_scipy
 
 __all__ = ["OptunaSampler", "make_optuna_sampler", "OPTUNA_SAMPLERS"]

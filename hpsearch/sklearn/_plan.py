@@ -1,6 +1,6 @@
 """SearchCV's ``strategy`` / ``n_trials`` / ``stages`` / ``resource`` as an hpsearch strategy.
 
-The strategy names are hpsearch's own (:data:`hpsearch.planning.STRATEGIES`): a sampler name
+The strategy names are hpsearch's own (:data:`hpsearch.strategies.planning.STRATEGIES`): a sampler name
 (``"random"``, ``"grid"``, ``"sobol"``, ``"tpe"``, ...) is one stage of ``n_trials`` candidates;
 ``"coarse-to-fine"`` runs ``stages`` (by default 75% of ``n_trials`` at a third of the resource,
 then 25% at the full resource, in the narrowed space); ``"sha"`` and
@@ -8,8 +8,8 @@ then 25% at the full resource, in the narrowed space); ``"sha"`` and
 The budget is the resource (samples or an estimator parameter); without one it is 1.
 """
 from hpsearch.checks import check_trials, did_you_mean, positive_int
-from hpsearch.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
-from hpsearch.stage import Stage
+from hpsearch.strategies.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
+from hpsearch.strategies.stage import Stage
 
 __all__ = ["make_strategy", "is_staged", "DEFAULT_ETA"]
 
@@ -23,7 +23,7 @@ def is_staged(strategy, resource):
 
 
 def _stage(i, stage, resource):
-    """``stages[i]`` as a :class:`~hpsearch.stage.Stage`: a Stage, an int (trials), or a dict of its fields."""
+    """``stages[i]`` as a :class:`~hpsearch.strategies.stage.Stage`: a Stage, an int (trials), or a dict of its fields."""
     try:
         if isinstance(stage, Stage):
             pass
@@ -43,7 +43,7 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
     """The :class:`~hpsearch.strategies.Strategy` to run.
 
     Args:
-        strategy: a name of :data:`~hpsearch.planning.STRATEGIES`.
+        strategy: a name of :data:`~hpsearch.strategies.planning.STRATEGIES`.
         n_trials: candidates (or, for sha/hyperband, full fits worth of compute).
         stages: for ``"coarse-to-fine"``: a list of stages (see :func:`_stage`), or None.
         resource: None, ``"n_samples"`` or an estimator parameter.

@@ -12,6 +12,8 @@ strategy numbers its trials, records its stages and learns what the objective su
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from hpsearch.records import best_record, competing
+
 __all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH"]
 
 #: Trials asked at a time from an adaptive sampler (Optuna's TPE, ...) unless the study says
@@ -59,7 +61,7 @@ class RunContext(ABC):
 
     @abstractmethod
     def begin_stage(self, stage):
-        """Record ``stage`` (a :class:`~hpsearch.stage.Stage` with index and space set) before
+        """Record ``stage`` (a :class:`~hpsearch.strategies.stage.Stage` with index and space set) before
         its trials run; a resumed study checks it against the stored one."""
 
     @abstractmethod
@@ -86,18 +88,13 @@ class Strategy(ABC):
     def boundary_trials(self, records, stages, metric, direction):
         """``(space, ok records)`` the edge test reads: by default the stage holding the best
         trial, over that stage's space (coarse-to-fine narrows the space stage by stage)."""
-        import math
-
-        from hpsearch.result import best_record
-
         best = best_record(records, metric, direction)
         stage = next((s for s in stages if best is not None and s.index == best["stage"]), None)
         if stage is None:
             return None, []
-        return stage.space, [r for r in records if r["stage"] == stage.index and r["status"] == "ok"
-                             and math.isfinite(r["metrics"].get(metric, math.nan))]
+        return stage.space, competing([r for r in records if r["stage"] == stage.index], metric)
 
     @abstractmethod
     def planned_stages(self, space, seed, direction):
-        """The stages this strategy will run, as :class:`~hpsearch.stage.Stage` plans (for
+        """The stages this strategy will run, as :class:`~hpsearch.strategies.stage.Stage` plans (for
         ``--dry-run`` and accounting); counts of later stages may be upper bounds."""

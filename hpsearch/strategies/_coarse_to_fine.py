@@ -3,7 +3,7 @@
 A single stage is plain random / grid / Sobol / Optuna search, so :meth:`Study.optimize`
 is coarse-to-fine with one stage. After stage k, every numeric range shrinks to the
 span of stage k's top trials (or moves outward past an edge the best trials sit on),
-see :func:`hpsearch.narrowing.narrow_space`.
+see :func:`hpsearch.strategies.narrowing.narrow_space`.
 """
 import math
 import warnings
@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 
 from hpsearch import seeding
 from hpsearch.checks import positive_int
-from hpsearch.stage import Stage
+from hpsearch.records import competing, ranked
+from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import DEFAULT_BATCH, Strategy
 
 __all__ = ["CoarseToFine", "Narrowing"]
@@ -49,7 +50,7 @@ class CoarseToFine(Strategy):
     """Run ``stages`` in order, each in the space narrowed around the previous stage's best trials.
 
     Args:
-        stages: a list of :class:`~hpsearch.stage.Stage` plans (or one Stage).
+        stages: a list of :class:`~hpsearch.strategies.stage.Stage` plans (or one Stage).
         narrowing: a :class:`Narrowing` (default settings when None).
         batch_size: trials asked at a time from an adaptive sampler (default
             :data:`DEFAULT_BATCH`); part of the study's identity, since it shapes the proposals.
@@ -137,9 +138,7 @@ class CoarseToFine(Strategy):
     @staticmethod
     def _best(ctx, records, m):
         """The best ``m`` ok records (ties by trial number)."""
-        ok = [r for r in records if r["status"] == "ok" and math.isfinite(r["metrics"][ctx.metric])]
-        sign = -1.0 if ctx.direction == "maximize" else 1.0
-        return sorted(ok, key=lambda r: (sign * r["metrics"][ctx.metric], r["number"]))[:m]
+        return ranked(competing(records, ctx.metric), ctx.metric, ctx.direction)[:m]
 
     def _stage_rounds(self, ctx, k, budget, sampler, n, keep):
         """Ask, run and (for adaptive samplers) tell the stage's ``n`` new trials; returns their records."""
@@ -160,7 +159,7 @@ class CoarseToFine(Strategy):
         return records
 
     def _next_space(self, ctx, k, space, records):
-        from hpsearch.narrowing import narrow_space
+        from hpsearch.strategies.narrowing import narrow_space
 
         ok = [r for r in records if r["status"] == "ok"]
         if not ok:

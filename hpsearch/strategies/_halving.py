@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from hpsearch import seeding
 from hpsearch.checks import MAX_TRIALS, positive_int
-from hpsearch.stage import Stage
+from hpsearch.records import competing, rank_key
+from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import Strategy
 
 __all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets"]
@@ -187,14 +188,7 @@ class _Halving(Strategy):
         """``(config index, params, record)`` best first; not-ok trials last; ties by trial number."""
         entries = [(i, params, record) for (i, params, _), record in zip(alive, records)]
 
-        def key(entry):
-            record = entry[2]
-            value = record["metrics"].get(ctx.metric) if record["status"] == "ok" else None
-            ok = value is not None and math.isfinite(value)
-            signed = (-value if ctx.direction == "maximize" else value) if ok else 0.0
-            return (not ok, signed, record["number"])
-
-        return sorted(entries, key=key)
+        return sorted(entries, key=lambda entry: rank_key(entry[2], ctx.metric, ctx.direction))
 
     def _tell(self, ctx, first_config, stopped):
         """Tell the sampler how the configurations that stop here ended (in config order)."""
@@ -205,7 +199,7 @@ class _Halving(Strategy):
     def boundary_trials(self, records, stages, metric, direction):
         """The budget level with the most ok trials (where the most configurations compete on
         equal terms), over the one space every bracket samples."""
-        ok = [r for r in records if r["status"] == "ok" and math.isfinite(r["metrics"].get(metric, math.nan))]
+        ok = competing(records, metric)
         if not ok or not stages:
             return None, []
         counts = {}

@@ -11,7 +11,7 @@ Run with the repository root on PYTHONPATH.
 import sys
 import time
 
-from hpsearch.storage import Storage
+from hpsearch.storage.storage import Storage
 
 SPEC = {"space": {"x": {"type": "uniform", "low": 0.0, "high": 1.0}}, "seed": 0}
 
@@ -51,7 +51,7 @@ def main(mode, path, name, n=0):
         storage.close()
     elif mode == "crash":
         # a trial row inside an open write transaction, as if the process died mid-write
-        from hpsearch import storage as module
+        from hpsearch.storage import storage as module
 
         with storage._guard("save trial"), storage._transaction() as conn:
             conn.execute(module._SAVE_TRIAL, (study_id, 0, 0, "ok", 1, 0, 0.0, 0.0, 0.0, None,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from hpsearch.boundary import BoundaryFlag, edge_of, find_boundary_flags, evidence_by_param
+from hpsearch.diagnostics.boundary import BoundaryFlag, edge_of, find_boundary_flags, evidence_by_param
 from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform
-from hpsearch.edge_test import EDGE_LEVEL, edge_evidence
+from hpsearch.diagnostics.edge_test import EDGE_LEVEL, edge_evidence
 from hpsearch.samplers import GridSampler, RandomSampler
 from hpsearch.space import Space
 

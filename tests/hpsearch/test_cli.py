@@ -168,12 +168,12 @@ def test_version_and_help(capsys):
 
 
 def test_a_bug_still_shows_its_traceback(tmp_path, capsys, monkeypatch):
-    import hpsearch.studyfile
+    import hpsearch.studyfile.reader
 
     def broken(path):
         raise AttributeError("a genuine bug")
 
-    monkeypatch.setattr(hpsearch.studyfile, "load_study_file", broken)
+    monkeypatch.setattr(hpsearch.studyfile.reader, "load_study_file", broken)
     with pytest.raises(AttributeError, match="genuine bug"):
         main(["run", str(bowl(tmp_path))])
 
@@ -284,7 +284,8 @@ def test_sanity_set_checks_a_chosen_configuration(tmp_path, run_cli):
     """The lecture's contrast on one deep net: sigmoid with small init stalls, relu with he trains."""
     study = tmp_path / "deep.toml"
     study.write_text(MLP.replace("hidden_dims = [16]", "hidden_dims = [64, 64, 64, 64, 64]"))
-    common = ("--set", "lr=0.01", "--set", "preprocess=standardize", "--out", tmp_path / "run")
+    # --no-lr-range: this test is about babysitting's checks; the range check has tests of its own
+    common = ("--set", "lr=0.01", "--set", "preprocess=standardize", "--out", tmp_path / "run", "--no-lr-range")
     code, stdout, err = run_cli("sanity", study, "--set", "activation=sigmoid", "--set", "init=small",
                                  *common)
     assert code == 1 and "[FAIL] overfit" in stdout and "gradients vanish towards the input" in stdout

@@ -115,16 +115,16 @@ def test_bad_confirm_tables_are_one_line_errors(tmp_path, capsys, table, said):
 
 
 def test_the_progress_bar_plans_the_confirmation_and_test_epochs(monkeypatch):
-    import hpsearch.optimize
+    import hpsearch.execution.study_run
 
     bars = []
 
-    class Recording(hpsearch.optimize.ProgressBar):
+    class Recording(hpsearch.execution.study_run.ProgressBar):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             bars.append(self)
 
-    monkeypatch.setattr(hpsearch.optimize, "ProgressBar", Recording)
+    monkeypatch.setattr(hpsearch.execution.study_run, "ProgressBar", Recording)
     res = confirm_run.run(confirm_run.make_study(None, "bar"))
     (bar,) = bars
     c = confirm_run.CONFIRM
@@ -139,6 +139,6 @@ def test_the_progress_bar_plans_the_confirmation_and_test_epochs(monkeypatch):
 def test_welch_pvalue_is_scipys(a, b):
     from scipy.stats import ttest_ind
 
-    from hpsearch.confirm import welch_pvalue
+    from hpsearch.strategies.confirmed import welch_pvalue
 
     assert welch_pvalue(a, b) == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)

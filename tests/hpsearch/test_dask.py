@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("distributed")
 
 import hpsearch as hp  # noqa: E402
-from hpsearch._dask import DASK_MISSING, dask_backend, local_cluster  # noqa: E402
+from hpsearch.execution.dask_backend import DASK_MISSING, dask_backend, local_cluster  # noqa: E402
 from hpsearch.errors import HpsearchError  # noqa: E402
 from hpsearch.objectives import LogBowl  # noqa: E402
 

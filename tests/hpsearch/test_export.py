@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 
 import hpsearch as hp
 from hpsearch.errors import HpsearchError
-from hpsearch.export import export_run
+from hpsearch.integration.optuna_export import export_run
 from hpsearch.objectives import LogBowl
 
 SPACE = {

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import hpsearch as hp
-from hpsearch.importance import parameter_importance
+from hpsearch.diagnostics.importance import parameter_importance
 from hpsearch.objectives import LogBowl
 from hpsearch.samplers import get_sampler
 

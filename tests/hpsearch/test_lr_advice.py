@@ -6,7 +6,7 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.cli import main
-from hpsearch.lr_advice import lr_advice, study_file_line
+from hpsearch.studyfile.lr_advice import lr_advice, study_file_line
 
 ROOT = Path(__file__).resolve().parents[2]
 

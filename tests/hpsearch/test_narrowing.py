@@ -5,10 +5,10 @@ import pytest
 import scipy.stats
 
 from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, LogUniform, ScipyDistribution, Uniform
-from hpsearch.narrowing import narrow_space
+from hpsearch.strategies.narrowing import narrow_space
 from hpsearch.samplers import RandomSampler
 from hpsearch.space import Space
-from hpsearch.stage import Stage
+from hpsearch.strategies.stage import Stage
 
 
 def run(space, objective, n=100, seed=0):

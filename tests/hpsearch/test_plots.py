@@ -12,7 +12,7 @@ from hpsearch.objectives import LogBowl
 from hpsearch.plots import (plot_best_so_far, plot_learning_curves, plot_random_vs_grid, plot_sanity, plot_slices,
                             plot_stages, save_comparison_plots, save_run_plots, save_sanity_plot)
 from hpsearch.plots.progress import best_so_far_curves
-from hpsearch.result import SearchResult, StageRecord
+from hpsearch.results.search_result import SearchResult, StageRecord
 
 
 # ---------------------------------------------------------------- helpers

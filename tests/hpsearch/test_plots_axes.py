@@ -16,7 +16,7 @@ from hpsearch.plots import (plot_best_so_far, plot_confirmation, plot_run_progre
                             plot_stages, save_run_plots)
 from hpsearch.plots._style import MAX_POINTS
 from hpsearch.plots.progress import best_so_far_curves
-from hpsearch.result import SearchResult, StageRecord
+from hpsearch.results.search_result import SearchResult, StageRecord
 
 SPACE = hp.Space({"lr": hp.LogUniform(1e-5, 1e-1), "depth": hp.IntUniform(1, 4)})
 

@@ -9,7 +9,7 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.objectives import LogBowl
-from hpsearch.storage import Storage
+from hpsearch.storage.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[2]
 

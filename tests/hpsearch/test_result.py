@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from hpsearch.errors import StorageError
-from hpsearch.result import SearchResult, StageRecord
+from hpsearch.results.search_result import SearchResult, StageRecord
 from hpsearch.space import Space
 from hpsearch.distributions import Choice, LogUniform
-from hpsearch.storage import Storage
+from hpsearch.storage.storage import Storage
 
 
 def _record(number, status, acc, lr=1e-3, hidden=(50,), stage=0, **metrics):

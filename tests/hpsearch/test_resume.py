@@ -16,7 +16,7 @@ import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
 from hpsearch.objectives import LogBowl
-from hpsearch.storage import Storage
+from hpsearch.storage.storage import Storage
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]

@@ -7,9 +7,9 @@ import pytest
 from joblib import delayed
 from threadpoolctl import threadpool_info
 
-from hpsearch.backends import BACKENDS, check_backend, make_parallel, parallel_context, uses_processes
+from hpsearch.execution.backends import BACKENDS, check_backend, make_parallel, parallel_context, uses_processes
 from hpsearch.objectives import LogBowl, trivial
-from hpsearch.runner import one_line_error, run_trial, worker_threads
+from hpsearch.execution.worker import one_line_error, run_trial, worker_threads
 
 RECORD_KEYS = {"number", "stage", "status", "params", "metrics", "budget", "seed", "start", "end",
                "duration", "error", "curve"}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hpsearch.errors import HpsearchError, StorageError, StudyLockedError, StudyMismatchError
-from hpsearch.storage import SCHEMA_VERSION, Storage
+from hpsearch.storage.storage import SCHEMA_VERSION, Storage
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("_storage_worker.py")

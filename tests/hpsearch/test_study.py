@@ -8,7 +8,7 @@ import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
 from hpsearch.objectives import LogBowl
-from hpsearch.storage import Storage
+from hpsearch.storage.storage import Storage
 
 SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1),
          "act": hp.Choice(["relu", "tanh"]), "epochs_fixed": hp.Fixed(3)}

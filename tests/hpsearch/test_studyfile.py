@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch.errors import StudyFileError
-from hpsearch.studyfile import COARSE_TO_FINE, StagePlan, load_study_file
+from hpsearch.studyfile.reader import COARSE_TO_FINE, StagePlan, load_study_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

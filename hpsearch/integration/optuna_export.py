@@ -37,7 +37,7 @@ def _label(value):
 def _categorical(values):
     from optuna.distributions import CategoricalDistribution
 
-    from hpsearch.optuna_interop import raw_choices
+    from hpsearch.samplers.optuna_convert import raw_choices
 
     if raw_choices(values):
         return CategoricalDistribution(values), lambda v: v
@@ -201,10 +201,10 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
 
     import optuna
 
-    from hpsearch.result import SearchResult
-    from hpsearch.optuna_interop import quiet_optuna
-    from hpsearch.runfolder import open_database, pick_study
-    from hpsearch.storage import Storage
+    from hpsearch.results.search_result import SearchResult
+    from hpsearch.samplers.optuna_convert import quiet_optuna
+    from hpsearch.storage.runfolder import open_database, pick_study
+    from hpsearch.storage.storage import Storage
 
     db = open_database(run_dir_or_db)
     with Storage(db, readonly=True) as storage:

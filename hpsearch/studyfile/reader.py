@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hpsearch.checks import check_name, did_you_mean, one_line
-from hpsearch.definition import StudyDefinition
+from hpsearch.studyfile.definition import StudyDefinition
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import StudyFileError
-from hpsearch.planning import COARSE_TO_FINE, STRATEGIES
-from hpsearch.stage import Stage
+from hpsearch.strategies.planning import COARSE_TO_FINE, STRATEGIES
+from hpsearch.strategies.stage import Stage
 
 __all__ = ["StudyFile", "StagePlan", "load_study_file", "STRATEGIES", "COARSE_TO_FINE"]
 
-#: The 0.1 name of a planned stage: the same :class:`~hpsearch.stage.Stage` type.
+#: The 0.1 name of a planned stage: the same :class:`~hpsearch.strategies.stage.Stage` type.
 StagePlan = Stage
 
 _TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search", "confirm")
@@ -55,7 +55,7 @@ def strategies():
 
 @dataclass
 class StudyFile(StudyDefinition):
-    """A loaded, checked study file: a :class:`~hpsearch.definition.StudyDefinition` read from ``path``.
+    """A loaded, checked study file: a :class:`~hpsearch.studyfile.definition.StudyDefinition` read from ``path``.
 
     Attributes (besides the definition's):
         path: the file (as given).
@@ -190,8 +190,8 @@ def _load(reader, path, doc):
     space_table = reader.get("", doc, "space", "table", required=True)
     search_table = reader.get("", doc, "search", "table", required=True)
 
-    from hpsearch.search_section import read_search
-    from hpsearch.trainer_section import build_objective
+    from hpsearch.studyfile.search_section import read_search
+    from hpsearch.studyfile.trainer_section import build_objective
 
     objective, ref = build_objective(reader.where, path, trainer)
     _check_metric(reader, metric, objective)
@@ -207,7 +207,7 @@ def _confirm(reader, table):
     """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None."""
     if table is None:
         return None
-    from hpsearch.confirm import Confirmation
+    from hpsearch.strategies.confirmed import Confirmation
 
     section = "[confirm]"
     reader.check_keys(section, table, ("top", "seeds", "test"))

@@ -5,7 +5,7 @@ searched, the true optimum may lie beyond it, so widen the range and search agai
 search, :func:`find_boundary_flags` checks every ordered (numeric) parameter:
 
 - a float range searched at random points (random, Sobol, Optuna) is flagged at an edge
-  when the statistical edge test of :mod:`hpsearch.edge_test` says so: the top trials are
+  when the statistical edge test of :mod:`hpsearch.diagnostics.edge_test` says so: the top trials are
   shifted toward that edge *and* the metric still improves toward it in the half of the
   range nearest it. Each edge is tested at the 2.5% level, so a parameter is falsely
   flagged at most 5% of the time (measured: well under 1%, ``benchmarks/bench_boundary.py``);
@@ -28,7 +28,7 @@ import numpy as np
 
 from hpsearch.checks import check_direction
 from hpsearch.distributions import IntUniform, ScipyDistribution
-from hpsearch.edge_test import EDGE_LEVEL, edge_evidence, evidence_label, top_count
+from hpsearch.diagnostics.edge_test import EDGE_LEVEL, edge_evidence, evidence_label, top_count
 
 __all__ = ["BoundaryFlag", "EDGES", "find_boundary_flags", "edge_of", "at_hard_bound", "uses_rule", "ok_trials",
            "format_value", "widened_edge",

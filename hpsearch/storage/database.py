@@ -3,7 +3,7 @@
 Opening checks what the file is before anything is written: a folder, a file that is not
 SQLite, another application's database, a newer schema or a damaged file is a one-line
 :class:`~hpsearch.errors.StorageError`. SQLite errors of any later statement become one-line
-StorageErrors too (:meth:`Database._guard`). :class:`~hpsearch.storage.Storage` puts the
+StorageErrors too (:meth:`Database._guard`). :class:`~hpsearch.storage.storage.Storage` puts the
 studies, stages, trials, flags and leases on top.
 """
 import json

@@ -1,10 +1,10 @@
-"""A study file's ``[search]`` table -> a :class:`~hpsearch.planning.SearchPlan`, checked."""
+"""A study file's ``[search]`` table -> a :class:`~hpsearch.strategies.planning.SearchPlan`, checked."""
 import math
 
 from hpsearch.checks import one_line
-from hpsearch.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
+from hpsearch.strategies.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
 from hpsearch.samplers import SAMPLERS
-from hpsearch.stage import Stage
+from hpsearch.strategies.stage import Stage
 
 __all__ = ["read_search", "SEARCH_KEYS"]
 
@@ -189,7 +189,7 @@ def _n_jobs(reader, table):
 
 
 def _backend(reader, table):
-    from hpsearch.backends import BACKENDS
+    from hpsearch.execution.backends import BACKENDS
 
     backend = reader.get(_SECTION, table, "backend", "str")
     if backend is not None and backend not in BACKENDS:

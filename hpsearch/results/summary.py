@@ -20,7 +20,7 @@ def text_table(headers, rows):
 
 def summarize(result, top=10):
     """Counts, the best trials, the stages, the compute, the flags, the failures and the
-    confirmation of a :class:`~hpsearch.result.SearchResult` (no trailing newline)."""
+    confirmation of a :class:`~hpsearch.results.search_result.SearchResult` (no trailing newline)."""
     counts = result.counts()
     lines = [f"study {result.name!r}: {len(result.records)} trials "
              f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "

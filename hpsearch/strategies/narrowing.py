@@ -6,14 +6,14 @@ margin, and keeps only the Choice values that the top trials used.
 
 A range never shrinks away from an edge the good trials crowd toward: when the best trial
 sits in an edge zone of its range, or the trend part of the edge test of
-:mod:`hpsearch.edge_test` points at the edge (the metric improving toward it in the half
+:mod:`hpsearch.diagnostics.edge_test` points at the edge (the metric improving toward it in the half
 nearest it, at the lenient ``edge_level``), the range moves outward past that edge (the
 lecture's advice, automated), never past the distribution's hard ``bounds``. A needless move costs a range shifted outward around the best
 trial, while a wrong inward cut would lose the optimum.
 """
 import math
 
-from hpsearch.boundary import at_hard_bound, edge_of, ok_trials, evidence_by_param, top_indices, widened_edge
+from hpsearch.diagnostics.boundary import at_hard_bound, edge_of, ok_trials, evidence_by_param, top_indices, widened_edge
 from hpsearch.distributions import Choice, Fixed, IntUniform, ScipyDistribution
 
 __all__ = ["narrow_space"]

@@ -1,6 +1,6 @@
 """StudyDefinition: everything a study needs before it runs, wherever it was written down.
 
-A study file (:mod:`hpsearch.studyfile`) is one way to write it; ``compare_strategies``
+A study file (:mod:`hpsearch.studyfile.reader`) is one way to write it; ``compare_strategies``
 takes the same parts as a dict (:meth:`StudyDefinition.from_parts`). Both give a
 definition that makes the :class:`~hpsearch.study.Study` and runs its search plan, or
 that plan converted to another strategy at equal compute.
@@ -8,7 +8,7 @@ that plan converted to another strategy at equal compute.
 from dataclasses import dataclass
 
 from hpsearch.checks import check_direction, check_seed
-from hpsearch.planning import COARSE_TO_FINE, SearchPlan
+from hpsearch.strategies.planning import COARSE_TO_FINE, SearchPlan
 
 __all__ = ["StudyDefinition"]
 
@@ -24,9 +24,9 @@ class StudyDefinition:
         metric, direction, seed: what to optimise, and the study seed.
         objective: the objective (a callable of the search protocol).
         space: the :class:`~hpsearch.space.Space`.
-        search: the :class:`~hpsearch.planning.SearchPlan`.
+        search: the :class:`~hpsearch.strategies.planning.SearchPlan`.
         n_jobs, backend: defaults for running (the caller's options win); None: all cores, loky.
-        confirm: a :class:`~hpsearch.confirm.Confirmation` to run after the search, or None.
+        confirm: a :class:`~hpsearch.strategies.confirmed.Confirmation` to run after the search, or None.
     """
 
     name: str
@@ -79,7 +79,7 @@ class StudyDefinition:
             **run_options: the other keyword arguments of :meth:`Study.run`.
 
         Returns:
-            the :class:`~hpsearch.result.SearchResult`.
+            the :class:`~hpsearch.results.search_result.SearchResult`.
         """
         plan = self.search.convert(strategy, n_trials)
         n_jobs = n_jobs or self.n_jobs or "auto"
@@ -90,7 +90,7 @@ class StudyDefinition:
     @classmethod
     def from_parts(cls, parts):
         """A definition from a dict of parts: ``objective``, ``space`` and either ``stages`` (a list
-        of :class:`~hpsearch.stage.Stage` or ``(n_trials, budget[, sampler])`` tuples) or
+        of :class:`~hpsearch.strategies.stage.Stage` or ``(n_trials, budget[, sampler])`` tuples) or
         ``n_trials`` and ``budget``; optional ``metric`` (default ``"val_acc"``), ``direction``
         (``"maximize"``), ``name`` (``"compare"``), ``seed`` (0), ``points``.
 
@@ -98,7 +98,7 @@ class StudyDefinition:
             ValueError: an unknown or missing part.
         """
         from hpsearch.space import Space
-        from hpsearch.stage import Stage
+        from hpsearch.strategies.stage import Stage
 
         unknown = sorted(set(parts) - set(_PARTS))
         if unknown:
@@ -122,7 +122,7 @@ class StudyDefinition:
 
 def _stage(stage):
     """A Stage plan (sampler by name) from a Stage or a tuple ``(n_trials, budget[, sampler])``."""
-    from hpsearch.stage import Stage
+    from hpsearch.strategies.stage import Stage
 
     if isinstance(stage, Stage):
         return Stage(stage.n_trials, stage.budget, stage.sampler if isinstance(stage.sampler, str) else "random",

@@ -8,39 +8,14 @@ never runs anything.
 import math
 from pathlib import Path
 
-from hpsearch.checks import is_better
+from hpsearch.records import best_record, check_selection, top_records
 from hpsearch.errors import StorageError
-from hpsearch.stage import Stage, StageRecord
+from hpsearch.strategies.stage import Stage, StageRecord
 
-__all__ = ["SearchResult", "StageRecord", "best_record", "SELECTIONS"]
+__all__ = ["SearchResult", "StageRecord"]
 
-#: How the best trial is chosen: among the ok trials at the highest budget any ok trial reached
-#: (a 3-epoch trial is not compared with a 40-epoch one), or among all ok trials.
-SELECTIONS = ("highest-budget", "all")
 #: Columns multi-fidelity strategies add to the trials table (when any trial has them).
 _LABEL_COLUMNS = ("bracket", "rung", "continued_from")
-
-
-def best_record(records, metric, direction, select="highest-budget"):
-    """The best "ok" record (a finite ``metric``; the lowest number wins ties), or None.
-
-    ``select="highest-budget"`` (the default) compares only the ok trials at the highest budget
-    any ok trial reached; ``"all"`` compares every ok trial.
-    """
-    if select not in SELECTIONS:
-        raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
-    ok = [r for r in records if r["status"] == "ok" and r["metrics"].get(metric) is not None
-          and math.isfinite(r["metrics"][metric])]
-    if select == "highest-budget" and ok:
-        top = max(r.get("budget") or 0 for r in ok)
-        ok = [r for r in ok if (r.get("budget") or 0) == top]
-    best = None
-    for record in ok:
-        value = record["metrics"][metric]
-        if best is None or is_better(value, best["metrics"][metric], direction) or \
-                (value == best["metrics"][metric] and record["number"] < best["number"]):
-            best = record
-    return best
 
 
 def _stage_record(d):
@@ -55,7 +30,7 @@ def _stage_record(d):
 
 
 def _flag(d):
-    from hpsearch.boundary import BoundaryFlag
+    from hpsearch.diagnostics.boundary import BoundaryFlag
 
     return d if isinstance(d, BoundaryFlag) else BoundaryFlag(**d)
 
@@ -71,9 +46,9 @@ class SearchResult:
         name: the study name.
         param_names: parameter names in space order (the ``param_<name>`` columns);
             names found only in records are appended in order of appearance.
-        stages: list of :class:`~hpsearch.stage.Stage` as they ran (index and space set).
-        boundary: list of :class:`~hpsearch.boundary.BoundaryFlag` (or their dicts).
-        select: how the best trial is chosen, one of :data:`SELECTIONS` (default: among the
+        stages: list of :class:`~hpsearch.strategies.stage.Stage` as they ran (index and space set).
+        boundary: list of :class:`~hpsearch.diagnostics.boundary.BoundaryFlag` (or their dicts).
+        select: how the best trial is chosen, one of :data:`hpsearch.records.SELECTIONS` (default: among the
             trials at the highest budget reached).
         checkpoint_bytes: the most disk the run's checkpoints took (0: none, or not known).
 
@@ -128,7 +103,7 @@ class SearchResult:
     def _confirmation(self):
         if not self.confirm_records:
             return None
-        from hpsearch.confirm import confirmation_report
+        from hpsearch.strategies.confirmed import confirmation_report
 
         return confirmation_report(self.confirm_records, self.metric, self.direction)
 
@@ -191,19 +166,18 @@ class SearchResult:
         """Read a study's result from a storage without running anything.
 
         Args:
-            storage: a :class:`~hpsearch.storage.Storage`, or the path of a storage file.
+            storage: a :class:`~hpsearch.storage.storage.Storage`, or the path of a storage file.
             study: the study's name (str) or its id in ``storage`` (int).
-            select: how the best trial is chosen (see :data:`SELECTIONS`).
+            select: how the best trial is chosen (see :data:`hpsearch.records.SELECTIONS`).
 
         Raises:
             StorageError: the file does not exist (it is not created), is not an
                 hpsearch database, or holds no study of that name (the message lists
                 the names present).
         """
-        from hpsearch.storage import Storage
+        from hpsearch.storage.storage import Storage
 
-        if select not in SELECTIONS:
-            raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
+        check_selection(select)
         if isinstance(storage, Storage):
             return cls._read(storage, study, select)
         path = Path(storage)
@@ -274,16 +248,11 @@ class SearchResult:
 
     def top_records(self, n=10):
         """The ``n`` best "ok" trial records (best first) among those the selection rule compares."""
-        ok = [r for r in self.records if r["status"] == "ok" and math.isfinite(r["metrics"].get(self.metric, math.nan))]
-        if self.select == "highest-budget" and ok:
-            budget = max(r.get("budget") or 0 for r in ok)
-            ok = [r for r in ok if (r.get("budget") or 0) == budget]
-        sign = -1.0 if self.direction == "maximize" else 1.0
-        return sorted(ok, key=lambda r: (sign * r["metrics"][self.metric], r["number"]))[:n]
+        return top_records(self.records, self.metric, self.direction, n, self.select)
 
     def summary(self, top=10):
         """A readable report: counts, the best trials, the stages, the compute, the failures and
-        the confirmation (see :func:`hpsearch.summary.summarize`).
+        the confirmation (see :func:`hpsearch.results.summary.summarize`).
 
         Args:
             top: how many of the best trials to list.
@@ -291,6 +260,6 @@ class SearchResult:
         Returns:
             str (several lines, no trailing newline).
         """
-        from hpsearch.summary import summarize
+        from hpsearch.results.summary import summarize
 
         return summarize(self, top)

@@ -14,14 +14,14 @@ import warnings
 from dataclasses import dataclass
 
 from hpsearch import seeding
-from hpsearch.backends import check_backend
+from hpsearch.execution.backends import check_backend
 from hpsearch.checks import check_seed, positive_int
-from hpsearch.dispatch import AutoPool, TrialPool
+from hpsearch.execution.trial_pool import AutoPool, TrialPool
 from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
-from hpsearch.progress import ProgressBar
-from hpsearch.result import SearchResult
-from hpsearch.runner import protocol_keywords
-from hpsearch.specs import json_roundtrip
+from hpsearch.execution.progress import ProgressBar
+from hpsearch.results.search_result import SearchResult
+from hpsearch.execution.worker import protocol_keywords
+from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
 
 __all__ = ["RunOptions", "StudyRun"]
@@ -132,7 +132,7 @@ class StudyRun(RunContext):
 
     # ------------------------------------------------------------------ driving
     def execute(self, storage, study_id):
-        """Run the strategy to its end; returns the :class:`~hpsearch.result.SearchResult`.
+        """Run the strategy to its end; returns the :class:`~hpsearch.results.search_result.SearchResult`.
 
         Raises:
             StudyInterrupted: Ctrl-C; ``.result`` holds every stored trial.
@@ -265,7 +265,7 @@ class StudyRun(RunContext):
     # ------------------------------------------------------------------ results
     def _flags(self, records):
         """Boundary flags over the trials the strategy says the edge test reads."""
-        from hpsearch.boundary import find_boundary_flags
+        from hpsearch.diagnostics.boundary import find_boundary_flags
 
         space, ok = self.strategy.boundary_trials(records, self.stages, self.metric, self.direction)
         if space is None or not ok:

@@ -12,8 +12,8 @@ and a trial that kills its worker on its own is recorded as failed. The study go
 import time
 from contextlib import ExitStack
 
-from hpsearch.backends import make_parallel, parallel_context, uses_processes
-from hpsearch.runner import run_trial, worker_threads
+from hpsearch.execution.backends import make_parallel, parallel_context, uses_processes
+from hpsearch.execution.worker import run_trial, worker_threads
 
 __all__ = ["TrialPool", "AutoPool", "worker_died", "WORKER_START_SECONDS"]
 
@@ -43,7 +43,7 @@ class TrialPool:
         objective: the study's objective (sent with every task; a Dask cluster is probed with it).
         metric: the study metric (a trial without it is "diverged").
         n_jobs: positive int.
-        backend: a name of :data:`hpsearch.backends.BACKENDS`.
+        backend: a name of :data:`hpsearch.execution.backends.BACKENDS`.
         scheduler: a Dask scheduler address, or None.
     """
 
@@ -89,7 +89,7 @@ class TrialPool:
         """Run ``requests`` (a list of TrialRequest); yield ``(request, record)`` as each finishes.
 
         ``extras(request)``, if given, returns more keyword arguments of
-        :func:`~hpsearch.runner.run_trial` (a checkpoint to continue from, ...); it is called
+        :func:`~hpsearch.execution.worker.run_trial` (a checkpoint to continue from, ...); it is called
         as each task is dispatched, so large checkpoints are not all held at once.
         """
         self._extras = extras or (lambda request: {})

@@ -22,10 +22,10 @@ import socket
 import time
 from contextlib import contextmanager
 
-from hpsearch.database import SCHEMA_VERSION, Database, dumps as _dumps, sqlite_scalar as _sqlite_scalar
+from hpsearch.storage.database import SCHEMA_VERSION, Database, dumps as _dumps, sqlite_scalar as _sqlite_scalar
 from hpsearch.errors import START_OVER, StorageError, StudyLockedError, StudyMismatchError
-from hpsearch.leases import Heartbeat, clock, process_identity
-from hpsearch.specs import spec_differences
+from hpsearch.storage.leases import Heartbeat, clock, process_identity
+from hpsearch.storage.specs import spec_differences
 
 __all__ = ["Storage", "SCHEMA_VERSION", "spec_differences"]
 
@@ -57,7 +57,7 @@ class Storage(Database):
         stale_after: seconds without a heartbeat after which a lease held by a process on
             another host is considered abandoned (a lease on this host is checked directly
             by asking whether its process is alive).
-        readonly: open an existing file for reading only (see :class:`~hpsearch.database.Database`).
+        readonly: open an existing file for reading only (see :class:`~hpsearch.storage.database.Database`).
 
     Raises:
         StorageError: the file is not SQLite, is damaged, belongs to another application,

@@ -1,7 +1,7 @@
 """Speaking Optuna: quiet calls, and our distributions as Optuna's.
 
 Shared by the Optuna samplers (:mod:`hpsearch.samplers`) and the export to an Optuna
-storage (:mod:`hpsearch.export`).
+storage (:mod:`hpsearch.integration.optuna_export`).
 """
 from contextlib import contextmanager
 import copy

@@ -17,12 +17,10 @@ import numpy as np
 
 from hpsearch import seeding
 from hpsearch.checks import positive_int
+from hpsearch.records import top_configurations
 from hpsearch.strategies import Strategy
 
-__all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "ROLES", "confirmation_report"]
-
-#: The roles of a study's trials: the search's own, the confirmation runs, the test run.
-ROLES = ("search", "confirm", "test")
+__all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "confirmation_report", "welch_pvalue"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class Confirmed(Strategy):
 
     def planned_extra_epochs(self, planned):
         """Epochs of the confirmation and test runs: each trains at the search's highest
-        budget among ``planned`` (its :class:`~hpsearch.stage.Stage` plans)."""
+        budget among ``planned`` (its :class:`~hpsearch.strategies.stage.Stage` plans)."""
         return self.planned_extra_trials() * max((s.budget for s in planned), default=0)
 
     def rounds(self, ctx):
@@ -110,26 +108,6 @@ class Confirmed(Strategy):
         # the test model is the winner's first confirmation run, trained again with final=True
         yield [ctx.request(stage + 1, winner["params"], budget, seed=winner["seeds"][0], role="test",
                            candidate=winner["candidate"], final=True)]
-
-
-def top_configurations(records, metric, direction, top):
-    """The best ``top`` ok search records at the highest budget, one per configuration."""
-    from hpsearch.result import best_record
-
-    ok = [r for r in records if r["status"] == "ok" and math.isfinite(r["metrics"].get(metric, math.nan))]
-    if not ok:
-        return []
-    budget = max(r["budget"] for r in ok)
-    pool = [r for r in ok if r["budget"] == budget]
-    chosen, seen = [], set()
-    while pool and len(chosen) < top:
-        best = best_record(pool, metric, direction)
-        pool.remove(best)
-        key = repr(sorted(best["params"].items()))
-        if key not in seen:
-            seen.add(key)
-            chosen.append(best)
-    return chosen
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from hpsearch.checks import did_you_mean, positive_int
 from hpsearch.samplers import SAMPLERS
-from hpsearch.stage import Stage
+from hpsearch.strategies.stage import Stage
 
 __all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "MULTI_FIDELITY", "FIDELITY_DEFAULTS", "scale_counts"]
 
@@ -47,7 +47,7 @@ class SearchPlan:
 
     Attributes:
         strategy: a sampler name (one stage) or ``"coarse-to-fine"``.
-        stages: the :class:`~hpsearch.stage.Stage` plans (samplers by name); one for a
+        stages: the :class:`~hpsearch.strategies.stage.Stage` plans (samplers by name); one for a
             single-stage strategy.
         points: grid points per numeric parameter (``{name: k}``), or None.
         narrowing: coarse-to-fine narrowing options given (``top_fraction``, ``margin``,
@@ -113,7 +113,7 @@ class SearchPlan:
                           sampler_options=self.sampler_options)
 
     def stages_for(self, strategy=None, n_trials=None):
-        """The stages to run, as :class:`~hpsearch.stage.Stage` plans.
+        """The stages to run, as :class:`~hpsearch.strategies.stage.Stage` plans.
 
         With ``strategy`` (another strategy than the plan's) or ``n_trials`` (a different
         total trial count) the plan is converted at equal compute: the same total number of

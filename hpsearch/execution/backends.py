@@ -4,7 +4,7 @@
 study and yields the keyword arguments for ``joblib.Parallel``. ``loky``
 (processes, the default), ``multiprocessing`` (processes) and ``threading``
 need nothing more; ``dask`` starts (or connects to) a Dask cluster through
-:mod:`hpsearch._dask`, imported only when asked for so dask stays optional.
+:mod:`hpsearch.execution.dask_backend`, imported only when asked for so dask stays optional.
 """
 import itertools
 from contextlib import contextmanager
@@ -17,7 +17,7 @@ def _joblib_builtin(name, n_jobs, scheduler, probe):
 
 @contextmanager
 def _dask(name, n_jobs, scheduler, probe):
-    from hpsearch._dask import dask_backend
+    from hpsearch.execution.dask_backend import dask_backend
 
     # probe: the objective, sent once through the cluster so a worker that cannot
     # import its module fails at once instead of hanging inside joblib

@@ -1,0 +1,1 @@
+"""Integration with other tools: export of a run into an Optuna storage."""

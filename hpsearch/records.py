@@ -1,0 +1,98 @@
+"""Trial records: the plain dicts every layer passes around, and the one rule for which compete.
+
+A record is ``{"number", "stage", "status", "params", "metrics", "budget", "seed", ...}``
+(ARCHITECTURE.md, "Trial records"). A record *competes* when its status is ``"ok"`` and its
+metric is a finite number; among competing records, the best is the one whose metric is best
+in the study's direction, the lower trial number winning ties. Every module that ranks trials
+(the result, the strategies, the confirmation, the edge test) asks this module, so the rule
+has one home.
+"""
+import math
+
+__all__ = ["ROLES", "SELECTIONS", "metric_value", "competing", "at_highest_budget", "rank_key", "ranked",
+           "check_selection",
+           "best_record", "top_records", "top_configurations"]
+
+#: The roles of a study's trials: the search's own, the confirmation runs, the test run.
+ROLES = ("search", "confirm", "test")
+#: How the best trial is chosen: among the ok trials at the highest budget any ok trial reached
+#: (a 3-epoch trial is not compared with a 40-epoch one), or among all ok trials.
+SELECTIONS = ("highest-budget", "all")
+
+
+def metric_value(record, metric):
+    """``record``'s ``metric`` as a float when the record competes (ok, finite), else None."""
+    if record["status"] != "ok":
+        return None
+    value = record["metrics"].get(metric)
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def competing(records, metric):
+    """The records that compete: status ``"ok"`` and a finite ``metric``, in the given order."""
+    return [r for r in records if metric_value(r, metric) is not None]
+
+
+def at_highest_budget(records):
+    """The records at the highest budget among ``records`` (all of them when none has a budget)."""
+    if not records:
+        return []
+    top = max(r.get("budget") or 0 for r in records)
+    return [r for r in records if (r.get("budget") or 0) == top]
+
+
+def rank_key(record, metric, direction):
+    """Sort key, best first: competing records by metric in ``direction``, then the rest; ties
+    by trial number."""
+    value = metric_value(record, metric)
+    if value is None:
+        return (True, 0.0, record["number"])
+    return (False, -value if direction == "maximize" else value, record["number"])
+
+
+def ranked(records, metric, direction):
+    """``records`` best first (see :func:`rank_key`); records that do not compete come last."""
+    return sorted(records, key=lambda r: rank_key(r, metric, direction))
+
+
+def check_selection(select):
+    """``select`` if it is one of :data:`SELECTIONS`, else ValueError."""
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
+    return select
+
+
+def _selected(records, metric, select):
+    check_selection(select)
+    pool = competing(records, metric)
+    return at_highest_budget(pool) if select == "highest-budget" else pool
+
+
+def top_records(records, metric, direction, n, select="highest-budget"):
+    """The ``n`` best competing records (best first).
+
+    ``select="highest-budget"`` (the default) compares only the records at the highest budget any
+    competing record reached; ``"all"`` compares every competing record.
+    """
+    return ranked(_selected(records, metric, select), metric, direction)[:n]
+
+
+def best_record(records, metric, direction, select="highest-budget"):
+    """The best competing record (see :func:`top_records`), or None."""
+    best = top_records(records, metric, direction, 1, select)
+    return best[0] if best else None
+
+
+def top_configurations(records, metric, direction, top):
+    """The best ``top`` competing records at the highest budget, one per distinct configuration."""
+    chosen, seen = [], set()
+    for record in ranked(_selected(records, metric, "highest-budget"), metric, direction):
+        key = repr(sorted(record["params"].items()))
+        if key not in seen:
+            seen.add(key)
+            chosen.append(record)
+            if len(chosen) == top:
+                break
+    return chosen

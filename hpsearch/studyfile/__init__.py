@@ -1,0 +1,1 @@
+"""Study files: TOML read and checked into a StudyDefinition ([search], [trainer], lr advice)."""
