@@ -33,14 +33,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["EdgeEvidence", "edge_evidence", "evidence_label", "top_count", "EDGE_LEVEL", "residual_ranks"]
+__all__ = ["EdgeEvidence", "edge_evidence", "evidence_label", "top_count", "EDGE_LEVEL", "residual_ranks", "holm"]
 
 EDGE_LEVEL = 0.025      # per edge: at most 5% false flags per parameter by construction, < 1% measured
 STRONG = 10.0           # "strong" evidence: a p-value at least this many times below the level
 _PER_COEFFICIENT = 10   # trials per fitted coefficient before the trend reads residuals
 
 _MIN_GROUP = 2          # the shift test needs two top trials and two others
-_MIN_HALF = 4           # the trend test needs four trials in the half nearest the edge
+_MIN_HALF = 4           # the trend test needs four trials in the zone nearest the edge
+TREND_ZONE = 0.48       # the trend test reads the trials in this share of the range nearest the edge
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _shift(u, good, top_fraction, min_top):
 
 def _trend(u, good, edge):
     """One-sided Kendall p-value: within the half nearest ``edge`` the metric improves toward it."""
-    half = u >= 0.5 if edge == "high" else u <= 0.5
+    half = u >= 1.0 - TREND_ZONE if edge == "high" else u <= TREND_ZONE
     if half.sum() < _MIN_HALF or np.ptp(u[half]) == 0 or np.ptp(good[half]) == 0:
         return 1.0
     return _p(stats.kendalltau(u[half], good[half], alternative="greater" if edge == "high" else "less"))
@@ -126,3 +127,16 @@ def edge_evidence(u, good, top_fraction=0.2, min_top=3, others=None):
     low, high = _shift(u, good, top_fraction, min_top)
     trend = residual_ranks(good, None if others is None else np.asarray(others, dtype=float).reshape(len(u), -1))
     return {"low": EdgeEvidence(low, _trend(u, trend, "low")), "high": EdgeEvidence(high, _trend(u, trend, "high"))}
+
+
+def holm(pvalues):
+    """Holm's step-down adjustment of ``pvalues`` (a sequence): reject those whose adjusted p-value
+    is at most the level, and the chance of any false rejection among them all stays at most
+    the level, whatever their dependence. Returns a list in the input order."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return [float(x) for x in out]

@@ -44,13 +44,13 @@ class Range(Distribution):
         if not low < high:
             raise ValueError(f"{type(self).__name__} needs low < high, {got}")
 
-    def _default_bounds(self, low):
+    def _default_bounds(self, low, high):
         return (0.0, INF) if low >= 0 else (-INF, INF)
 
     def _check_bounds(self, low, high, bounds):
         name = type(self).__name__
         if bounds is None:
-            return self._default_bounds(low)
+            return self._default_bounds(low, high)
         if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
             raise ValueError(f"{name} needs bounds=(lo, hi), got bounds={bounds!r}")
         out = []
@@ -142,21 +142,31 @@ class Range(Distribution):
     def to_dict(self):
         """The study-file form, e.g. ``{"type": "loguniform", "low": 1e-05, "high": 0.1}``."""
         d = {"type": self._type, "low": self.low, "high": self.high}
-        if self.bounds != self._default_bounds(self.low):
+        if self.bounds != self._default_bounds(self.low, self.high):
             d["bounds"] = [_bound_out(b) for b in self.bounds]
         return d
 
     def __repr__(self):
         extra = ""
-        if self.bounds != self._default_bounds(self.low):
+        if self.bounds != self._default_bounds(self.low, self.high):
             extra = f", bounds=({self.bounds[0]!r}, {self.bounds[1]!r})"
         return f"{type(self).__name__}({self.low!r}, {self.high!r}{extra})"
 
 
 class Uniform(Range):
-    """Floats uniform on ``[low, high]``."""
+    """Floats uniform on ``[low, high]``.
+
+    Default ``bounds``: ``[0, 1]`` when the range lies in it (``0 <= low``, ``high <= 1``): such
+    a parameter is most often a probability or a fraction (dropout, momentum, a mixing weight),
+    so coarse-to-fine never moves it past 0 or 1 and no suggestion names a value outside; pass
+    ``bounds=(0, None)`` for a range that may grow above 1. Otherwise ``[0, inf)`` when
+    ``low >= 0``, else unbounded.
+    """
 
     _type = "uniform"
+
+    def _default_bounds(self, low, high):
+        return (0.0, 1.0) if 0 <= low and high <= 1 else super()._default_bounds(low, high)
 
 
 class LogUniform(Range):
@@ -172,7 +182,7 @@ class LogUniform(Range):
         if not 0 < low < high:
             raise ValueError(f"LogUniform needs 0 < low < high, {got}")
 
-    def _default_bounds(self, low):
+    def _default_bounds(self, low, high):
         return (0.0, INF)
 
     def _check_bounds_domain(self, lo, bounds):
@@ -249,7 +259,7 @@ class IntLogUniform(IntUniform):
         if not 1 <= low < high:
             raise ValueError(f"IntLogUniform needs 1 <= low < high, {got}")
 
-    def _default_bounds(self, low):
+    def _default_bounds(self, low, high):
         return (1.0, INF)
 
     def _check_bounds_domain(self, lo, bounds):

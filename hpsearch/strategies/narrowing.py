@@ -4,16 +4,20 @@
 20%, at least 3), measured in unit space (log space for log ranges) and padded by a
 margin, and keeps only the Choice values that the top trials used.
 
-A range never shrinks away from an edge the good trials crowd toward: when the best trial
-sits in an edge zone of its range, or the trend part of the edge test of
-:mod:`hpsearch.diagnostics.edge_test` points at the edge (the metric improving toward it in the half
-nearest it, at the lenient ``edge_level``), the range moves outward past that edge (the
-lecture's advice, automated), never past the distribution's hard ``bounds``. A needless move costs a range shifted outward around the best
-trial, while a wrong inward cut would lose the optimum.
+A range never shrinks away from an edge the good trials crowd toward: when the edge test of
+:mod:`hpsearch.diagnostics.edge_test` points at the edge (the metric improving toward it in the
+half nearest it), the range moves outward past that edge (the lecture's advice, automated),
+never past the distribution's hard ``bounds``. A study tests many edges at once (two per
+numeric parameter), so a per-edge level would move some range of a wide space by chance alone
+(43 no-effect parameters at 5% each: two moved on average); the evidence therefore passes
+Holm's adjustment over every tested edge of the space, which keeps the chance that any range
+moves without cause at ``edge_level``. A grid's range (no test) still moves when its best
+value is an endpoint: a grid names its points, so an endpoint best is the evidence it has.
 """
 import math
 
 from hpsearch.diagnostics.boundary import at_hard_bound, edge_of, ok_trials, evidence_by_param, top_indices, widened_edge
+from hpsearch.diagnostics.edge_test import holm
 from hpsearch.distributions import Choice, Fixed, IntUniform, ScipyDistribution
 
 __all__ = ["narrow_space"]
@@ -37,10 +41,11 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
       (so it never collapses to a point), kept inside the old range, mapped back through
       ``from_unit`` (log ranges stay log). Integer ranges stay integer with ``low < high``
       (widened by one if they collapse, so they never become Fixed).
-    - numeric range with an edge the good trials point at, when ``move_edges``: the best
-      value lies in that edge's zone (``edge_fraction`` of the unit range, or an integer
-      endpoint), or (float ranges not on a grid) the p-value of the edge test's trend part
-      is at most ``edge_level``. The range then moves outward: with
+    - numeric range with an edge the good trials point at, when ``move_edges``: for a tested
+      range (every range not on a grid), the edge's pointing p-value (see :func:`_move_pvalues`)
+      is at most ``edge_level`` after Holm's adjustment over all the space's tested edges; for a
+      grid's range, the best value lies in that edge's zone (``edge_fraction`` of the unit
+      range). The range then moves outward: with
       ``h = max(w / 2, edge_step, s)`` (``w`` the shrunk width above, ``s`` the step of the
       flags' suggestion: one decade on log ranges, half the range on linear ones) the new
       unit range at the high edge is ``[max(u_best - h, 0), 1 + h]``, symmetrically at the
@@ -62,9 +67,9 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
         edge_fraction: width of an edge zone in unit space.
         min_width: smallest new width, as a fraction of the old unit range.
         edge_step: smallest move past an edge, as a fraction of the old unit range.
-        edge_level: the p-value of the edge test's trend part at or below which an
-            edge counts as pointed at (a wasted outward move is cheap, a wrong cut is not); 0
-            leaves the test out (only a best value in an edge zone moves the range).
+        edge_level: the chance, over the whole space, that some range moves outward without
+            cause (Holm-adjusted pointing p-values at or below it move their edge); 0 leaves the
+            test out (only a grid's best endpoint moves its range).
 
     Returns:
         a new :class:`~hpsearch.space.Space` with the same names in the same order; the input
@@ -82,6 +87,7 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
     top = [params[i] for i in top_indices(values, direction, top_fraction, min_top)]
     tested = {} if not (move_edges and edge_level > 0) else \
         evidence_by_param(space, params, values, direction, top_fraction, min_top)
+    moving = _moving_edges(tested, edge_level)
     new = {}
     for name, dist in space.items():
         if isinstance(dist, (Fixed, ScipyDistribution)) or any(name not in p for p in top):
@@ -94,22 +100,40 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
             new[name] = Choice([v for i, v in enumerate(dist.values) if i in used])
         elif dist.ordered:
             evidence = tested.get(name, {})
-            pointed = _pointed(dist, top[0][name], evidence, edge_fraction, edge_level) if move_edges else set()
+            pointed = _pointed(dist, top[0][name], name in tested, moving.get(name, set()), edge_fraction) \
+                if move_edges else set()
             held = {e for e, ev in evidence.items() if ev.shift <= edge_level} - pointed
             new[name] = _narrow_range(dist, [p[name] for p in top], pointed, margin, min_width, edge_step, held)
     return space.replace(new)
 
 
-def _pointed(dist, best, evidence, edge_fraction, edge_level):
-    """The edges to move out past: the best value's edge zone, and any edge (``evidence``,
-    empty for rule-judged ranges) whose trend p-value is at most ``edge_level``, or whose top
-    trials are shifted toward it (shift p-value at most ``edge_level``) while the metric does
-    not fall toward it in the half nearest it (trend p-value below 0.5). The shift alone is not
-    enough: it also fires on an interior optimum off-centre (top trials at 70% of the range),
+def _move_pvalue(ev):
+    """One edge's pointing p-value: the edge is pointed at when the metric improves toward it in
+    the half nearest it (the trend part), or when the top trials are shifted toward it (the shift
+    part) while the metric does not fall toward it there (trend p-value below 0.5). Either route
+    may fire, so the smaller p-value is doubled (Bonferroni) to stay a p-value. The shift alone is
+    not enough: it also fires on an interior optimum off-centre (top trials at 70% of the range),
     and moving the range out there would spend the next stage beyond the optimum."""
-    pointed = {edge_of(dist, best, edge_fraction)} - {None}
-    pointed |= {e for e, ev in evidence.items()
-                if ev.trend <= edge_level or (ev.shift <= edge_level and ev.trend < 0.5)}
+    shift = ev.shift if ev.trend < 0.5 else 1.0
+    return min(1.0, 2.0 * min(ev.trend, shift))
+
+
+def _moving_edges(tested, edge_level):
+    """``{name: edges}`` whose pointing p-values survive Holm's adjustment over every tested
+    edge at ``edge_level``."""
+    keys = [(name, edge) for name, evidence in tested.items() for edge in evidence]
+    adjusted = holm([_move_pvalue(tested[name][edge]) for name, edge in keys])
+    moving = {}
+    for (name, edge), p in zip(keys, adjusted):
+        if p <= edge_level:
+            moving.setdefault(name, set()).add(edge)
+    return moving
+
+
+def _pointed(dist, best, is_tested, moving, edge_fraction):
+    """The edges to move out past: for a tested range, those in ``moving``; for a grid's range,
+    the best value's edge zone. Hard-bound edges never move."""
+    pointed = set(moving) if is_tested else {edge_of(dist, best, edge_fraction)} - {None}
     return {e for e in pointed if not at_hard_bound(dist, e)}
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from hpsearch.diagnostics.boundary import BoundaryFlag, edge_of, find_boundary_flags, evidence_by_param
+from hpsearch.diagnostics.boundary import MIN_TEST_TRIALS, BoundaryFlag, edge_of, find_boundary_flags, evidence_by_param
 from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform
 from hpsearch.diagnostics.edge_test import EDGE_LEVEL, edge_evidence
 from hpsearch.samplers import GridSampler, RandomSampler
@@ -100,10 +100,22 @@ def test_ties_in_the_metric_and_in_positions():
     assert ev["low"].pvalue == ev["high"].pvalue == 1.0
 
 
-def test_a_single_trial_and_a_handful_give_no_tested_flag():
-    assert find_boundary_flags(LR, [{"lr": 9.9e-4, "x": 0.5, "act": "relu"}], [0.0], "minimize") == []
-    params, values = run(LR, beyond(1e-2), n=5)
+def test_a_small_study_says_it_is_too_small_and_falls_back_to_the_heuristic():
+    flags = find_boundary_flags(LR, [{"lr": 9.9e-4, "x": 0.5, "act": "relu"}], [0.0], "minimize")
+    assert [(f.param, f.edge, f.evidence, f.pvalue) for f in flags] == [("lr", "high", "heuristic", None)]
+    assert flags[0].suggestion == ("lr: 1 trial: too few to test edges; the best lr sits in the top 5% of its "
+                                   "range (a heuristic, not a test): best 9.9e-04 is at the high edge of "
+                                   "[1e-06, 1e-03]; widen above, e.g. to 1e-02")
+    assert str(flags[0]).endswith("[evidence: heuristic]")
+    # 12 trials, the best inside the range: no word about lr (x, linear in [0, 1], is bounded there)
+    params, values = run(LR, lambda p: (math.log10(p["lr"]) + 4.5) ** 2, n=12)
+    assert [f for f in find_boundary_flags(LR, params, values, "minimize") if f.param == "lr"] == []
+    # from MIN_TEST_TRIALS on, only the test speaks: a best at the edge by luck is not enough
+    params, _ = run(LR, lambda p: 0.0, n=MIN_TEST_TRIALS)
+    values = list(np.random.default_rng(3).normal(size=len(params)))
+    values[max(range(len(params)), key=lambda i: params[i]["lr"])] = -10.0
     assert find_boundary_flags(LR, params, values, "minimize") == []
+    assert len(find_boundary_flags(LR, params[1:], values[1:], "minimize")) <= 1
 
 
 def test_all_failed_and_nan_metrics():
@@ -164,16 +176,34 @@ def test_edge_zone_is_measured_in_log_space():
     assert edge_of(Uniform(1e-6, 1e-1), 0.004) == "low"
 
 
-def test_integer_at_an_endpoint_is_flagged_inside_is_not():
+def test_integer_ranges_in_a_small_study_get_the_heuristic_at_an_endpoint():
     space = Space({"layers": IntUniform(1, 4), "width": IntLogUniform(8, 512)})
     flags = find_boundary_flags(space, [{"layers": 4, "width": 64}, {"layers": 2, "width": 100}],
                                 [0.1, 0.5], "minimize")
-    assert [(f.param, f.edge, f.value, f.evidence) for f in flags] == [("layers", "high", 4, "rule")]
-    assert "layers: best 4 is at the high edge of [1, 4]; widen above, e.g. to 6" in flags[0].suggestion
+    assert [(f.param, f.edge, f.value, f.evidence) for f in flags] == [("layers", "high", 4, "heuristic")]
+    assert "best 4 is at the high edge of [1, 4]; widen above, e.g. to 6" in flags[0].suggestion
     flags = find_boundary_flags(space, [{"layers": 2, "width": 8}], [0.1], "minimize")
     assert [(f.param, f.edge) for f in flags] == [("width", "low")]
-    assert "width: best 8 is at the low edge of [8, 512]; widen below, e.g. to 1 (its hard bound)" in flags[0].suggestion
+    assert "best 8 is at the low edge of [8, 512]; widen below, e.g. to 1 (its hard bound)" in flags[0].suggestion
     assert find_boundary_flags(space, [{"layers": 3, "width": 40}], [0.1], "minimize") == []
+
+
+@pytest.mark.parametrize("dist", [IntLogUniform(8, 1024), IntUniform(1, 200), IntUniform(1, 5)])
+def test_integer_ranges_get_the_statistical_test(dist):
+    space = Space({"w": dist, "x": LogUniform(1e-3, 1.0)})
+    # no effect: a best on an endpoint (which random integers hit often) is not a flag
+    flagged = 0
+    for seed in range(30):
+        params, _ = run(space, lambda p: 0.0, n=40, seed=seed)
+        values = [(math.log10(p["x"]) + 1.5) ** 2 + 0.3 * r
+                  for p, r in zip(params, np.random.default_rng(seed).normal(size=len(params)))]
+        flagged += any(f.param == "w" for f in find_boundary_flags(space, params, values, "minimize"))
+    assert flagged <= 1
+    # a metric that keeps improving up to the high edge: flagged by the test, with a p-value
+    params, _ = run(space, lambda p: 0.0, n=60)
+    values = [-dist.to_unit(p["w"]) + 0.2 * (math.log10(p["x"]) + 1.5) ** 2 for p in params]
+    flags = [f for f in find_boundary_flags(space, params, values, "minimize") if f.param == "w"]
+    assert [(f.edge, f.evidence) for f in flags] == [("high", "strong")] and flags[0].pvalue < EDGE_LEVEL / 10
 
 
 def test_choice_fixed_and_scipy_never_flagged():

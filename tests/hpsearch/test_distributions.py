@@ -95,8 +95,10 @@ def test_dict_round_trip_equality_hash_and_pickle(dist):
 
 def test_bounds_default_and_infinite_written_as_none():
     assert LogUniform(1e-3, 1).bounds == (0.0, INF)
-    assert Uniform(0, 1).bounds == (0.0, INF)
+    assert Uniform(0, 1).bounds == Uniform(0.5, 0.99).bounds == (0.0, 1.0)  # a probability or fraction
+    assert Uniform(0, 2).bounds == Uniform(0.5, 1.5).bounds == (0.0, INF)
     assert Uniform(-1, 1).bounds == (-INF, INF)
+    assert Uniform(0.2, 0.6, bounds=(0, None)).to_dict()["bounds"] == [0.0, None]  # may grow above 1
     assert IntLogUniform(2, 9).bounds == (1.0, INF)
     assert "bounds" not in Uniform(0, 1).to_dict()
     assert LogUniform(1e-3, 1, bounds=(1e-6, INF)).to_dict()["bounds"] == [1e-6, None]

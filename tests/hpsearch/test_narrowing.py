@@ -1,6 +1,7 @@
 """Coarse-to-fine narrowing: shrink around the optimum, move out past an edge, stay valid."""
 import math
 
+import numpy as np
 import pytest
 import scipy.stats
 
@@ -11,9 +12,9 @@ from hpsearch.space import Space
 from hpsearch.strategies.stage import Stage
 
 
-def run(space, objective, n=100, seed=0):
-    sampler = RandomSampler()
-    sampler.start(space, n, seed, "minimize")
+def run(space, objective, n=100, seed=0, sampler=None):
+    sampler = sampler or RandomSampler()
+    n = sampler.start(space, n, seed, "minimize")
     params = sampler.ask(n)
     return params, [objective(p) for p in params]
 
@@ -168,8 +169,9 @@ def test_objective_bounds_keep_a_moved_range_valid():
 
     study = Study(MLPObjective("spiral"), {"width": IntUniform(10, 100), "dropout": Uniform(0.0, 0.5)})
     assert study.space["width"].bounds == (1.0, math.inf)
-    params = [{"width": 10 + i, "dropout": 0.2} for i in range(5)] + [{"width": 90, "dropout": 0.3}] * 5
-    values = [0.99, 0.98, 0.97, 0.96, 0.95] + [0.1] * 5
+    # the metric falls steadily with width: a trend the test sees, even after Holm's adjustment
+    params = [{"width": 10 + 2 * i, "dropout": 0.1 + 0.03 * (i % 10)} for i in range(40)]
+    values = [1.0 - i / 40 for i in range(40)]
     moved = narrow_space(study.space, params, values, "maximize")
     assert moved["width"].low == 1 and moved["width"].high < 100
 
@@ -215,3 +217,44 @@ def test_coarse_to_fine_ends_with_an_optimum_beyond_the_first_range_found_or_fla
         flagged = [(f.param, f.edge) for f in res.boundary]
         assert res.best_params["lr"] > 1e-3 or ("lr", "high") in flagged, (seed, res.stages[1].space["lr"])
         assert ("dropout", "low") not in flagged and ("reg", "low") not in flagged
+
+
+def test_many_no_effect_parameters_never_move_their_ranges():
+    """Issue 29: 43 no-effect parameters. Per-edge evidence at 5% would move about two ranges by
+    chance; Holm's adjustment over every tested edge keeps the whole space still."""
+    names = [f"p{j}" for j in range(43)]
+    wide = Space({n: LogUniform(1e-3, 1.0) for n in names})     # could move (no hard bound near)
+    unit = Space({n: Uniform(0.0, 1.0) for n in names})         # a probability: bounded to [0, 1]
+    for seed in range(3):
+        for space in (wide, unit):
+            params, _ = run(space, lambda p: 0.0, n=60, seed=seed)
+            values = list(np.random.default_rng(seed).normal(size=len(params)))
+            moved = narrow_space(space, params, values, "minimize")
+            beyond = [n for n in names if moved[n].low < space[n].low or moved[n].high > space[n].high]
+            assert beyond == []
+    assert all(moved[n].low >= 0.0 and moved[n].high <= 1.0 for n in names)
+
+
+def test_a_momentum_is_never_suggested_or_moved_past_1():
+    from hpsearch.diagnostics.boundary import find_boundary_flags
+    from hpsearch.samplers import GridSampler
+
+    space = Space({"momentum": Uniform(0.5, 0.99), "lr": LogUniform(1e-4, 1e-1)})
+    objective = lambda p: (p["momentum"] - 1.2) ** 2 + (math.log10(p["lr"]) + 2.5) ** 2  # noqa: E731
+    params, values = run(space, objective, n=25, sampler=GridSampler())
+    flags = find_boundary_flags(space, params, values, "minimize")
+    assert [(f.param, f.edge) for f in flags] == [("momentum", "high")]
+    assert "widen above, e.g. to 1 (its hard bound)" in flags[0].suggestion   # not 1.48
+    assert narrow_space(space, params, values, "minimize")["momentum"].high <= 1.0
+
+
+def test_a_log_range_with_evidence_still_widens_in_a_wide_space():
+    """Holm costs a real trend little: lr's edge still moves out among 9 no-effect parameters."""
+    dists = {"lr": LogUniform(1e-6, 1e-3)}
+    dists.update({f"p{j}": LogUniform(1e-3, 1.0) for j in range(9)})
+    space = Space(dists)
+    params, _ = run(space, lambda p: 0.0, n=60)
+    values = [(math.log10(p["lr"]) + 2) ** 2 for p in params]
+    moved = narrow_space(space, params, values, "minimize")
+    assert moved["lr"].high >= 1e-2
+    assert all(moved[f"p{j}"].high <= 1.0 and moved[f"p{j}"].low >= 1e-3 for j in range(9))
