@@ -150,7 +150,7 @@ class Study:
             storage.replace_spec(study_id, spec)
             return study_id, (old, changes)
 
-    def optimize(self, sampler="random", n_trials=50, budget=1, *, batch_size=None, **run_options):
+    def optimize(self, sampler="random", n_trials=50, budget=1, *, batch_size=None, follow_up=False, **run_options):
         """Run one stage of ``n_trials`` trials with ``budget`` each, proposed by ``sampler``.
 
         Exactly ``coarse_to_fine([Stage(n_trials, budget, sampler)], ...)``.
@@ -160,15 +160,18 @@ class Study:
             n_trials, budget: positive ints.
             batch_size: trials asked at a time from an adaptive sampler (default
                 :data:`~hpsearch.strategies.DEFAULT_BATCH`, whatever ``n_jobs``).
+            follow_up: opt in to the follow-up stage that settles suspect edges (see
+                :meth:`coarse_to_fine`; off here, so ``n_trials`` is all that runs).
             **run_options: the keyword arguments of :meth:`run`.
 
         Returns:
             :class:`~hpsearch.results.search_result.SearchResult`.
         """
-        return self.coarse_to_fine([Stage(n_trials, budget, sampler)], batch_size=batch_size, **run_options)
+        return self.coarse_to_fine([Stage(n_trials, budget, sampler)], batch_size=batch_size, follow_up=follow_up,
+                                   **run_options)
 
     def coarse_to_fine(self, stages, *, top_fraction=0.2, min_top=3, margin=0.25, move_edges=True,
-                       batch_size=None, **run_options):
+                       batch_size=None, follow_up=True, **run_options):
         """Run ``stages`` in order, each in the space narrowed around the previous stage's best trials.
 
         After stage k, each ordered range shrinks to the span of stage k's top trials
@@ -180,6 +183,9 @@ class Study:
             stages: a list of :class:`Stage`.
             top_fraction, min_top, margin, move_edges: the narrowing settings.
             batch_size: trials asked at a time from adaptive samplers (see :meth:`optimize`).
+            follow_up: after the last stage, a few trials per edge the search left suspect but
+                unproven (at most 2 edges x 10 trials, one decade or one range-width either side
+                of the edge) confirm or clear it (:mod:`hpsearch.strategies.follow_up`).
             **run_options: the keyword arguments of :meth:`run`.
 
         Returns:
@@ -187,7 +193,8 @@ class Study:
         """
         from hpsearch.strategies import CoarseToFine, Narrowing
 
-        narrowing = Narrowing(top_fraction=top_fraction, min_top=min_top, margin=margin, move_edges=move_edges)
+        narrowing = Narrowing(top_fraction=top_fraction, min_top=min_top, margin=margin, move_edges=move_edges,
+                              follow_up=follow_up)
         return self.run(CoarseToFine(stages, narrowing, batch_size=batch_size), **run_options)
 
     # ------------------------------------------------------------------ helpers

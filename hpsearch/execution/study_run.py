@@ -273,8 +273,10 @@ class StudyRun(RunContext):
         narrowing = getattr(self.strategy, "narrowing", None)
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
-        return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
-                                   self.direction, **options)
+        flags = find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
+                                    self.direction, **options)
+        settle = getattr(self.strategy, "settle_flags", None)  # a follow-up stage settles suspect edges
+        return flags if settle is None else settle(flags, records, self.stages, self.metric, self.direction)
 
     def _result(self, partial=False):
         if partial:

@@ -27,9 +27,11 @@ def summarize(result, top=10):
              f"{result.direction} {result.metric}"]
     lines += _best_lines(result, top)
     lines += _stage_lines(result)
+    lines += _small_study_lines(result)
     if result.boundary:
         lines.append("boundary flags (the good trials crowd toward the edge of a range; widen it):")
         lines.extend(f"  {flag}" for flag in result.boundary)
+    lines += _follow_up_lines(result)
     lines += _failure_lines(result.records)
     lines += _confirmation_lines(result)
     return "\n".join(lines)
@@ -79,6 +81,39 @@ def _stage_lines(result):
     if result.checkpoint_bytes:
         lines.append(f"checkpoints: at most {result.checkpoint_bytes / 1e6:.1f} MB on disk during the run")
     return lines
+
+
+def _small_study_lines(result):
+    """One line when the stage the flags read is too small for the edge test (heuristic flags
+    below say which edges the old rule would warn about)."""
+    from hpsearch.diagnostics.boundary import MIN_TEST_TRIALS
+    from hpsearch.records import best_record, competing
+    from hpsearch.strategies.follow_up import LABEL
+
+    search = [r for r in result.records if not r.get(LABEL)]
+    best = best_record(search, result.metric, result.direction)
+    stage = next((s for s in result.stages if best is not None and s.index == best["stage"]), None)
+    if stage is None or stage.space is None or not any(d.ordered for d in stage.space.values()):
+        return []
+    n = len(competing([r for r in search if r["stage"] == stage.index], result.metric))
+    if n >= MIN_TEST_TRIALS:
+        return []
+    heuristic = [f for f in result.boundary if f.evidence == "heuristic"]
+    return [f"{n} trials: too few to test edges (the edge test needs about {MIN_TEST_TRIALS}); "
+            + ("the heuristic flags below only say where the best value sits" if heuristic
+               else "no best value sits in the outer 5% of its range")]
+
+
+def _follow_up_lines(result):
+    """What the follow-up stage found, and the trials it cost."""
+    from hpsearch.strategies.follow_up import LABEL, follow_up_outcomes
+
+    _, outcomes = follow_up_outcomes(result.records, result.stages, result.metric, result.direction)
+    if not outcomes:
+        return []
+    cost = sum(1 for r in result.records if r.get(LABEL))
+    lines = [f"follow-up ({cost} extra trials, one decade or one range-width either side of each suspect edge):"]
+    return lines + [f"  {o}" for o in outcomes]
 
 
 def _failure_lines(records):

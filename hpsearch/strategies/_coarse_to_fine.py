@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from hpsearch import seeding
 from hpsearch.checks import positive_int
-from hpsearch.records import competing, ranked
+from hpsearch.records import best_record, competing, ranked
 from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import DEFAULT_BATCH, Strategy
 
@@ -27,12 +27,15 @@ class Narrowing:
         min_top: at least this many top trials (positive int).
         margin: padding on each side, as a fraction of the top trials' span (>= 0).
         move_edges: move a range outward when its best trials sit at an edge.
+        follow_up: after the last stage, probe the edges it left suspect but unproven with a
+            short follow-up stage (:mod:`hpsearch.strategies.follow_up`).
     """
 
     top_fraction: float = 0.2
     min_top: int = 3
     margin: float = 0.25
     move_edges: bool = True
+    follow_up: bool = False
 
     def __post_init__(self):
         if isinstance(self.top_fraction, bool) or not 0 < self.top_fraction <= 1:
@@ -41,9 +44,17 @@ class Narrowing:
         if isinstance(self.margin, bool) or not (self.margin >= 0 and math.isfinite(self.margin)):
             raise ValueError(f"margin must be a number >= 0, got {self.margin!r}")
         object.__setattr__(self, "move_edges", bool(self.move_edges))
+        object.__setattr__(self, "follow_up", bool(self.follow_up))
 
     def to_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        if not self.follow_up:  # studies stored before the follow-up existed keep their identity
+            del d["follow_up"]
+        else:
+            from hpsearch.strategies.follow_up import FollowUp
+
+            d["follow_up"] = FollowUp().to_dict()
+        return d
 
 
 class CoarseToFine(Strategy):
@@ -119,11 +130,12 @@ class CoarseToFine(Strategy):
         return min(self.stages[k].promote, planned[k - 1].n_trials) if k and self.stages[k].promote else 0
 
     def rounds(self, ctx):
-        space, records = ctx.space, []
+        space, records, searched, ran = ctx.space, [], [], []
         for k, (stage, sampler) in enumerate(zip(self.stages, self.samplers)):
             n = int(sampler.start(space, stage.n_trials, seeding.sampler_seed(ctx.seed, k), ctx.direction))
             promoted = self._best(ctx, records, stage.promote)
-            ctx.begin_stage(stage.ran(k, space, repr(sampler), n + len(promoted)))
+            ran.append(stage.ran(k, space, repr(sampler), n + len(promoted)))
+            ctx.begin_stage(ran[-1])
             keep = k + 1 < len(self.stages) and self.stages[k + 1].promote > 0
             continued = []
             if promoted:
@@ -132,8 +144,37 @@ class CoarseToFine(Strategy):
             ctx.release([r["number"] for r in records])  # the previous stage's checkpoints are spent
             fresh = yield from self._stage_rounds(ctx, k, stage.budget, sampler, n, keep)
             records = continued + fresh
+            searched += records
             if k + 1 < len(self.stages):
                 space = self._next_space(ctx, k, space, records)
+        if self.narrowing.follow_up:
+            yield from self._follow_up(ctx, searched, ran)
+
+    def _follow_up(self, ctx, searched, ran):
+        """The follow-up stage after the last one (see :mod:`hpsearch.strategies.follow_up`)."""
+        from hpsearch.strategies.follow_up import FollowUp, follow_up_rounds
+
+        space, ok = self.boundary_trials(searched, ran, ctx.metric, ctx.direction)
+        if space is None or not ok:
+            return
+        budget = self.stages[-1].budget
+        yield from follow_up_rounds(ctx, len(self.stages), space, [r["params"] for r in ok],
+                                    [r["metrics"][ctx.metric] for r in ok], budget, FollowUp(),
+                                    lambda i, sp, n: Stage(n, budget).ran(i, sp, "random (follow-up)", n))
+
+    def boundary_trials(self, records, stages, metric, direction):
+        from hpsearch.strategies.follow_up import LABEL
+
+        return super().boundary_trials([r for r in records if not r.get(LABEL)], stages, metric, direction)
+
+    def settle_flags(self, flags, records, stages, metric, direction):
+        """``flags`` settled by the follow-up's outcomes (unchanged without a follow-up)."""
+        from hpsearch.strategies.follow_up import follow_up_outcomes, outcome_flags
+
+        space, outcomes = follow_up_outcomes(records, stages, metric, direction)
+        if not outcomes:
+            return flags
+        return outcome_flags(flags, outcomes, space, best_record(records, metric, direction)["params"])
 
     @staticmethod
     def _best(ctx, records, m):

@@ -9,7 +9,7 @@ from hpsearch.strategies.stage import Stage
 __all__ = ["read_search", "SEARCH_KEYS"]
 
 SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fraction", "margin", "move_edges",
-               "min_budget", "max_budget", "eta", "total_budget", "sampler", "batch_size", "sampler_options",
+               "follow_up", "min_budget", "max_budget", "eta", "total_budget", "sampler", "batch_size", "sampler_options",
                "n_jobs", "backend")
 _FIDELITY = ("min_budget", "max_budget", "eta", "total_budget", "sampler")
 _STAGE_KEYS = ("n_trials", "budget", "sampler", "promote")
@@ -38,9 +38,15 @@ def read_search(reader, table, space):
                                              f"(got {strategy!r})")
         stages = _stages(reader, table) if strategy == COARSE_TO_FINE else _single_stage(reader, table, strategy)
         fidelity, samplers = {}, [s.sampler for s in stages]
+    narrowing = _narrowing(reader, table)
+    follow_up = reader.get(_SECTION, table, "follow_up", "bool")
+    if follow_up is not None and strategy in MULTI_FIDELITY:
+        raise reader.error(_SECTION, f"'follow_up' does not apply to strategy {strategy!r}")
+    if strategy not in MULTI_FIDELITY:  # on by default after coarse-to-fine's last stage, opt-in otherwise
+        narrowing["follow_up"] = (strategy == COARSE_TO_FINE) if follow_up is None else follow_up
     try:
         plan = SearchPlan(strategy, stages, points=_points(reader, table, space, samplers),
-                          narrowing=_narrowing(reader, table),
+                          narrowing=narrowing,
                           batch_size=reader.positive_int(_SECTION, table, "batch_size", required=False),
                           sampler_options=dict(reader.get(_SECTION, table, "sampler_options", "table", default={})),
                           fidelity=fidelity)

@@ -1,4 +1,4 @@
-"""bench_boundary runs end to end in its --quick configuration and reports every case and goal
+"""bench_boundary runs end to end in its --quick configuration and reports every row and goal
 (figures meaningless at 5 studies per cell)."""
 import json
 
@@ -12,20 +12,32 @@ def test_bench_boundary_quick_reports_rates_and_goals(tmp_path, capsys, bench_sc
     payload = bench.main(["--quick", "--out", str(out)])
     data = json.loads(out.read_text())
     assert data["benchmark"] == "bench_boundary" and data["quick"] is True
-    assert set(payload["goals"]) == {"detect_a_e_from_40", "detect_f_from_40", "false_c_d_every_size"}
-    for case in bench.CASES:
-        for sampler in bench.SAMPLERS:
-            cell = payload["cells"][f"{case}/{sampler}/40"]
-            assert cell["studies"] == 5 and 0.0 <= cell["new"] <= 1.0 and 0.0 <= cell["old"] <= 1.0
-            assert sum(v["studies"] for v in cell["by_dim"].values()) == 5
+    assert set(payload["goals"]) == set(bench.GOALS) - {"detect_e_100"}   # --quick stops at 40 trials
+    for case in bench.INTERIOR:
+        for ptype in bench.TYPES:
+            for noise in ("clean", "noise"):
+                cell = payload["cells"][f"{case}/{ptype}/{noise}/40"]
+                assert cell["studies"] == 5 and 0.0 <= cell["rate"] <= 1.0
+    assert payload["cells"]["a/int/clean/12"]["studies"] == 5
+    assert payload["cells"]["e+fu/float/noise/40"]["extra_trials"] <= 20   # at most 2 edges x 10 trials
     printed = capsys.readouterr().out
-    assert "| case | rate" in printed and "goal false_c_d_every_size" in printed
+    assert "| case" in printed and "| type" in printed and "goal detect_e_follow_up" in printed
 
 
-def test_the_simulated_loss_spreads_each_effect_over_its_range(bench_script):
+@pytest.mark.parametrize("ptype", ["float", "int"])
+def test_the_simulated_loss_spreads_each_effect_over_its_range(bench_script, ptype):
     bench = bench_script("bench_boundary")
-    space, loss, edge = bench.study_parts("a", 3, np.random.default_rng(0))
-    lr = space["lr"]
-    at = {u: loss({"lr": lr.from_unit(u), "x1": 0.01, "x2": 0.5}, 1, 0, None)["loss"] for u in (0.0, 1.0)}
-    assert abs(at[0.0] - at[1.0]) == pytest.approx(1.0)  # lr's effect across the range
+    space, loss, edge = bench.study_parts("a", 3, np.random.default_rng(0), ptype)
+    p = space["p"]
+    at = {u: loss({"p": p.from_unit(u), "x1": 0.01, "x2": 0.5}, 1, 0, None)["loss"] for u in (0.0, 1.0)}
+    assert abs(at[0.0] - at[1.0]) == pytest.approx(1.0, abs=0.02)  # p's effect across the range
     assert (at[1.0] < at[0.0]) == (edge == "high")
+
+
+def test_the_lopsided_basin_rises_slower_toward_the_edge(bench_script):
+    bench = bench_script("bench_boundary")
+    space, loss, edge = bench.study_parts("lop", 2, np.random.default_rng(1))
+    toward = 0.95 if edge == "high" else 0.05
+    away = 0.55 if edge == "high" else 0.45
+    at = {u: loss.term("p", u) for u in (toward, away)}
+    assert at[toward] == pytest.approx(at[away] / bench.LOPSIDED * (0.2 / 0.2) ** 2)
