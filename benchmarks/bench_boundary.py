@@ -1,7 +1,7 @@
 """Edge warnings at their worst case: false flags at fixed interior optima and detection, for float and integer ranges.
 
 Every study is a real hpsearch search (``Study.optimize`` with the random sampler, in-memory
-storage; ``Study.coarse_to_fine`` for row f) of a cheap closed-form loss over ``d`` parameters
+storage) of a cheap closed-form loss over ``d`` parameters
 (``d`` cycles through 2..6 over the studies of a cell). The parameter under test, ``p``, is a
 float ``LogUniform(1e-6, 1e-3)`` or an integer ``IntLogUniform(8, 1024)`` (a network width);
 the others, ``x1..``, alternate ``LogUniform(1e-4, 1)`` and ``Uniform(0, 1)``, each with an
@@ -23,9 +23,7 @@ edge). Interior cases (a flag is a false flag):
 Edge cases (a flag on the right edge is a detection):
 
   a     optimum one decade beyond the edge (unit position 4/3);
-  e     (a) with noise;
-  f     two-stage coarse-to-fine on (a) (n, then n/2 trials, follow-up on): found when the
-        final result flags that edge or its best lies beyond the first range.
+  e     (a) with noise.
 
 Each case runs without and with Gaussian noise of sd 1/3 of p's effect (a and e are that
 pair). Rows ``+fu`` run the same studies with the follow-up stage on
@@ -116,7 +114,7 @@ def study_parts(case, d, rng, ptype="float", noise=False):
     optima = {name: float(rng.uniform(0.3, 0.7)) for name in names[1:]}
     effects = {name: BACKGROUND_EFFECT for name in names[1:]}
     edge = "high" if rng.random() < 0.5 else "low"
-    position = BEYOND if case in EDGE_CASES or case == "f" else INTERIOR[case]
+    position = BEYOND if case in EDGE_CASES else INTERIOR[case]
     position = 0.5 if position is None else position
     optima[PARAM] = position if edge == "high" else 1 - position
     effects[PARAM] = 0.0 if case == "d" else 1.0
@@ -137,16 +135,10 @@ def one_study(case, ptype, noise, n, d, seed, follow_up=False):
     rng = np.random.default_rng(np.random.SeedSequence([seed, 26]))
     space, loss, edge = study_parts(case, d, rng, ptype, noise)
     study = hp.Study(loss, space, metric="loss", direction="minimize", name=f"bench-{case}")
-    if case == "f":
-        res = study.coarse_to_fine([hp.Stage(n, 1, "random"), hp.Stage(n // 2, 1, "random")], seed=seed)
-        lr = res.best_params[PARAM]
-        beyond = lr > space[PARAM].high if edge == "high" else lr < space[PARAM].low
-        hit, extra = edge in _flagged(res, PARAM) or beyond, len(res.records) - n - n // 2
-    else:
-        res = study.optimize("random", n_trials=n, seed=seed, follow_up=follow_up)
-        flagged = _flagged(res, PARAM)
-        hit = edge in flagged if case in EDGE_CASES else bool(flagged)
-        extra = len(res.records) - n
+    res = study.optimize("random", n_trials=n, seed=seed, follow_up=follow_up)
+    flagged = _flagged(res, PARAM)
+    hit = edge in flagged if case in EDGE_CASES else bool(flagged)
+    extra = len(res.records) - n
     bg = [bool(_flagged(res, name)) for name in space.names[1:]]
     return {"hit": bool(hit), "extra": extra, "bg": bg}
 
@@ -154,7 +146,7 @@ def one_study(case, ptype, noise, n, d, seed, follow_up=False):
 def run_cell(case, ptype, noise, n, n_studies, follow_up=False):
     """Rates over ``n_studies`` studies of one cell."""
     hits = extra = bg_flags = bg_params = 0
-    key = [list(INTERIOR).index(case) if case in INTERIOR else 10 + "aef".index(case), TYPES.index(ptype),
+    key = [list(INTERIOR).index(case) if case in INTERIOR else 10 + EDGE_CASES.index(case), TYPES.index(ptype),
            int(noise), n]
     for i in range(n_studies):
         seed = int(np.random.SeedSequence(key + [i]).generate_state(1)[0])  # the +fu row reruns the same studies
@@ -184,7 +176,6 @@ def plan(quick):
         noise = case == "e" or case in INTERIOR and case != "d"
         cells.append((f"{case}+fu/float/{'noise' if noise else 'clean'}/{FOLLOW_UP_SIZE}", case, "float", noise,
                       FOLLOW_UP_SIZE, True))
-    cells += [(f"f/float/clean/{n}", "f", "float", False, n, False) for n in (sizes if quick else (20, 40))]
     return cells
 
 
@@ -220,7 +211,7 @@ def table(cells):
         if head not in seen:
             seen.append(head)
     for case, ptype, noise in seen:
-        row = [case, ptype, noise, "detection" if case.split("+")[0] in EDGE_CASES + ("f",) else "false flag"]
+        row = [case, ptype, noise, "detection" if case.split("+")[0] in EDGE_CASES else "false flag"]
         extra, bg = [], []
         for n in sizes:
             c = cells.get(f"{case}/{ptype}/{noise}/{n}")
@@ -228,7 +219,7 @@ def table(cells):
             if c is not None:
                 extra.append(c["extra_trials"])
                 bg.append(c["background_false_rate"])
-        row.append(f"{max(extra):.1f}" if "+fu" in case or case == "f" else "-")
+        row.append(f"{max(extra):.1f}" if "+fu" in case else "-")
         row.append(f"{max(b for b in bg if b is not None):.3f}" if any(b is not None for b in bg) else "-")
         rows.append(row)
     headers = ["case", "type", "noise", "rate"] + [f"{n} trials" for n in sizes] + ["extra trials", "x1.. false"]
@@ -260,8 +251,7 @@ def main(argv=None):
     goals = check_goals(cells)
     lines = [f"bench_boundary: {n_studies} studies per cell (one repeat), dimensions {DIMS[0]}-{DIMS[-1]}, "
              f"random sampler, {wall:.0f} s", "",
-             "false flag: any edge of p flagged; detection: p's right edge flagged (f: or its best found beyond "
-             "the first range); +fu: with the follow-up stage (extra trials: its mean cost per study)",
+             "false flag: any edge of p flagged; detection: p's right edge flagged; +fu: with the follow-up stage (extra trials: its mean cost per study)",
              "", table(cells), ""]
     lines += [f"goal {name}: worst {g['worst']:.3f} vs {g['goal']} -> {'met' if g['met'] else 'MISSED'}"
               for name, g in goals.items()]

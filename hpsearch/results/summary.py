@@ -99,9 +99,14 @@ def _small_study_lines(result):
     if n >= MIN_TEST_TRIALS:
         return []
     heuristic = [f for f in result.boundary if f.evidence == "heuristic"]
+    where = [f"{name} at {stage.space[name].to_unit(best['params'][name]):.0%}"
+             for name, dist in stage.space.items() if dist.ordered and name in best["params"]]
+    where = " and ".join([", ".join(where[:-1]), where[-1]] if len(where) > 1 else where)
     return [f"{n} trials: too few to test edges (the edge test needs about {MIN_TEST_TRIALS}); "
             + ("the heuristic flags below only say where the best value sits" if heuristic
-               else "no best value sits in the outer 5% of its range")]
+               else "no best value sits in the outer 5% of its range")
+            + (f"; the best trial has {where} of {'its range' if ' and ' not in where else 'their ranges'} "
+               f"(log scale for log ranges)" if where else "")]
 
 
 def _follow_up_lines(result):

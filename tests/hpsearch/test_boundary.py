@@ -228,3 +228,27 @@ def test_bad_input():
         find_boundary_flags(LR, [{"lr": 1e-4}] * 3, [1, 2], "minimize")
     with pytest.raises(ValueError, match="1-d arrays of one length"):
         edge_evidence([0.1, 0.2], [1.0])
+
+
+def test_the_svc_example_tells_a_12_candidate_search_about_gamma():
+    """Issue 26: SVC on digits, 12 candidates, gamma in [1e-6, 1e-4] (the good values lie above
+    1e-3). Twelve trials are too few for the test; SearchCV shows the heuristic's words."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.svm import SVC
+
+    import hpsearch as hp
+    from hpsearch.sklearn import SearchCV
+
+    X, y = load_digits(return_X_y=True)
+    space = {"C": hp.LogUniform(0.1, 100), "gamma": hp.LogUniform(1e-6, 1e-4)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = SearchCV(SVC(), space, n_trials=12, cv=3, seed=2).fit(X, y)
+    said = [str(w.message) for w in caught if str(w.message).startswith("SearchCV: ")]
+    assert said == ["SearchCV: gamma: 12 trials: too few to test edges; the best gamma sits in the top 5% of its "
+                    "range (a heuristic, not a test): best 8.5e-05 is at the high edge of [1e-06, 1e-04]; widen "
+                    "above, e.g. to 1e-03; top trials at this edge: 1 of 3"]
+    assert [(f.param, f.edge, f.evidence) for f in search.boundary_] == [("gamma", "high", "heuristic")]
+    assert "12 trials: too few to test edges" in search.result_.summary()

@@ -33,12 +33,15 @@ def test_more_trials_run_only_the_new_ones(tmp_path, sampler):
 
 def test_appended_stages_run_after_the_stored_ones(tmp_path):
     db = tmp_path / "s.db"
-    _study(db).coarse_to_fine([hp.Stage(12, 1)], seed=0)
+    # a follow-up stage after the last stage would hold the trial numbers the appended stage needs
+    _study(db).coarse_to_fine([hp.Stage(12, 1)], seed=0, follow_up=False)
     calls = []
-    grown = _study(db).coarse_to_fine([hp.Stage(12, 1), hp.Stage(6, 3)], seed=0, callbacks=[calls.append])
+    grown = _study(db).coarse_to_fine([hp.Stage(12, 1), hp.Stage(6, 3)], seed=0, callbacks=[calls.append],
+                                      follow_up=False)
     assert len(calls) == 6 and grown.extended == ["stages.1.n_trials: (absent) -> 6", "stages.1.budget: (absent) -> 3",
                                                    "stages.1.sampler: (absent) -> 'RandomSampler()'"]
-    fresh = hp.Study(BOWL, SPACE, metric="score").coarse_to_fine([hp.Stage(12, 1), hp.Stage(6, 3)], seed=0)
+    fresh = hp.Study(BOWL, SPACE, metric="score").coarse_to_fine([hp.Stage(12, 1), hp.Stage(6, 3)], seed=0,
+                                                                 follow_up=False)
     assert _table(grown).equals(_table(fresh))
 
 

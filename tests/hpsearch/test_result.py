@@ -113,3 +113,18 @@ def test_from_storage_errors(tmp_path):
         _stored(storage)
     with pytest.raises(StorageError, match=r"unknown study 'other'.*demo"):
         SearchResult.from_storage(path, "other")
+
+
+def test_summary_says_when_a_study_is_too_small_to_test_edges():
+    import hpsearch as hp
+
+    space = {"lr": hp.LogUniform(1e-6, 1e-3), "x": hp.Uniform(0.0, 1.0)}
+    bowl = lambda params, budget, seed, report: {"loss": (math.log10(params["lr"]) + 4.5) ** 2}  # noqa: E731
+    small = hp.Study(bowl, space, metric="loss", direction="minimize").optimize("random", 12, seed=0)
+    line = [t for t in small.summary().splitlines() if "too few" in t]
+    u = space["lr"].to_unit(small.best_params["lr"])
+    assert line == [f"12 trials: too few to test edges (the edge test needs about 20); no best value sits in the "
+                    f"outer 5% of its range; the best trial has lr at {u:.0%} and x at "
+                    f"{small.best_params['x']:.0%} of their ranges (log scale for log ranges)"]
+    large = hp.Study(bowl, space, metric="loss", direction="minimize").optimize("random", 20, seed=0)
+    assert "too few" not in large.summary()

@@ -263,3 +263,17 @@ def test_proposals_are_made_lazily_so_memory_does_not_grow_with_n_trials():
         peak(name, 100)  # warm: imports and scipy's tables
         # a list of a million dicts would take hundreds of MB
         assert peak(name, 1_000_000) - peak(name, 100) < 2_000_000, name
+
+
+def test_follow_up_is_on_after_coarse_to_fine_opt_in_for_one_stage_and_checked(tmp_path):
+    c2f = load_study_file(write(tmp_path, BOWL))
+    assert c2f.search.make_strategy().narrowing.follow_up is True
+    off = load_study_file(write(tmp_path, BOWL.replace('strategy = "coarse-to-fine"',
+                                                      'strategy = "coarse-to-fine"\nfollow_up = false')))
+    assert off.search.make_strategy().narrowing.follow_up is False
+    single = load_study_file(write(tmp_path, MLP))
+    assert single.search.make_strategy().narrowing.follow_up is False
+    opted = load_study_file(write(tmp_path, MLP.replace("budget = 1\n", "budget = 1\nfollow_up = true\n")))
+    assert opted.search.make_strategy().narrowing.follow_up is True
+    with pytest.raises(StudyFileError, match="follow_up"):
+        load_study_file(write(tmp_path, MLP.replace("budget = 1\n", 'budget = 1\nfollow_up = "yes"\n')))
