@@ -108,8 +108,11 @@ class SearchPlan:
             fidelity = {**FIDELITY_DEFAULTS, **base, "total_budget": max(1, int(round(epochs)))}
             return SearchPlan(strategy, (), points=self.points, batch_size=self.batch_size,
                               sampler_options=self.sampler_options, fidelity=fidelity)
+        # the follow-up stage belongs to the plan's own strategy: a converted plan runs at equal compute
+        narrowing = self.narrowing if strategy == self.strategy else \
+            {k: v for k, v in self.narrowing.items() if k != "follow_up"}
         return SearchPlan(strategy, self.stages_for(strategy, n_trials), points=self.points,
-                          narrowing=self.narrowing, batch_size=self.batch_size,
+                          narrowing=narrowing, batch_size=self.batch_size,
                           sampler_options=self.sampler_options)
 
     def stages_for(self, strategy=None, n_trials=None):
