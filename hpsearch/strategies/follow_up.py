@@ -51,8 +51,9 @@ class FollowUp:
     Args:
         trials_per_edge: trials per suspect edge (positive int).
         max_edges: at most this many edges probed, most suggestive first (positive int).
-        suspect_level: an unflagged edge whose test p-value is at most this is suspect (in
-            (level, 1)); so is any edge the small-study heuristic flagged.
+        suspect_level: an unflagged edge toward which the top trials lean (the shift part of
+            the edge test at a p-value at most this; in (0.025, 1)) is suspect; so is any edge
+            the small-study heuristic flagged.
     """
 
     trials_per_edge: int = 10
@@ -121,7 +122,7 @@ def suspect_edges(space, params, values, direction, settings, level=EDGE_LEVEL):
         return []
     flags = find_boundary_flags(space, params, values, direction, level=level)
     proven = {(f.param, f.edge) for f in flags if f.evidence in ("strong", "moderate")}
-    candidates = [(0.0, name, f.edge) for f in flags if f.evidence == "heuristic" for name in [f.param]]
+    candidates = [(0.0, f.param, f.edge) for f in flags if f.evidence == "heuristic"]
     for name, evidence in evidence_by_param(space, params, values, direction).items():
         for edge in EDGES:
             ev = evidence[edge]
