@@ -11,8 +11,8 @@ from hpsearch.objectives import LearningCurve
 from hpsearch.plots import plot_best_so_far, plot_confirmation, plot_learning_curves, plot_run_progress, plot_slices
 from hpsearch.plots.curves import top_curves
 from hpsearch.strategies import Hyperband
+from study_fixtures import CURVE_SPACE as SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1)}
 
 
 def drawn(fig):

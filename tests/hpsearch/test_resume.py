@@ -14,8 +14,8 @@ import pytest
 import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
-from hpsearch.objectives import LogBowl
 from hpsearch.storage.storage import Storage
+from study_fixtures import BOWL, SPACE
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -23,8 +23,6 @@ _spec = importlib.util.spec_from_file_location("_study_run", HERE / "_study_run.
 study_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(study_run)
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
-BOWL = LogBowl({"lr": 1e-3, "reg": 1e-3}, noise=0.05)
 
 
 def _table(res):

@@ -7,10 +7,10 @@ import pytest
 from hpsearch.errors import StudyFileError
 from hpsearch.strategies.stage import Stage
 from hpsearch.studyfile.reader import COARSE_TO_FINE, load_study_file
+from study_fixtures import BOWL_TOML as BOWL
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 # The same with the MLP trainer (loading only; nothing is trained here).
 MLP = """\
