@@ -1,7 +1,7 @@
 """Edge warnings at their worst case: false flags at fixed interior optima and detection, for float and integer ranges.
 
-Every study is a real hpsearch search (``Study.optimize`` with the random sampler, in-memory
-storage) of a cheap closed-form loss over ``d`` parameters
+Every study is an hpsearch random search (``Study.optimize("random")``; for speed, the rows
+without the follow-up compute its trials and flags the same way without its storage) of a cheap closed-form loss over ``d`` parameters
 (``d`` cycles through 2..6 over the studies of a cell). The parameter under test, ``p``, is a
 float ``LogUniform(1e-6, 1e-3)`` or an integer ``IntLogUniform(8, 1024)`` (a network width);
 the others, ``x1..``, alternate ``LogUniform(1e-4, 1)`` and ``Uniform(0, 1)``, each with an
@@ -134,13 +134,31 @@ def one_study(case, ptype, noise, n, d, seed, follow_up=False):
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 26]))
     space, loss, edge = study_parts(case, d, rng, ptype, noise)
-    study = hp.Study(loss, space, metric="loss", direction="minimize", name=f"bench-{case}")
-    res = study.optimize("random", n_trials=n, seed=seed, follow_up=follow_up)
-    flagged = _flagged(res, PARAM)
+    if follow_up:
+        res = hp.Study(loss, space, metric="loss", direction="minimize", name=f"bench-{case}").optimize(
+            "random", n_trials=n, seed=seed, follow_up=True)
+        flags, extra = res.boundary, len(res.records) - n
+    else:
+        flags, extra = search_flags(space, loss, n, seed), 0
+    flagged = {f.edge for f in flags if f.param == PARAM}
     hit = edge in flagged if case in EDGE_CASES else bool(flagged)
-    extra = len(res.records) - n
-    bg = [bool(_flagged(res, name)) for name in space.names[1:]]
+    bg = [any(f.param == name for f in flags) for name in space.names[1:]]
     return {"hit": bool(hit), "extra": extra, "bg": bg}
+
+
+def search_flags(space, loss, n, seed):
+    """The flags of ``Study.optimize("random", n_trials=n, seed=seed)`` on ``loss``, computed as it
+    computes them (the same sampler seed, trial seeds and edge test) without its storage and run
+    loop, which cost twice the test itself; the smoke test checks that both agree."""
+    from hpsearch import seeding
+    from hpsearch.diagnostics.boundary import find_boundary_flags
+    from hpsearch.samplers import RandomSampler
+
+    sampler = RandomSampler()
+    n = sampler.start(space, n, seeding.sampler_seed(seed, 0), "minimize")
+    params = sampler.ask(n)
+    values = [loss(p, 1, seeding.trial_seed(seed, 0, i), None)["loss"] for i, p in enumerate(params)]
+    return find_boundary_flags(space, params, values, "minimize")
 
 
 def run_cell(case, ptype, noise, n, n_studies, follow_up=False):

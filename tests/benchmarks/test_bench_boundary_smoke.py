@@ -41,3 +41,13 @@ def test_the_lopsided_basin_rises_slower_toward_the_edge(bench_script):
     away = 0.55 if edge == "high" else 0.45
     at = {u: loss.term("p", u) for u in (toward, away)}
     assert at[toward] == pytest.approx(at[away] / bench.LOPSIDED * (0.2 / 0.2) ** 2)
+
+
+@pytest.mark.parametrize("case, ptype", [("a", "float"), ("e", "int"), ("c75", "float")])
+def test_the_fast_path_gives_the_flags_of_a_real_study(bench_script, case, ptype):
+    import hpsearch as hp
+
+    bench = bench_script("bench_boundary")
+    space, loss, _ = bench.study_parts(case, 3, np.random.default_rng(4), ptype)
+    real = hp.Study(loss, space, metric="loss", direction="minimize").optimize("random", n_trials=40, seed=11)
+    assert bench.search_flags(space, loss, 40, 11) == real.boundary
