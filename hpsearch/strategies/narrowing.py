@@ -69,7 +69,7 @@ def narrow_space(space, params, values, direction, top_fraction=0.2, min_top=3, 
         edge_step: smallest move past an edge, as a fraction of the old unit range.
         edge_level: the chance, over the whole space, that some range moves outward without
             cause (Holm-adjusted pointing p-values at or below it move their edge); 0 leaves the
-            test out (only a grid's best endpoint moves its range).
+            test out (every range then moves only when its best value is in an edge zone: the old rule).
 
     Returns:
         a new :class:`~hpsearch.space.Space` with the same names in the same order; the input
