@@ -64,9 +64,10 @@ def bowl():
 
 @pytest.fixture(scope="module")
 def c2f():
-    """A real coarse-to-fine study: a grid stage (endpoints, so edges move out), then random."""
+    """A real coarse-to-fine study: a grid stage (endpoints, so edges move out), then random (no
+    follow-up stage: these tests count the two stages' own trials and ranges)."""
     study = hp.Study(bowl(), SPACE, metric="score", direction="maximize", name="bowl-c2f")
-    return study.coarse_to_fine([hp.Stage(30, 2, "grid"), hp.Stage(16, 4)], n_jobs=1, seed=0)
+    return study.coarse_to_fine([hp.Stage(30, 2, "grid"), hp.Stage(16, 4)], n_jobs=1, seed=0, follow_up=False)
 
 
 @pytest.fixture(scope="module")
