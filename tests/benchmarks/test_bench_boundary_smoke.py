@@ -30,7 +30,8 @@ def test_the_simulated_loss_spreads_each_effect_over_its_range(bench_script, pty
     space, loss, edge = bench.study_parts("a", 3, np.random.default_rng(0), ptype)
     p = space["p"]
     at = {u: loss({"p": p.from_unit(u), "x1": 0.01, "x2": 0.5}, 1, 0, None)["loss"] for u in (0.0, 1.0)}
-X
+    # p's effect across the range (an integer's end cells are read at their centres: within 3%)
+    assert abs(at[0.0] - at[1.0]) == pytest.approx(1.0, abs=0.03)
     assert (at[1.0] < at[0.0]) == (edge == "high")
 
 
