@@ -291,26 +291,57 @@ class Storage(Database):
         With ``curves=False`` the (possibly large) learning curves are not read and
         "curve" is absent.
         """
-        columns = ", ".join(f'"{c}"' for c in _TRIAL_COLUMNS) + ", params, metrics, extra"
-        if curves:
-            columns += ", curve"
         with self._guard("read trials"):
-            rows = self._conn.execute(f"SELECT {columns} FROM trials WHERE study_id = ? ORDER BY number",
-                                      (study_id,)).fetchall()
+            rows = self._conn.execute(f"SELECT {self._trial_columns(curves)} FROM trials WHERE study_id = ?"
+                                      " ORDER BY number", (study_id,)).fetchall()
+        return [self._record(row, curves) for row in rows]
+
+    def trials_since(self, study_id, row=0, end=None, curves=True):
+        """The trials stored or replaced since an earlier look, for a viewer that follows a run.
+
+        Args:
+            study_id: the study.
+            row: the ``row`` this method returned last time (0 the first time).
+            end: the ``end`` it returned last time (None the first time).
+            curves: read the learning curves too.
+
+        Returns:
+            ``(records, row, end)``: the records of the rows added after ``row`` or finished
+            after ``end`` (a failed trial run again replaces its row), in the order they were
+            first stored, and the new ``row`` and ``end`` to pass next time. One read
+            transaction, so a row committed meanwhile is never skipped.
+        """
+        with self._guard("read trials"):
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(
+                    f'SELECT id, {self._trial_columns(curves)} FROM trials WHERE study_id = ? AND (id > ? OR "end" > ?)'
+                    " ORDER BY id", (study_id, row, -math.inf if end is None else end)).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        records = [self._record(r[1:], curves) for r in rows]
+        row = max([row] + [r[0] for r in rows])
+        ends = [r["end"] for r in records if r["end"] is not None]
+        return records, row, max(ends + ([] if end is None else [end]), default=end)
+
+    @staticmethod
+    def _trial_columns(curves):
+        columns = ", ".join(f'"{c}"' for c in _TRIAL_COLUMNS) + ", params, metrics, extra"
+        return columns + ", curve" if curves else columns
+
+    def _record(self, row, curves):
         n = len(_TRIAL_COLUMNS)
-        trials = []
-        for row in rows:
-            plain = dict(zip(_TRIAL_COLUMNS, row))
-            what = f"record of trial {plain['number']}"
-            record = {"number": plain["number"], "stage": plain["stage"], "status": plain["status"],
-                      "params": self._loads(row[n], what), "metrics": self._loads(row[n + 1], what)}
-            record.update((k, plain[k]) for k in _TRIAL_COLUMNS[3:])
-            if curves:
-                record["curve"] = self._loads(row[n + 3], what)
-            if row[n + 2]:
-                record.update(self._loads(row[n + 2], what))
-            trials.append(record)
-        return trials
+        plain = dict(zip(_TRIAL_COLUMNS, row))
+        what = f"record of trial {plain['number']}"
+        record = {"number": plain["number"], "stage": plain["stage"], "status": plain["status"],
+                  "params": self._loads(row[n], what), "metrics": self._loads(row[n + 1], what)}
+        record.update((k, plain[k]) for k in _TRIAL_COLUMNS[3:])
+        if curves:
+            record["curve"] = self._loads(row[n + 3], what)
+        if row[n + 2]:
+            record.update(self._loads(row[n + 2], what))
+        return record
 
     def completed_numbers(self, study_id, include_failed=True):
         """Numbers of the stored trials (failed ones only if ``include_failed``), as a set."""
