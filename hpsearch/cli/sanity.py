@@ -136,7 +136,33 @@ def _lr_range(sf, data, config, out):
     say(_lr_text(check, advice, current))
     path = save_lr_range_plot(check, out / "lr_range.png", current=current)
     say(f"wrote: {path}")
+    say(f"wrote: {_save_lr_range(check, advice, current, out)}")
     return advice["ok"]
+
+
+def _save_lr_range(check, advice, current, out):
+    """The check's result as JSON in the run folder (``hpsearch dashboard`` shows it), written
+    atomically: a temporary file renamed over the old one, never through a planted symlink."""
+    import json
+    import os
+
+    from hpsearch.storage.runfolder import LR_RANGE
+
+    def plain(value):
+        tolist = getattr(value, "tolist", None)
+        return tolist() if callable(tolist) else str(value)
+
+    result = {"optimizer": check.get("optimizer"), "iterations": check.get("iterations"),
+              "n_seeds": check.get("n_seeds"), "batch_size": check.get("batch_size"), "good": check.get("good"),
+              "best_lr": check.get("best_lr"), "suggested": check.get("suggested"), "table": check.get("table"),
+              "advice": {"line": advice["line"], "coverage": advice["coverage"], "warnings": advice["warnings"]},
+              "study_range": None if current is None or not getattr(current, "ordered", False)
+              else [float(current.low), float(current.high)]}
+    path = out / LR_RANGE
+    partial = out / f".{LR_RANGE}.{os.getpid()}.tmp"
+    partial.write_text(json.dumps(result, indent=2, default=plain, allow_nan=True) + "\n")
+    os.replace(partial, path)   # replaces a symlink itself, never the file it points to
+    return path
 
 
 def _lr_text(check, advice, current):

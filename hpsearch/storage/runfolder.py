@@ -20,7 +20,7 @@ from pathlib import Path
 from hpsearch.checks import check_name
 from hpsearch.errors import HpsearchError
 
-__all__ = ["RUNS", "DB_NAME", "COMPARE_DB", "TRIALS_CSV", "RUN_INFO", "CHECKPOINTS", "RunFolder",
+__all__ = ["RUNS", "DB_NAME", "COMPARE_DB", "TRIALS_CSV", "RUN_INFO", "CHECKPOINTS", "LR_RANGE", "RunFolder",
            "open_database", "pick_study", "checkpoint_dir"]
 
 RUNS = Path("runs")
@@ -29,6 +29,8 @@ COMPARE_DB = "compare.db"
 TRIALS_CSV = "trials.csv"
 RUN_INFO = "run.json"
 CHECKPOINTS = "checkpoints"
+#: the learning-rate range check's result, written by ``hpsearch sanity`` (shown by the dashboard)
+LR_RANGE = "lr_range.json"
 
 
 class RunFolder:
