@@ -85,9 +85,11 @@ class RunFolderStorage(BaseStorage):
             key = None if db is None else (db, db.stat().st_ino)
             if key != self._db:
                 self._close()
-                if db is None:
+                if db is None or not _has_schema(db):
                     return
                 self._storage, self._db = Storage(db, readonly=True), key
+            if self._storage is None:
+                return
             names = self._storage.study_names()
             known = {view.name for view in self._views.values()}
             for name in names:
@@ -185,6 +187,24 @@ class RunFolderStorage(BaseStorage):
     def __repr__(self):
         return f"RunFolderStorage({str(self._path)!r})"
 
+
+
+def _has_schema(db):
+    """False while the run is creating ``db`` (an empty file, or no table committed yet): the
+    schema is created in one transaction, so a reader sees none of it or all of it."""
+    import sqlite3
+    from urllib.parse import quote
+
+    if db.stat().st_size == 0:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True   # let Storage say what is wrong with it
 
 
 def dashboard_app(storage):

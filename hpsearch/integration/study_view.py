@@ -9,13 +9,11 @@ a configuration the strategy may still continue is RUNNING
 (:class:`~hpsearch.integration.pending.PendingTrials`), so a trial once shown finished never
 changes.
 """
-import heapq
-
 from hpsearch.integration.findings import note_system_attrs, study_findings
 from hpsearch.integration.optuna_trials import (Configurations, check_curves, frozen_trial, optuna_distributions,
                                                 stage_space, trial_state)
 from hpsearch.integration.pending import PendingTrials, may_prune, planned_top_budget
-from hpsearch.records import rank_key
+from hpsearch.records import top_records
 
 __all__ = ["StudyView"]
 
@@ -123,9 +121,11 @@ class StudyView:
             return
         if self.curves == "none" or not finished:
             return
-        done = [i for i, t in enumerate(self.trials) if t.state.is_finished()] + finished
-        key = {i: rank_key(self._configs.chains[i][-1], self.metric, self.direction) for i in set(done)}
-        best = set(heapq.nsmallest(self.curves, key, key=key.get))
+        done = set(i for i, t in enumerate(self.trials) if t.state.is_finished()) | set(finished)
+        chains = self._configs.chains
+        # the best by the one rule every ranking uses (records.top_records: the highest budget reached)
+        best = {self._configs.index_of(r["number"])
+                for r in top_records([chains[i][-1] for i in done], self.metric, self.direction, self.curves)}
         self._with_curve.update(i for i in finished if i in best)
 
     def _findings(self):
