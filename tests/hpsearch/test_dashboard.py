@@ -361,3 +361,113 @@ def test_the_command_binds_loopback_says_where_and_waits_for_the_run(tmp_path):
 def test_the_command_refuses_a_bad_curves_value_in_one_line(run_cli, tmp_path):
     code, _, err = run_cli("dashboard", str(tmp_path), "--curves", "some")
     assert code == 2 and "curves must be one of all, none, K (a positive int), got 'some'" in err
+
+
+# -------------------------------------------------------------------------------------------- a real browser
+CHROMIUM = next((p for p in ("chromium", "chromium-browser") if __import__("shutil").which(p)), None)
+
+
+def _above_nine(fd):
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
+class _DevTools:
+    """Headless Chromium driven through its DevTools protocol on a pipe (``--remote-debugging-pipe``:
+    JSON messages ended by a NUL byte, commands on fd 3, answers on fd 4): no websocket library,
+    no network port of its own."""
+
+    def __init__(self, profile):
+        # the ends Chromium gets, moved above 9 so that bash's 3<& and 4>& cannot clobber them
+        to_chrome, self._write = os.pipe()
+        self._read, from_chrome = os.pipe()
+        to_chrome, from_chrome = _above_nine(to_chrome), _above_nine(from_chrome)
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
+        self.proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{to_chrome} 4>&{from_chrome}', "bash", CHROMIUM,
+                                      *flags],
+                                     pass_fds=(to_chrome, from_chrome), stdout=subprocess.DEVNULL,
+                                     stderr=open(f"{profile}.log", "w"))
+        os.close(to_chrome)
+        os.close(from_chrome)
+        self._buffer, self._next = b"", 0
+
+    def send(self, method, session=None, timeout=60, **params):
+        """Send one command; returns its result (events in between are skipped)."""
+        import select
+
+        self._next += 1
+        message = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                answer = json.loads(raw)
+                if answer.get("id") == self._next:
+                    assert "error" not in answer, answer
+                    return answer["result"]
+            ready, _, _ = select.select([self._read], [], [], 1.0)
+            if ready:
+                chunk = os.read(self._read, 1 << 16)
+                assert chunk, "chromium closed its DevTools pipe"
+                self._buffer += chunk
+        raise AssertionError(f"chromium did not answer {method} within {timeout} s")
+
+    def evaluate(self, session, expression):
+        return self.send("Runtime.evaluate", session, expression=expression, returnByValue=True)["result"].get("value")
+
+    def close(self):
+        try:
+            if self.proc.poll() is None:
+                self.send("Browser.close", timeout=10)
+        except (AssertionError, OSError):
+            pass
+        finally:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            os.close(self._write)
+            os.close(self._read)
+
+
+def _wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (apt-get install chromium; .ci/run installs it)")
+def test_a_trial_finished_after_the_page_loaded_appears_without_a_reload(tmp_path):
+    folder = tmp_path / "runs" / "live"
+    study = hp.Study(LogBowl({"lr": 1e-3}), {"lr": SPACE["lr"]}, metric="score", storage=folder / "study.db",
+                     name="live")
+    study.optimize(n_trials=3, seed=0)
+    dashboard, base, _ = _start_dashboard(folder)
+    browser = _DevTools(tmp_path / "profile")
+    try:
+        target = browser.send("Target.createTarget", url=f"{base}/dashboard/studies/1/trials")["targetId"]
+        session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        text = "document.body ? document.body.innerText : ''"
+        _wait_for(lambda: "Trial 2" in browser.evaluate(session, text), 120, "the page did not show trials 0-2")
+        assert "Trial 3" not in browser.evaluate(session, text)
+        browser.evaluate(session, "window.hpsearchLoaded = 'same page'")   # a reload would forget it
+        study.optimize(n_trials=5, seed=0)   # two more trials finish after the page loaded
+        _wait_for(lambda: "Trial 4" in browser.evaluate(session, text), 120, "the new trial did not appear")
+        assert browser.evaluate(session, "window.hpsearchLoaded") == "same page"
+    finally:
+        browser.close()
+        _stop(dashboard)
+    assert browser.proc.returncode is not None and dashboard.returncode is not None
