@@ -1,5 +1,6 @@
 """The hpsearch command end to end on tiny studies (in-process through main(), plus real subprocesses)."""
 import argparse
+import json
 import math
 import os
 import re
@@ -278,6 +279,11 @@ def test_sanity_prints_checks_and_saves_plot(tmp_path, run_cli):
     for png in ("sanity.png", "lr_range.png"):
         assert f"wrote: {out / png}" in stdout
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the learning-rate range check's result, stored for `hpsearch dashboard` to show
+    assert f"wrote: {out / 'lr_range.json'}" in stdout
+    stored = json.loads((out / "lr_range.json").read_text())
+    assert stored["good"] is not None and stored["good"][0] <= stored["best_lr"] <= stored["good"][1]
+    assert stored["study_range"] is not None and stored["advice"]["line"].startswith("lr = ")
 
 
 def test_sanity_set_checks_a_chosen_configuration(tmp_path, run_cli):
