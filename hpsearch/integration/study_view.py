@@ -2,7 +2,7 @@
 
 :class:`StudyView` follows a study while it runs (or shows a finished one): each
 :meth:`~StudyView.refresh` asks SQLite whether anything was committed since the last look
-(``PRAGMA data_version``, microseconds) and then reads only the rows added or replaced since
+(``PRAGMA data_version``, microseconds) and then reads only the rows added since
 (``Storage.trials_since``), so a refresh of a 5,000-trial study costs milliseconds. The rows
 become Optuna trials through the one mapping in :mod:`hpsearch.integration.optuna_trials`;
 a configuration the strategy may still continue is RUNNING
@@ -49,7 +49,7 @@ class StudyView:
     def _reset(self):
         self._pending = PendingTrials(self._spec, self.name)
         self._configs = Configurations()
-        self._row, self._end, self._version = 0, None, None
+        self._row, self._version, self._failed = 0, None, 0
         self._numbers = set()        # every stored row read so far
         self._stages = None
         self._encoders = None
@@ -67,14 +67,19 @@ class StudyView:
         if version == self._version:
             return False
         self._version = version
-        records, self._row, self._end = storage.trials_since(self.study_id, self._row, self._end,
-                                                             curves=self.curves != "none")
+        records, self._row = storage.trials_since(self.study_id, self._row, curves=self.curves != "none")
         self._numbers.update(r["number"] for r in records)
-        if storage.count_trials(self.study_id) < len(self._numbers):  # started over (--overwrite): read afresh
+        self._failed += sum(r["status"] == "failed" for r in records)
+        # a study started over (--overwrite) has fewer rows; a failed trial run again replaces its
+        # row in place (one failed row fewer): both are rare, and read afresh. (More rows than read
+        # is a commit that landed since, read next time.)
+        if storage.count_trials(self.study_id) < len(self._numbers) or \
+                storage.count_trials(self.study_id, "failed") < self._failed:
             self._reset()
             self._version = version
-            records, self._row, self._end = storage.trials_since(self.study_id, curves=self.curves != "none")
+            records, self._row = storage.trials_since(self.study_id, curves=self.curves != "none")
             self._numbers.update(r["number"] for r in records)
+            self._failed = sum(r["status"] == "failed" for r in records)
         search = [r for r in records if r.get("role", "search") == "search"]
         self._others.update((r["number"], r) for r in records if r.get("role", "search") != "search")
         stages = storage.load_stages(self.study_id)
@@ -123,9 +128,17 @@ class StudyView:
             return
         done = set(i for i, t in enumerate(self.trials) if t.state.is_finished()) | set(finished)
         chains = self._configs.chains
-        # the best by the one rule every ranking uses (records.top_records: the highest budget reached)
-        best = {self._configs.index_of(r["number"])
-                for r in top_records([chains[i][-1] for i in done], self.metric, self.direction, self.curves)}
+        # the best by the one rule every ranking uses (records.top_records), the highest budget
+        # first, then the next budget down while fewer than K are chosen
+        levels = {}
+        for i in done:
+            levels.setdefault(chains[i][-1].get("budget") or 0, []).append(chains[i][-1])
+        best = set()
+        for budget in sorted(levels, reverse=True):
+            if len(best) >= self.curves:
+                break
+            best.update(self._configs.index_of(r["number"])
+                        for r in top_records(levels[budget], self.metric, self.direction, self.curves - len(best)))
         self._with_curve.update(i for i in finished if i in best)
 
     def _findings(self):

@@ -296,34 +296,24 @@ class Storage(Database):
                                       " ORDER BY number", (study_id,)).fetchall()
         return [self._record(row, curves) for row in rows]
 
-    def trials_since(self, study_id, row=0, end=None, curves=True):
-        """The trials stored or replaced since an earlier look, for a viewer that follows a run.
+    def trials_since(self, study_id, row=0, curves=True):
+        """The trials stored since an earlier look, for a viewer that follows a run.
 
         Args:
             study_id: the study.
             row: the ``row`` this method returned last time (0 the first time).
-            end: the ``end`` it returned last time (None the first time).
             curves: read the learning curves too.
 
         Returns:
-            ``(records, row, end)``: the records of the rows added after ``row`` or finished
-            after ``end`` (a failed trial run again replaces its row), in the order they were
-            first stored, and the new ``row`` and ``end`` to pass next time. One read
-            transaction, so a row committed meanwhile is never skipped.
+            ``(records, row)``: the records of the rows added after ``row``, in the order they
+            were first stored, and the new ``row`` to pass next time. A row replaced in place (a
+            failed trial run again) keeps its position and is not returned: compare
+            :meth:`count_trials` by status to notice it.
         """
         with self._guard("read trials"):
-            conn = self._conn
-            conn.execute("BEGIN")
-            try:
-                rows = conn.execute(
-                    f'SELECT id, {self._trial_columns(curves)} FROM trials WHERE study_id = ? AND (id > ? OR "end" > ?)'
-                    " ORDER BY id", (study_id, row, -math.inf if end is None else end)).fetchall()
-            finally:
-                conn.execute("COMMIT")
-        records = [self._record(r[1:], curves) for r in rows]
-        row = max([row] + [r[0] for r in rows])
-        ends = [r["end"] for r in records if r["end"] is not None]
-        return records, row, max(ends + ([] if end is None else [end]), default=end)
+            rows = self._conn.execute(f"SELECT id, {self._trial_columns(curves)} FROM trials"
+                                      " WHERE study_id = ? AND id > ? ORDER BY id", (study_id, row)).fetchall()
+        return [self._record(r[1:], curves) for r in rows], max([row] + [r[0] for r in rows])
 
     @staticmethod
     def _trial_columns(curves):
@@ -349,10 +339,13 @@ class Storage(Database):
         with self._guard("read trials"):
             return {r[0] for r in self._conn.execute(sql, (study_id,))}
 
-    def count_trials(self, study_id):
-        """How many trials of the study are stored."""
+    def count_trials(self, study_id, status=None):
+        """How many trials of the study are stored (with ``status`` only, if given)."""
+        sql, args = "SELECT COUNT(*) FROM trials WHERE study_id = ?", (study_id,)
+        if status is not None:
+            sql, args = sql + " AND status = ?", (study_id, status)
         with self._guard("read trials"):
-            return self._conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?", (study_id,)).fetchone()[0]
+            return self._conn.execute(sql, args).fetchone()[0]
 
     # ---------------------------------------------------------------- flags
     def save_flags(self, study_id, flags):

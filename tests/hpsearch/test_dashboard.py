@@ -51,7 +51,7 @@ def _replay(source, name, target, check):
     with Storage(source, readonly=True) as src:
         study_id, spec = src.find_study(name)
         stages = src.load_stages(study_id)
-        rows, _, _ = src.trials_since(study_id)
+        rows, _ = src.trials_since(study_id)
     with Storage(target) as writer, Storage(target, readonly=True) as reader:
         new_id = writer.open_study(name, spec)
         for stage in stages:

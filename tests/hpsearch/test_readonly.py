@@ -92,8 +92,8 @@ def test_a_viewer_opened_before_the_writer_commits_sees_later_rows(tmp_path):
                 writer.save_trial(study_id, {"number": number, "stage": 0, "status": "ok", "metrics": {"score": 1.0}})
             assert viewer.count_trials(study_id) == 3
             assert viewer.data_version() != version
-            records, row, end = viewer.trials_since(study_id)
+            records, row = viewer.trials_since(study_id)
             assert [r["number"] for r in records] == [0, 1, 2]
             writer.save_trial(study_id, {"number": 3, "stage": 0, "status": "ok", "metrics": {"score": 2.0}})
-            more, _, _ = viewer.trials_since(study_id, row, end)
+            more, _ = viewer.trials_since(study_id, row)
             assert [r["number"] for r in more] == [3]
