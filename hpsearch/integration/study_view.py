@@ -83,9 +83,6 @@ class StudyView:
         search = [r for r in records if r.get("role", "search") == "search"]
         self._others.update((r["number"], r) for r in records if r.get("role", "search") != "search")
         stages = storage.load_stages(self.study_id)
-        if stages != self._stages or self._observed:
-            self._stages = stages
-            self._encoders = None
         before = set(self._pending.pending)
         changed = {self._configs.add(r) for r in search}
         self._pending.add(search)
@@ -93,12 +90,18 @@ class StudyView:
             index = self._configs.index_of(number)
             if index is not None:
                 changed.add(index)
-        if self._encoders is None:
-            rows = [r for chain in self._configs.chains for r in chain]
-            self._encoders = optuna_distributions([stage_space(s["space"]) for s in stages], rows)
+        if stages != self._stages or self._observed:
+            # a new stage may widen a range (coarse-to-fine moving out past an edge): every trial
+            # then gets the one distribution spanning them all; their values and states stay
+            self._stages = stages
             spaces = [stage_space(s["space"]) for s in stages]
-            self._observed = any(all(name not in space for space in spaces) for name in self._encoders)
-            changed = set(range(len(self._configs)))
+            rows = [r for chain in self._configs.chains for r in chain]
+            encoders = optuna_distributions(spaces, rows)
+            self._observed = any(all(name not in space for space in spaces) for name in encoders)
+            if self._encoders is None or {k: d for k, (d, _) in encoders.items()} != \
+                    {k: d for k, (d, _) in self._encoders.items()}:
+                self._encoders = encoders
+                changed = set(range(len(self._configs)))
         self._update(sorted(changed))
         self._findings()
         return True
@@ -119,8 +122,10 @@ class StudyView:
                 trials.append(trial)
 
     def _choose_curves(self, states):
-        """Give curves to newly finished configurations that deserve one (see ``curves``)."""
-        finished = [i for i, (state, _) in states.items() if state != "RUNNING"]
+        """Give curves to newly finished configurations that deserve one (see ``curves``); one
+        shown finished keeps what it was shown with."""
+        finished = [i for i, (state, _) in states.items() if state != "RUNNING"
+                    and not (i < len(self.trials) and self.trials[i].state.is_finished())]
         if self.curves == "all":
             self._with_curve.update(finished)
             return
