@@ -35,13 +35,13 @@ def read_lr_range(path):
     return data if isinstance(data, dict) else None
 
 
-def _fmt(value):
+def _fmt(value, digits=4):
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.{digits}g}"
     return str(value)
 
 
-def study_findings(metric, direction, flags=(), records=(), lr_range=None):
+def study_findings(metric, direction, flags=(), records=(), lr_range=None, trial_number=None):
     """``(user attributes, Markdown note)`` of a study's findings.
 
     Args:
@@ -50,7 +50,10 @@ def study_findings(metric, direction, flags=(), records=(), lr_range=None):
         records: the study's confirmation and test records (``role`` ``"confirm"`` / ``"test"``);
             other records are ignored.
         lr_range: the stored learning-rate range check (:func:`read_lr_range`), or None.
+        trial_number: maps an hpsearch trial number to the Optuna trial showing it (its
+            configuration); None: the same number.
     """
+    optuna_number = trial_number or (lambda number: number)
     attrs = {"metric": metric, "direction": direction}
     lines = ["## hpsearch findings", ""]
     parsed = [BoundaryFlag(**f) for f in flags]
@@ -64,19 +67,21 @@ def study_findings(metric, direction, flags=(), records=(), lr_range=None):
     confirm = [r for r in records if r.get("role") == "confirm"]
     if confirm:
         report = confirmation_report(confirm, metric, direction)
-        attrs["confirmation"] = [{"candidate": c["candidate"], "trial": c["confirms"], "mean": c["mean"],
-                                  "std": c["std"], "ok": c["ok"]} for c in report.candidates]
+        attrs["confirmation"] = [{"candidate": c["candidate"], "trial": optuna_number(c["confirms"]),
+                                  "hpsearch_trial": c["confirms"], "mean": c["mean"], "std": c["std"],
+                                  "ok": c["ok"]} for c in report.candidates]
         lines += ["", "### Confirmation with fresh seeds", "",
-                  f"| candidate | search trial | runs ok | mean {metric} | std |", "|---|---|---|---|---|"]
+                  f"| candidate | trial | runs ok | mean {metric} | std |", "|---|---|---|---|---|"]
         for c in report.candidates:
-            lines.append(f"| {c['candidate']} | {c['confirms']} | {c['ok']} of {len(c['values'])} | "
-                         f"{_fmt(c['mean'])} | {_fmt(c['std'])} |")
+            lines.append(f"| {c['candidate']} | #{optuna_number(c['confirms'])} (hpsearch {c['confirms']}) | "
+                         f"{c['ok']} of {len(c['values'])} | {_fmt(c['mean'])} | {_fmt(c['std'])} |")
         if report.winner is not None:
-            attrs["confirmed_winner"] = report.winner["confirms"]
+            winner = report.winner
+            attrs["confirmed_winner"] = optuna_number(winner["confirms"])
             lead = "" if report.within_noise is None else \
                 (" (its lead is within noise)" if report.within_noise else " (its lead is beyond noise)")
-            lines += ["", f"Winner: candidate {report.winner['candidate']}, search trial "
-                          f"{report.winner['confirms']}{lead}."]
+            lines += ["", f"Winner: candidate {winner['candidate']}, trial #{optuna_number(winner['confirms'])}"
+                          f"{lead}."]
     test = next((r for r in records if r.get("role") == "test"), None)
     if test is not None:
         scores = {k: v for k, v in (test.get("metrics") or {}).items() if k.startswith("test_")}
@@ -92,8 +97,8 @@ def study_findings(metric, direction, flags=(), records=(), lr_range=None):
         lines += ["", "### Learning-rate range check (hpsearch sanity)", ""]
         good = lr_range.get("good")
         if good:
-            lines.append(f"- good zone: {_fmt(good[0])} to {_fmt(good[1])}; the loss falls most at "
-                         f"{_fmt(lr_range.get('best_lr'))}")
+            lines.append(f"- good zone: {_fmt(good[0], 2)} to {_fmt(good[1], 2)}; the loss falls most at "
+                         f"{_fmt(lr_range.get('best_lr'), 2)}")
         else:
             lines.append("- no learning rate made the loss go down")
         advice = lr_range.get("advice") or {}

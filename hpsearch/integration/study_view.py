@@ -149,7 +149,7 @@ class StudyView:
     def _findings(self):
         lr_range = self._lr_range() if self._lr_range is not None else None
         attrs, note = study_findings(self.metric, self.direction, self._storage.load_flags(self.study_id),
-                                     list(self._others.values()), lr_range)
+                                     list(self._others.values()), lr_range, self._configs.index_of)
         self.user_attrs = {**attrs, "hpsearch_study": self.name}
         self.system_attrs = {"study:metric_names": [self.metric], **note_system_attrs(note)}
 

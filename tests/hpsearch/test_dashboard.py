@@ -308,7 +308,7 @@ def test_findings_are_study_attributes_and_a_markdown_note(tmp_path):
 
         note = get_note_from_system_attrs(storage.get_study_system_attrs(study._study_id), None)["body"]
         assert "```" not in note   # readable Markdown, not a code block that clips
-        assert "- **lr** (high edge)" in note and "| 0 | 0 | 2 of 2 | 0.91 |" in note
+        assert "- **lr** (high edge)" in note and "| 0 | #0 (hpsearch 0) | 2 of 2 | 0.91 |" in note
         assert "test_acc: **0.875**" in note and "good zone: 0.0001 to 0.03" in note
     finally:
         storage.close()
