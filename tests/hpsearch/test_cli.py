@@ -369,9 +369,16 @@ def test_parser_knows_every_command():
         (["sanity", "s.toml", "--set", "a=1", "--set", "b=x", "--out", "o", "--no-lr-range"],
          {"command": "sanity", "study": "s.toml", "out": "o", "set": ["a=1", "b=x"], "no_lr_range": True}),
         (["export", "d", "--optuna", "sqlite:///x.db"],
-         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None}),
-        (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m"],
-         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m"}),
+         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None,
+          "curves": "all", "quiet": False}),
+        (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m", "--curves", "5",
+          "--quiet"],
+         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m",
+          "curves": 5, "quiet": True}),
+        (["dashboard", "d"], {"command": "dashboard", "run_dir": "d", "host": "127.0.0.1", "port": 8080,
+                              "curves": "all"}),
+        (["dashboard", "d", "--host", "0.0.0.0", "--port", "0", "--curves", "none"],
+         {"command": "dashboard", "run_dir": "d", "host": "0.0.0.0", "port": 0, "curves": "none"}),
     ]
     for argv, expected in cases:
         assert vars(parser.parse_args(argv)) == expected, argv
