@@ -4,6 +4,7 @@ import sys
 
 from hpsearch.checks import SEED_LIMIT, check_name
 from hpsearch.cli.output import PROG
+from hpsearch.storage.runfolder import COMPARISON_CSV
 
 __all__ = ["build_parser", "EXIT_USAGE"]
 
@@ -108,7 +109,7 @@ def _add_compare(sub):
     cmp_ = sub.add_parser("compare", help="compare strategies at equal compute, repeated",
                           description="Run each strategy R times with different seeds at the same compute "
                           "(same trials, same total epochs); print medians, quartiles and a Mann-Whitney U "
-                          "test of random vs grid; write comparison.csv and plots. Resumable.")
+                          f"test of random vs grid; write {COMPARISON_CSV} and plots. Resumable.")
     cmp_.add_argument("study", metavar="STUDY.toml")
     cmp_.add_argument("--strategies", type=_strategy_list, default=None, metavar="LIST",
                       help="comma-separated (default: grid,random,sobol,coarse-to-fine)")

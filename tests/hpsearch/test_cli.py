@@ -80,7 +80,7 @@ def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, run_cli):
 
     code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
     assert code == 0, err
-    assert "resuming study 'bowl': 16 of 16 trials already done" in stdout
+    assert "resuming study 'bowl': 16 of 16 planned trials done" in stdout and "nothing left to run" in stdout
     assert len(pd.read_csv(out / "trials.csv")) == 16
 
     code, stdout, err = run_cli("show", out, "--top", 3)
