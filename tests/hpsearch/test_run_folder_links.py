@@ -177,3 +177,12 @@ def test_safe_writes_replace_nothing_through_a_link_and_name_the_file_on_a_full_
         safe_files.write_text(tmp_path / "trials.csv", "a,b\n")
     assert info.value.filename == str(tmp_path / "trials.csv") and info.value.errno == 28
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []   # no half-written file left
+
+
+def test_export_into_the_run_folder_refuses_a_planted_optuna_db_link(finished):
+    cwd, folder, victim = finished
+    target = victim / "notes.txt"
+    (folder / "optuna.db").symlink_to(target)
+    proc = hpsearch(cwd, "export", "runs/hb", "--optuna", "sqlite:///runs/hb/optuna.db")
+    assert_refused(proc, Path("runs/hb/optuna.db"))
+    assert target.read_text() == VICTIM_TEXT
