@@ -1,4 +1,4 @@
-"""The ``hpsearch`` command: run, compare, show, plot, sanity, export.
+"""The ``hpsearch`` command: run, compare, show, plot, copy, sanity, export.
 
 Every mistake in the user's input (a study file, an option, a storage) ends as
 one line ``hpsearch: error: <message>`` on stderr and exit status 2, never a

@@ -136,6 +136,13 @@ def _add_views(sub):
     plot.add_argument("--name", help="study name (when the folder's database holds several)")
     _add_export(sub)
 
+    copy = sub.add_parser("copy", help="copy a run folder safely (its database as one self-contained file)",
+                          description="Copy a run folder to DEST: the database with SQLite's backup API (a "
+                          "consistent snapshot that includes the trials still in its -wal file, safe while the "
+                          "run goes on), then its other files. cp of study.db alone can miss those trials.")
+    copy.add_argument("run_dir", metavar="RUN_DIR")
+    copy.add_argument("dest", metavar="DEST", help="a new (or empty) folder")
+
 
 def _add_sanity(sub):
     sanity = sub.add_parser("sanity", help="babysitting checks of a study's trainer",

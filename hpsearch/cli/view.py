@@ -6,7 +6,7 @@ from hpsearch.cli.output import report, say
 from hpsearch.errors import HpsearchError
 from hpsearch.storage.runfolder import RunFolder, open_database, pick_study
 
-__all__ = ["cmd_show", "cmd_plot", "cmd_export"]
+__all__ = ["cmd_show", "cmd_plot", "cmd_export", "cmd_copy"]
 
 
 def _load_run(args):
@@ -79,6 +79,16 @@ def cmd_plot(args, argv):
     out.mkdir(parents=True, exist_ok=True)
     written = save_run_plots(result, out)
     say(f"study {name!r}: {len(result)} trials; wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0
+
+
+def cmd_copy(args, argv):
+    from hpsearch.storage.folder_copy import copy_run
+
+    written = copy_run(args.run_dir, args.dest)
+    say(f"copied {args.run_dir} to {args.dest} ({written[0].name} as one self-contained file):")
     for path in written:
         say(f"  {path}")
     return 0
