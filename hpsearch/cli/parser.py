@@ -84,7 +84,9 @@ def build_parser():
 
 def _add_run(sub):
     run = sub.add_parser("run", help="run (or resume) a study file",
-                         description="Run a study file; running the same command again resumes it.")
+                         description="Run a study file; running the same command again resumes it. Strategies: "
+                         "random, grid, sobol, coarse-to-fine, sha (successive halving), hyperband, tpe, cmaes, "
+                         "qmc, gp, optuna-random.")
     run.add_argument("study", metavar="STUDY.toml")
     run.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>/)")
     run.add_argument("--n-jobs", type=_n_jobs, metavar="N",
@@ -95,7 +97,7 @@ def _add_run(sub):
     run.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     run.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786")
     run.add_argument("--strategy", metavar="S", help="another strategy at the same compute "
-                     "(random, grid, sobol, coarse-to-fine, tpe, cmaes, qmc, gp, optuna-random); "
+                     "(random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, cmaes, qmc, gp, optuna-random); "
                      "the study is then named <name>-<strategy>")
     run.add_argument("--name", type=_study_name, help="study name (default: the file's name)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -112,10 +114,11 @@ def _add_compare(sub):
                           f"test of random vs grid; write {COMPARISON_CSV} and plots. Resumable.")
     cmp_.add_argument("study", metavar="STUDY.toml")
     cmp_.add_argument("--strategies", type=_strategy_list, default=None, metavar="LIST",
-                      help="comma-separated (default: grid,random,sobol,coarse-to-fine)")
+                      help="comma-separated, from random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, "
+                           "cmaes, qmc, gp, optuna-random (default: grid,random,sobol,coarse-to-fine)")
     cmp_.add_argument("--trials", "--budget", dest="trials", type=_positive_int, metavar="N",
                       help="trials per run (default: the file's total); epochs scale with it "
-                           "(--budget is its 0.1 name)")
+                           "(--budget is an older spelling of --trials, kept working)")
     cmp_.add_argument("--repeats", type=_positive_int, default=5, metavar="R", help="runs per strategy (default 5)")
     cmp_.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>-compare/)")
     cmp_.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: as for run)")

@@ -175,3 +175,16 @@ def test_joblib_advice_about_cancelled_tasks_never_reaches_the_user():
         with pytest.raises(StudyInterrupted):
             study.optimize(n_trials=8, n_jobs=2, backend="threading", callbacks=[stop])
     assert stopped and not [w for w in caught if "tasks" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_run_and_compare_help_name_every_strategy(run_cli, monkeypatch):
+    from hpsearch.strategies.planning import STRATEGIES
+
+    monkeypatch.setenv("COLUMNS", "1000")   # one line per option: no name broken at its hyphen
+    _, run_help, _ = run_cli("run", "--help")
+    _, compare_help, _ = run_cli("compare", "--help")
+    strategy_help = run_help.split("\n  --strategy S", 1)[1].split("\n  --")[0]   # the option's own text
+    strategies_help = compare_help.split("\n  --strategies LIST", 1)[1].split("\n  --")[0]
+    for name in STRATEGIES:
+        assert name in strategy_help and name in strategies_help, name
+    assert "0.1 name" not in compare_help and "older spelling of --trials" in compare_help
