@@ -6,6 +6,7 @@ the same orderly stop as Ctrl-C; :func:`stopped` and :func:`exit_status` then sa
 was: ``terminated (SIGTERM)`` and 143 (128 + 15, what a shell reports for a process SIGTERM
 ended), or ``interrupted`` and 130.
 """
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -15,9 +16,16 @@ __all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "sigterm_as_interrupt", "stopp
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143   # 128 + SIGTERM
 _received = []
+_owner = [0]   # the process that installed the handler
 
 
 def _on_sigterm(signum, frame):
+    if os.getpid() != _owner[0]:
+        # a worker forked from the command (the multiprocessing backend) inherited this handler: a
+        # SIGTERM there is its pool ending it, so it ends as it would have without us
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     _received.append(signum)
     raise KeyboardInterrupt
 
@@ -29,6 +37,7 @@ def sigterm_as_interrupt():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _owner[0] = os.getpid()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
