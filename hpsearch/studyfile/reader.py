@@ -39,15 +39,11 @@ from hpsearch.studyfile.definition import StudyDefinition
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import StudyFileError
 from hpsearch.strategies.planning import COARSE_TO_FINE, STRATEGIES
-from hpsearch.strategies.stage import Stage
 
-__all__ = ["StudyFile", "StagePlan", "load_study_file", "STRATEGIES", "COARSE_TO_FINE", "MAX_STUDY_FILE_BYTES"]
+__all__ = ["StudyFile", "load_study_file", "STRATEGIES", "COARSE_TO_FINE", "MAX_STUDY_FILE_BYTES"]
 
 #: The largest study file read: a study file is a few dozen lines.
 MAX_STUDY_FILE_BYTES = 1 << 20
-
-#: The 0.1 name of a planned stage: the same :class:`~hpsearch.strategies.stage.Stage` type.
-StagePlan = Stage
 
 _TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search", "confirm")
 _BOM = b"\xef\xbb\xbf"
