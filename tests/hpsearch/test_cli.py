@@ -366,6 +366,7 @@ def test_parser_knows_every_command():
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None}),
         (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m"],
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m"}),
+        (["copy", "runs/a", "backup/a"], {"command": "copy", "run_dir": "runs/a", "dest": "backup/a"}),
     ]
     for argv, expected in cases:
         assert vars(parser.parse_args(argv)) == expected, argv
