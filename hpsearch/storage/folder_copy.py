@@ -42,9 +42,12 @@ def copy_run(source, dest):
     if Path(os.path.realpath(dest)).is_relative_to(os.path.realpath(source)):
         raise HpsearchError(f"{dest} lies inside {source}; copy the run folder somewhere else")
     RunFolder(dest).create()
-    with Database(db, readonly=True) as database:
-        written = [database.backup(dest / db.name)]
-    skipped = {name + side for name in _DATABASES for side in SQLITE_SIDE_FILES} | {db.name}
+    written = []
+    for name in sorted(_DATABASES, key=lambda n: n != db.name):   # the one show/plot read first
+        if (source / name).is_file():
+            with Database(source / name, readonly=True) as database:
+                written.append(database.backup(dest / name))
+    skipped = {name + side for name in _DATABASES for side in SQLITE_SIDE_FILES} | _DATABASES
     for entry in sorted(source.iterdir()):
         if entry.name in skipped or entry.name.startswith("."):
             continue   # the database is copied above; dot-files are temporary writes in flight
