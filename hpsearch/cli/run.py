@@ -88,7 +88,10 @@ def cmd_run(args, argv):
     resume = resume_command(argv)
     before = _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
     previous = folder.read_info()
-    folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume)
+    # how many stored trials the folder's plots show, kept until plots are drawn again
+    drawn = {"plotted_trials": previous["plotted_trials"]} if "plotted_trials" in previous else {}
+    folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume,
+                      **drawn)
     if not args.quiet:
         _print_plan(sf, name, strategy, n_jobs)
     study = sf.make_study(folder.db, name)

@@ -186,3 +186,19 @@ def test_export_into_the_run_folder_refuses_a_planted_optuna_db_link(finished):
     proc = hpsearch(cwd, "export", "runs/hb", "--optuna", "sqlite:///runs/hb/optuna.db")
     assert_refused(proc, Path("runs/hb/optuna.db"))
     assert target.read_text() == VICTIM_TEXT
+
+
+@pytest.mark.parametrize("folder, entry, argv", [
+    ("runs/hb-compare", "comparison.csv", ["compare", "hb.toml", "--repeats", 1, "--strategies", "random"]),
+    ("runs/hb", "sanity.png", ["sanity", "hb.toml"]),
+    ("runs/hb", "lr_range.png", ["sanity", "hb.toml"]),
+])
+def test_compare_and_sanity_refuse_a_planted_link_before_running(tmp_path, folder, entry, argv):
+    (tmp_path / "hb.toml").write_text(STUDY)
+    target = tmp_path / "victim.txt"
+    target.write_text(VICTIM_TEXT)
+    (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / folder / entry).symlink_to(target)
+    proc = hpsearch(tmp_path, *argv)
+    assert_refused(proc, Path(folder) / entry)
+    assert target.read_text() == VICTIM_TEXT
