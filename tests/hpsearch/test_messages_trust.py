@@ -189,3 +189,12 @@ def test_run_and_compare_help_name_every_strategy(run_cli, monkeypatch):
     for name in STRATEGIES:
         assert name in strategy_help and name in strategies_help, name
     assert "0.1 name" not in compare_help and "older spelling of --trials" in compare_help
+
+
+def test_a_study_whose_objective_cannot_test_is_complete_after_its_confirmation(tmp_path, run_cli):
+    # confirm's test defaults to True, which means "when the objective can": LogBowl has no 'final'
+    study = hp.Study(LogBowl({"lr": 1e-3}), {"lr": hp.LogUniform(1e-5, 1e-1)}, metric="score",
+                     storage=tmp_path / "study.db", name="py")
+    study.optimize(n_trials=4, budget=1, confirm={"top": 2, "seeds": 2})
+    code, out, _ = run_cli("show", tmp_path)
+    assert code == 0 and "4 of 4 search trials done; confirmation done, complete" in out, out
