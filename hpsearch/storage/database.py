@@ -364,6 +364,8 @@ class Database:
             if self._conn is not None:
                 if not self.readonly and self.path is not None:
                     try:
+                        # TRUNCATE waits for other processes' writes: briefly, closing must stay quick
+                        self._conn.execute("PRAGMA busy_timeout = 2000")
                         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     except sqlite3.Error:
                         pass  # a busy reader: the log stays and SQLite checkpoints it later
