@@ -99,7 +99,7 @@ def cmd_sanity(args, argv):
     from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
-    out = Path(args.out) if args.out else RunFolder.for_study(sf.name).path
+    out = RunFolder(args.out if args.out else RunFolder.for_study(sf.name).path).refuse_links().path
     params, config, shown = _sanity_arguments(sf, args.set)
     data = sf.objective.load_data(params)
     trainer = config["trainer"]
@@ -142,11 +142,11 @@ def _lr_range(sf, data, config, out):
 
 def _save_lr_range(check, advice, current, out):
     """The check's result as JSON in the run folder (``hpsearch dashboard`` shows it), written
-    atomically: a temporary file renamed over the old one, never through a planted symlink."""
+    atomically and never through a planted symbolic link (``safe_files``)."""
     import json
-    import os
 
     from hpsearch.storage.runfolder import LR_RANGE
+    from hpsearch.storage.safe_files import write_text
 
     def plain(value):
         tolist = getattr(value, "tolist", None)
@@ -158,11 +158,7 @@ def _save_lr_range(check, advice, current, out):
               "advice": {"line": advice["line"], "coverage": advice["coverage"], "warnings": advice["warnings"]},
               "study_range": None if current is None or not getattr(current, "ordered", False)
               else [float(current.low), float(current.high)]}
-    path = out / LR_RANGE
-    partial = out / f".{LR_RANGE}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(result, indent=2, default=plain, allow_nan=True) + "\n")
-    os.replace(partial, path)   # replaces a symlink itself, never the file it points to
-    return path
+    return write_text(out / LR_RANGE, json.dumps(result, indent=2, default=plain, allow_nan=True) + "\n", root=out)
 
 
 def _lr_text(check, advice, current):

@@ -24,6 +24,7 @@ from hpsearch.integration.findings import read_lr_range
 from hpsearch.integration.optuna_trials import check_curves
 from hpsearch.integration.study_view import ID_STRIDE, StudyView
 from hpsearch.storage.runfolder import COMPARE_DB, DB_NAME, LR_RANGE
+from hpsearch.storage.safe_files import refuse_links
 
 __all__ = ["RunFolderStorage", "ReadOnlyStorageError", "dashboard_app", "serve", "READ_ONLY_REASON"]
 
@@ -69,9 +70,7 @@ class RunFolderStorage(BaseStorage):
         else:
             candidates = [self._path / DB_NAME, self._path / COMPARE_DB]
         for db in candidates:
-            if db.is_symlink():
-                raise HpsearchError(f"{db} is a symbolic link; a run folder is read as data, never followed "
-                                    f"out of it: copy the real file into the folder")
+            refuse_links(db)   # a run folder is data: a planted link is refused, never followed
             if db.is_file():
                 return db
         return None

@@ -18,19 +18,21 @@ __all__ = ["study_findings", "read_lr_range", "note_system_attrs"]
 _NOTE_VERSION = "dashboard:note_ver"
 _NOTE_CHUNK = "dashboard:note_str:"
 _NOTE_CHUNK_SIZE = 2045
+_LR_RANGE_LIMIT = 1_000_000   # bytes: a stored check is a few kilobytes
 
 
 def read_lr_range(path):
     """The learning-rate range check stored in a run folder (``lr_range.json``), or None.
 
-    A missing, unreadable or symlinked file (a run folder is data, never a path to follow) is
-    None: the page then says nothing about it.
+    A missing, unreadable, oversized or symlinked file (a run folder is data, never a path to
+    follow) is None: the page then says nothing about it.
     """
+    from hpsearch.errors import HpsearchError
+    from hpsearch.storage.safe_files import read_bytes
+
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
-            return None
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_bytes(path, limit=_LR_RANGE_LIMIT + 1))
+    except (OSError, ValueError, HpsearchError):
         return None
     return data if isinstance(data, dict) else None
 

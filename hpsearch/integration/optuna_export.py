@@ -15,7 +15,9 @@ written in batches of ``batch_size`` per transaction through Optuna's own table 
 (see ``benchmarks/bench_dashboard.py`` for the figures).
 """
 import os
+import shlex
 import socket
+from pathlib import Path
 
 from hpsearch.errors import HpsearchError
 
@@ -145,7 +147,22 @@ def _rename(storage, study_id, name, url):
 def _exists(name, url):
     return (f"an Optuna study named {name!r} already exists in {url}; choose another name with "
             f"optuna_name=... (CLI: --optuna-name NEW) or delete it first with `optuna delete-study "
-            f"--study-name {name} --storage {url}`")
+            f"--study-name {shlex.quote(name)} --storage {shlex.quote(url)}`")
+
+
+def _refuse_links_in_run_folder(url, folder):
+    """An Optuna SQLite file written into the run folder ``folder`` must not be a planted link
+    (SQLite would write through it and its side files)."""
+    from hpsearch.storage.runfolder import SQLITE_SIDE_FILES
+    from hpsearch.storage.safe_files import refuse_links
+
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not Path(os.path.realpath(path.parent)).is_relative_to(os.path.realpath(folder)):
+        return   # outside the run folder: the user's own path
+    for entry in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        refuse_links(entry)
 
 
 def export_run(run_dir_or_db, url, name=None, optuna_name=None, progress=False, batch_size=1000, curves="all"):
@@ -188,6 +205,7 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None, progress=False, 
         view = StudyView(storage, name, curves=curves, lr_range=lambda: read_lr_range(db.parent / LR_RANGE))
         view.refresh()
     optuna_name = name if optuna_name is None else optuna_name
+    _refuse_links_in_run_folder(url, db.parent)
     trials = list(view.trials)
 
     with quiet_optuna():
