@@ -168,3 +168,15 @@ def test_scipy_parameters_are_refused():
 
     with pytest.raises(ValueError, match=r"parameter 'lr' is a scipy.stats distribution; .*the bohb sampler cannot"):
         BOHBSampler().start({"lr": stats.loguniform(1e-4, 1e-1)}, 10, 0, "maximize")
+
+
+def test_the_cli_refuses_a_budget_mixing_sampler_in_one_line(tmp_path, run_cli):
+    path = tmp_path / "s.toml"
+    path.write_text('metric = "val_acc"\ndirection = "maximize"\n[trainer]\ndataset = "digits"\n'
+                    '[space]\nlr = { type = "loguniform", low = 1e-4, high = 1e-1 }\n'
+                    '[search]\nstrategy = "hyperband"\nmax_budget = 9\nsampler = "cmaes"\n')
+    code, out, err = run_cli("run", path, "--dry-run")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (f"hpsearch: error: {path}: [search] sampler 'cmaes' would model results of different "
+                           f"budgets as one in hyperband; use 'bohb' (or 'tpe', the same there: a model per budget), "
+                           f"'random' or 'sobol'")
