@@ -147,6 +147,9 @@ def test_a_study_file_naming_tpe_runs_the_per_budget_model(tmp_path):
                     '[search]\nstrategy = "hyperband"\nmax_budget = 9\nsampler = "tpe"\n')
     strategy = load_study_file(path).search.make_strategy()
     assert isinstance(strategy.sampler, BOHBSampler)
+    path.write_text(path.read_text().replace('sampler = "tpe"', 'sampler = "bohb"\n[search.sampler_options]\n'
+                                                                 'random_fraction = 0.5'))
+    assert load_study_file(path).search.make_strategy().sampler.random_fraction == 0.5
 
 
 @pytest.mark.parametrize("kwargs, message", [
