@@ -21,9 +21,9 @@ stage's seeded generator in ask order. So the proposals depend only on the seed 
 sequence of asks and tells: the same for any ``n_jobs`` and backend, and a resumed study,
 which replays its tells, proposes the same configurations again.
 
-Why not Optuna's TPE, one study per budget: measured here (5 parameters), Optuna's
-``study.ask`` costs 10 ms per proposal with 100 completed trials and 47 ms with 1,000;
-this model costs well under 10 ms at 1,000 (``benchmarks/bench_fidelity.py`` reports it).
+Why not Optuna's TPE, one study per budget: with 1,000 results of the main job's five
+parameters, Optuna's ``study.ask`` took 230-610 ms per proposal against 1.2-3.1 ms for this
+model, medians on a loaded machine (``benchmarks/bench_fidelity.py``, ``sampler_overhead``).
 """
 import math
 import numbers
