@@ -26,6 +26,7 @@ _EXPORTS = {
     "RandomSampler": "hpsearch.samplers",
     "GridSampler": "hpsearch.samplers",
     "SobolSampler": "hpsearch.samplers",
+    "BOHBSampler": "hpsearch.samplers",
     "OptunaSampler": "hpsearch.samplers",
     "get_sampler": "hpsearch.samplers",
     # running and results
