@@ -511,12 +511,12 @@ class Space(Mapping):
 
 def is_branch_table(spec):
     """True if a study-file table is a branch: ``{"type": "branch", "branches": {...}}``, or a
-    table without ``type`` whose values are all tables (``[space.optimizer.adam]`` sub-tables)."""
+    table without ``type`` holding tables (``[space.optimizer.adam]`` sub-tables)."""
     if not isinstance(spec, Mapping):
         return False
     if "type" in spec:
         return spec["type"] == "branch"
-    return bool(spec) and all(isinstance(v, Mapping) for v in spec.values())
+    return any(isinstance(v, Mapping) for v in spec.values())
 
 
 def _decode(d, condition):
