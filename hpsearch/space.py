@@ -350,6 +350,26 @@ class Space(Mapping):
             out.append((tuple(names), Space({n: self._dists[n] for n in implied})))
         return out
 
+    def trials_by_context(self, params, values):
+        """Per-parameter statistics' inputs: for each of :meth:`contexts`, the trials that have
+        its parameters.
+
+        Args:
+            params: list of trials' parameter dicts; values: one value per trial (same order).
+
+        Returns:
+            list of ``(names, Space, params, values)`` (params restricted to the Space's
+            parameters); without branches one entry holding all trials. An edge test or a narrowing run on each entry sees a parameter only over
+            the trials where it exists, next to the parameters those trials all share.
+        """
+        params, values = list(params), list(values)
+        out = []
+        for names, sub in self.contexts():
+            rows = [i for i, p in enumerate(params) if self.is_active(names[0], p)]  # one condition per context
+            out.append((names, sub, [{n: params[i][n] for n in sub if n in params[i]} for i in rows],
+                        [values[i] for i in rows]))
+        return out
+
     def _chain(self, condition):
         """``{branch parameter: allowed names}`` along ``condition`` and its ancestors."""
         chain = {}
