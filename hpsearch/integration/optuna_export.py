@@ -6,7 +6,8 @@ into a new Optuna study, so optuna-dashboard and ``optuna.visualization`` can op
 - parameters with one Optuna distribution each, spanning every stage's range (coarse-to-fine
   stages search narrower ranges; a trial's stage is in its user attributes); Choice values that are not plain distinct scalars (lists such
   as ``hidden_dims``) are written as their JSON text (``"[100, 100]"``); Fixed values as a
-  one-value categorical;
+  one-value categorical; a space with branches keeps them: the branch parameter is a
+  categorical, and each trial holds only its branch's parameters (Optuna's define-by-run shape);
 - the metric as the trial's value; "ok" trials COMPLETE, "failed" and "diverged" ones FAIL;
 - the learning curve as intermediate values (epoch -> the metric at that epoch);
 - multi-fidelity studies (sha, hyperband, promoting coarse-to-fine): one Optuna trial per

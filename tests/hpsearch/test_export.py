@@ -176,3 +176,19 @@ def test_a_hyperband_run_becomes_one_optuna_trial_per_configuration(tmp_path):
         assert (t.state.name == "COMPLETE") == (t.user_attrs["budget"] == 9)
     best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
     assert best.value == res.best_value
+
+
+def test_a_space_with_branches_exports_each_trial_with_its_own_parameters(tmp_path):
+    db = tmp_path / "branches.db"
+    space = {"lr": hp.LogUniform(1e-5, 1e-1),
+             "optimizer": hp.Branch({"sgd": {}, "adam": {"beta2": hp.LogUniform(0.9, 0.9999)}})}
+    hp.Study(LogBowl({"lr": 1e-3}), space, metric="score", storage=db, name="b").optimize(n_trials=8, seed=0)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = _load(url, export_run(db, url))
+    by_branch = {t.params["optimizer"]: t for t in study.trials}
+    assert set(by_branch) == {"sgd", "adam"}
+    assert set(by_branch["sgd"].params) == {"lr", "optimizer"}
+    assert set(by_branch["adam"].params) == {"lr", "optimizer", "beta2"}
+    dist = by_branch["adam"].distributions["beta2"]
+    assert (dist.low, dist.high, dist.log) == (0.9, 0.9999, True)   # the searched range, not the values seen
+    assert by_branch["sgd"].distributions["optimizer"].choices == ("sgd", "adam")
