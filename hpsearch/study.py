@@ -112,7 +112,12 @@ class Study:
         if confirm is not None:
             from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
-            strategy = Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
+            confirm = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+            branches = getattr(self.space, "branches", {})
+            if confirm.per_branch is not None and confirm.per_branch not in branches:
+                raise ValueError(f"confirm per_branch={confirm.per_branch!r} is not a branch parameter of the space; "
+                                 f"expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
+            strategy = Confirmed(strategy, confirm)
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:

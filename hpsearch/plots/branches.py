@@ -1,9 +1,9 @@
 """Branches compared: for each branch parameter of a conditional space, its best value per branch
 and each branch's best so far against the epochs the study trained.
 
-The left panel draws every ok trial of each branch (at the highest budget that branch reached,
-so a 1-epoch rung is not set against a 40-epoch run; the others faded) and its best as a star,
-written out with the trial count; the right panel is each branch's best-so-far step line
+The left panel gives each branch a row, best branch first: its ok trials at the highest budget
+that branch reached (a 1-epoch rung is not set against a 40-epoch run) and its best as a star,
+on a metric axis zoomed to the branches' bests; the right panel is each branch's best-so-far step line
 against ``study_epochs`` (when the trial's result was recorded), so a branch that gets good
 early and one that needs more epochs look different.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (BEST_COLOR, better_word, fixed_layout, fmt, message_figure, spread)
+from hpsearch.plots._style import BEST_COLOR, better_word, fixed_layout, fmt, message_figure, message_panel, spread
 
 __all__ = ["plot_branches", "branch_parameters"]
 
@@ -35,30 +35,48 @@ def _branch_rows(trials, name, branch, metric):
     return rows, ok, values
 
 
-def _best_panel(ax, trials, name, branches, metric, direction):
-    """Each branch's ok trials (top budget bold) and its best, as a star with its value."""
+def _bests(trials, name, branches, metric, direction):
+    """{branch: (best value at its highest budget, ok count, values at that budget)} of the
+    branches with an ok trial."""
     better = max if direction == "maximize" else min
-    for i, branch in enumerate(branches):
+    out = {}
+    for branch in branches:
         rows, ok, values = _branch_rows(trials, name, branch, metric)
-        color = _COLORS[i % len(_COLORS)]
-        if not ok.any():
-            ax.text(i, 0.5, "no ok trial", transform=ax.get_xaxis_transform(), ha="center", fontsize=8)
-            continue
-        budget = pd.to_numeric(rows["budget"], errors="coerce").to_numpy(float)
-        top = ok & (budget == budget[ok].max())
-        x = i + spread(np.zeros(len(rows)), 0.5)
-        ax.scatter(x[ok & ~top], values[ok & ~top], s=12, color=color, alpha=0.25, linewidth=0)
-        ax.scatter(x[top], values[top], s=22, color=color, alpha=0.85, linewidth=0, gid=f"branch-{branch}")
-        best = better(values[top])
-        ax.scatter([i], [best], marker="*", s=230, color=BEST_COLOR, edgecolor="black", linewidth=0.8, zorder=4,
+        if ok.any():
+            budget = pd.to_numeric(rows["budget"], errors="coerce").to_numpy(float)
+            top = values[ok & (budget == budget[ok].max())]
+            out[branch] = (better(top), int(ok.sum()), top)
+    return out
+
+
+def _zoom(bests, direction):
+    """(lo, hi) of the metric axis: the branches' bests with room below, so that close
+    branches stay apart (trials far worse fall outside the axis, as counted in the labels)."""
+    values = [b for b, _, _ in bests.values()]
+    lo, hi = min(values), max(values)
+    pad = max(hi - lo, 0.02 * max(abs(hi), 1e-12))
+    return (lo - 1.5 * pad, hi + 0.3 * pad) if direction == "maximize" else (lo - 0.3 * pad, hi + 1.5 * pad)
+
+
+def _best_panel(ax, bests, name, branches, metric, direction, limits):
+    """Each branch on its own row, best first: its trials at its highest budget and its best (a star)."""
+    order = sorted(bests, key=lambda b: -bests[b][0] if direction == "maximize" else bests[b][0])
+    for row, branch in enumerate(order):
+        best, count, top = bests[branch]
+        color = _COLORS[list(branches).index(branch) % len(_COLORS)]
+        y = row + spread(np.zeros(len(top)), 0.4)
+        ax.scatter(top, y, s=22, color=color, alpha=0.8, linewidth=0, gid=f"branch-{branch}")
+        ax.scatter([best], [row], marker="*", s=230, color=BEST_COLOR, edgecolor="black", linewidth=0.8, zorder=4,
                    gid=f"branch-best-{branch}")
-        ax.annotate(f"{fmt(best)}\n{int(ok.sum())} trials", (i, best), xytext=(12, 0), textcoords="offset points",
-                    fontsize=8, va="center")
-    ax.set_xticks(np.arange(len(branches)), [str(b) for b in branches])
-    ax.set_xlim(-0.6, len(branches) - 0.4)
-    ax.set_xlabel(name)
-    ax.set_ylabel(f"{metric} ({better_word(direction)})")
-    ax.set_title(f"best {metric} per {name} (at each branch's highest budget)", fontsize=10)
+        ax.annotate(fmt(best), (best, row), xytext=(0, 9), textcoords="offset points", fontsize=8, ha="center")
+    missing = [b for b in branches if b not in bests]
+    labels = [f"{b} ({bests[b][1]} ok)" for b in order] + [f"{b} (no ok trial)" for b in missing]
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.6)
+    ax.set_xlim(*limits)
+    ax.set_ylabel(name)
+    ax.set_xlabel(f"{metric} ({better_word(direction)})")
+    ax.set_title(f"best {metric} per {name} (each at its highest budget)", fontsize=10)
     ax.grid(True, alpha=0.25)
 
 
@@ -104,11 +122,17 @@ def plot_branches(result):
     trials = trials.sort_values("number", kind="stable")
     fig = Figure(figsize=(11.0, 0.9 + 3.6 * len(params)))
     axes = fig.subplots(len(params), 2, squeeze=False)
-    fixed_layout(fig, ncols=2, nrows=len(params), left=0.85, right=0.3, top=0.75, bottom=0.6, wspace=0.9,
+    fixed_layout(fig, ncols=2, nrows=len(params), left=1.6, right=0.3, top=0.75, bottom=0.6, wspace=0.8,
                  hspace=0.9)
     for row, (name, branches) in zip(axes, params.items()):
-        _best_panel(row[0], trials, name, branches, result.metric, result.direction)
+        bests = _bests(trials, name, branches, result.metric, result.direction)
+        if not bests:
+            message_panel(row[0], f"no trial of any {name} finished ok")
+            row[1].set_axis_off()
+            continue
+        limits = _zoom(bests, result.direction)
+        _best_panel(row[0], bests, name, branches, result.metric, result.direction, limits)
         _progress_panel(row[1], trials, name, branches, result.metric, result.direction)
-        row[1].sharey(row[0])
+        row[1].set_ylim(*limits)
     fig.suptitle(f"{title}: the branches compared", fontsize=11, y=1 - 0.15 / fig.get_size_inches()[1], va="top")
     return fig

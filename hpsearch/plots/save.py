@@ -31,11 +31,15 @@ def important_params(space, trials, metric, direction):
 
 
 def shared_space(space):
-    """The parameters every trial has: a space with branches without its branches' own
-    parameters (the layout picture draws two parameters over all of the stage's trials)."""
+    """The parameters every trial has, a branch parameter excepted: the layout picture draws two
+    parameters over all of the stage's trials, and a grid over the branches is the union of
+    per-branch grids, not a product the picture could show. None when no parameter is left."""
     if not getattr(space, "is_conditional", False):
         return space
-    return space.contexts()[0][1]
+    from hpsearch.space import Space
+
+    shared = {n: d for n, d in space.contexts()[0][1].items() if n not in space.branches}
+    return Space(shared) if shared else None
 
 
 def layout_possible(space):

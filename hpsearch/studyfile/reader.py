@@ -198,25 +198,31 @@ def _load(reader, path, doc):
     _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
     search, n_jobs, backend = read_search(reader, search_table, space)
-    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None))
+    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None), space)
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
                      objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend, confirm=confirm,
                      objective_ref=ref, description=reader.get("", doc, "description", "str", default=""))
 
 
-def _confirm(reader, table):
-    """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None."""
+def _confirm(reader, table, space):
+    """The ``[confirm]`` table (``top``, ``seeds``, ``test``, ``per_branch``) as a Confirmation, or None."""
     if table is None:
         return None
     from hpsearch.strategies.confirmed import Confirmation
 
     section = "[confirm]"
-    reader.check_keys(section, table, ("top", "seeds", "test"))
+    reader.check_keys(section, table, ("top", "seeds", "test", "per_branch"))
     top = reader.positive_int(section, table, "top", required=False)
     seeds = reader.positive_int(section, table, "seeds", required=False)
     test = reader.get(section, table, "test", "bool", default=True)
+    per_branch = reader.get(section, table, "per_branch", "str", default=None)
+    if per_branch is not None and not space.branches:
+        raise reader.error(section, f"'per_branch' {per_branch!r} needs a [space] with branches, e.g. "
+                                    f"[space.{per_branch}.adam] sub-tables")
+    if per_branch is not None and per_branch not in space.branches:
+        raise reader.unknown(section, "per_branch", per_branch, list(space.branches), " (not a branch parameter)")
     defaults = Confirmation()
-    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test)
+    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test, per_branch=per_branch)
 
 
 def _objective_direction(reader, doc):
