@@ -137,7 +137,11 @@ def _confirmation_lines(result):
     if report is None:
         return []
     runs = result.confirm_records
-    lines = [f"confirmed: the top {len(report.candidates)} configurations trained again with "
+    per_branch = [n for n in _branches(result) if len(report.candidates) > 1 and
+                  len({repr(c["params"].get(n)) for c in report.candidates}) == len(report.candidates)]
+    what = f"the best configuration of each of the top {len(report.candidates)} {per_branch[0]} branches" \
+        if per_branch else f"the top {len(report.candidates)} configurations"
+    lines = [f"confirmed: {what} trained again with "
              f"{len(runs) // max(1, len(report.candidates))} fresh seeds at budget {runs[0]['budget']}:"]
     headers = ["candidate", "trial", "mean", "std", "runs"] + list(result.param_names)
     rows = [[c["candidate"], c["confirms"], c["mean"], c["std"], c["ok"]] + [c["params"].get(n) for n in result.param_names]

@@ -101,3 +101,18 @@ def test_an_inactive_parameter_never_reaches_the_objective():
     assert len(seen) == 20
     for p in seen:
         assert set(p) == EXPECTED_KEYS[p["optimizer"]]
+
+
+def test_a_stored_study_with_branches_extends_and_reads_back_with_the_same_columns(tmp_path):
+    db = tmp_path / "study.db"
+
+    def run(n):
+        study = hp.Study(bowl(), branch_space(), metric="score", storage=db, name="b")
+        return study.optimize("sobol", n_trials=n, budget=1, seed=0)
+
+    first = run(6).trials.drop(columns=["duration"])
+    more = run(10)
+    assert more.extended and more.trials.drop(columns=["duration"]).head(6).equals(first)
+    stored = hp.SearchResult.from_storage(db, "b")
+    assert list(stored.trials.columns) == list(more.trials.columns)
+    assert stored.param_names == ["lr", "optimizer", "mu", "beta1", "beta2"]
