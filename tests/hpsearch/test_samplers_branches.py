@@ -28,7 +28,12 @@ def bowl():
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
 def test_every_sampler_proposes_only_the_active_parameters(name):
     sampler = get_sampler(name)
-    n = sampler.start(branch_space(), 24, seed=3, direction="maximize")
+    if name == "cmaes":  # CMA-ES models only what every trial has, and says so
+        with pytest.warns(UserWarning, match="Choice parameters optimizer and the branches' parameters mu, beta1, "
+                                             "beta2 at random"):
+            n = sampler.start(branch_space(), 24, seed=3, direction="maximize")
+    else:
+        n = sampler.start(branch_space(), 24, seed=3, direction="maximize")
     proposals = []
     for first in range(0, n, 4):
         batch = sampler.ask(4)
