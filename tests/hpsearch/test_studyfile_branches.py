@@ -107,3 +107,31 @@ def test_the_cli_exits_2_with_one_line(tmp_path, run_cli):
     assert code == 2
     assert err.startswith("hpsearch: error: ") and err.count("\n") == 1
     assert "parameter 'momentum' is defined in branch optimizer='momentum'" in err
+
+
+GRID = """\
+name = "g"
+metric = "score"
+direction = "maximize"
+[trainer]
+objective = "hpsearch.objectives:LogBowl"
+[trainer.settings]
+optimum = { lr = 1e-3 }
+[space]
+lr = { type = "loguniform", low = 1e-5, high = 1e-1 }
+[space.optimizer.sgd]
+[space.optimizer.momentum]
+mu = { type = "uniform", low = 0.5, high = 0.99 }
+[search]
+strategy = "grid"
+n_trials = 20
+budget = 1
+"""
+
+
+def test_dry_run_states_each_branch_share_of_a_grid(tmp_path, run_cli):
+    code, out, _ = run_cli("run", write(tmp_path, GRID), "--dry-run")
+    assert code == 0
+    assert "space: lr=LogUniform(1e-05, 0.1), optimizer=Branch({'sgd': {}, 'momentum': {'mu': Uniform(0.5, 0.99)}})" in out
+    assert "stage 0: 19 trials (its largest grid; 20 asked)" in out
+    assert "grid per branch (an equal share each): optimizer=sgd: 10, optimizer=momentum: 9" in out
