@@ -121,3 +121,19 @@ def test_a_stored_study_with_branches_extends_and_reads_back_with_the_same_colum
     stored = hp.SearchResult.from_storage(db, "b")
     assert list(stored.trials.columns) == list(more.trials.columns)
     assert stored.param_names == ["lr", "optimizer", "mu", "beta1", "beta2"]
+
+
+def test_hyperband_with_branches_gives_the_same_table_for_n_jobs_1_and_2():
+    from hpsearch.objectives import LearningCurve
+    from hpsearch.strategies import Hyperband
+
+    def table(n_jobs):
+        study = hp.Study(LearningCurve({"lr": 1e-2, "mu": 0.9, "beta2": 0.999}, noise=0.01), branch_space(),
+                         metric="score")
+        return study.run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0, n_jobs=n_jobs).trials.drop(
+            columns=["duration"])
+
+    one = table(1)
+    assert one.equals(table(2))
+    continued = one[one["continued_from"].notna()]
+    assert len(continued) and set(one["param_optimizer"]) == {"sgd", "momentum", "adam"}
