@@ -359,8 +359,9 @@ class Space(Mapping):
 
         Returns:
             list of ``(names, Space, params, values)`` (params restricted to the Space's
-            parameters); without branches one entry holding all trials. An edge test or a narrowing run on each entry sees a parameter only over
-            the trials where it exists, next to the parameters those trials all share.
+            parameters); without branches one entry holding all trials. An edge test or a
+            narrowing run on each entry sees a parameter only over the trials where it exists,
+            next to the parameters those trials all share.
         """
         params, values = list(params), list(values)
         out = []
@@ -388,21 +389,22 @@ class Space(Mapping):
 
     def nested(self):
         """The space as given: ``{name: distribution or Branch}`` (a dict; ``Space(nested())``
-        rebuilds it)."""
-        def level(condition_of):
-            out = {}
-            for name, dist in self._dists.items():
-                if not condition_of(name):
-                    continue
-                if name in self._branch_params:
-                    out[name] = Branch({b: level(lambda n, p=name, b=b: self._conditions.get(n, (None, ()))[0] == p
-                                                 and b in self._conditions[n][1])
-                                        for b in dist.values})
-                else:
-                    out[name] = dist
-            return out
+        rebuilds it). A parameter shared by several branches appears in each of them."""
+        return self._level(None)
 
-        return level(lambda n: n not in self._conditions)
+    def _level(self, where):
+        """The parameters directly under ``where`` (``(branch parameter, branch)``, or None for the
+        top level), branch parameters as Branch objects of their own levels."""
+        out = {}
+        for name, dist in self._dists.items():
+            condition = self._conditions.get(name)
+            if where is None and condition is not None:
+                continue
+            if where is not None and (condition is None or condition[0] != where[0] or where[1] not in condition[1]):
+                continue
+            out[name] = Branch({b: self._level((name, b)) for b in dist.values}) \
+                if name in self._branch_params else dist
+        return out
 
     # -- unit cube -------------------------------------------------------------------------
     def from_unit(self, u):

@@ -69,7 +69,8 @@ class GridSampler(PlannedSampler):
         Raises:
             ValueError: fewer trials than combinations of branches, or as :meth:`axes`.
         """
-        return [(choice, math.prod(len(v) for v in axes.values())) for choice, axes in self._branch_axes(space, n_trials)]
+        return [(choice, math.prod(len(v) for v in axes.values()))
+                for choice, axes in self._branch_axes(space, n_trials)]
 
     def _branch_axes(self, space, n_trials):
         if not space.is_conditional:
