@@ -27,7 +27,9 @@ def _points(ax):
 
 
 def test_a_branch_parameter_is_drawn_only_over_the_trials_that_have_it(result):
-    trials = result.trials
+    from hpsearch.plots._style import last_per_configuration
+
+    trials = last_per_configuration(result.trials)   # slices draw each configuration once
     fig = plot_slices(result)
     panels = {ax.get_gid(): ax for ax in fig.axes}
     for name in ("x", "y"):
