@@ -110,14 +110,21 @@ class Study:
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log)
         if confirm is not None:
+            import dataclasses
+
+            from hpsearch.execution.worker import protocol_keywords
             from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
-            confirm = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+            confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
             branches = getattr(self.space, "branches", {})
-            if confirm.per_branch is not None and confirm.per_branch not in branches:
-                raise ValueError(f"confirm per_branch={confirm.per_branch!r} is not a branch parameter of the space; "
-                                 f"expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
-            strategy = Confirmed(strategy, confirm)
+            if confirmation.per_branch is not None and confirmation.per_branch not in branches:
+                raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
+                                 f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
+            if confirmation.test and "final" not in protocol_keywords(self.objective):
+                # test=True means "when the objective can": store what will run, so that the plan,
+                # the progress bar and `show` never wait for a test run that cannot happen
+                confirmation = dataclasses.replace(confirmation, test=False)
+            strategy = Confirmed(strategy, confirmation)
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:

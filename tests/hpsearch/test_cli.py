@@ -80,7 +80,7 @@ def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, run_cli):
 
     code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
     assert code == 0, err
-    assert "resuming study 'bowl': 16 of 16 trials already done" in stdout
+    assert "resuming study 'bowl': 16 of 16 planned trials done" in stdout and "nothing left to run" in stdout
     assert len(pd.read_csv(out / "trials.csv")) == 16
 
     code, stdout, err = run_cli("show", out, "--top", 3)
@@ -366,6 +366,7 @@ def test_parser_knows_every_command():
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None}),
         (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m"],
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m"}),
+        (["copy", "runs/a", "backup/a"], {"command": "copy", "run_dir": "runs/a", "dest": "backup/a"}),
     ]
     for argv, expected in cases:
         assert vars(parser.parse_args(argv)) == expected, argv
