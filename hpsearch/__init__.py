@@ -21,6 +21,7 @@ _EXPORTS = {
     "Choice": "hpsearch.distributions",
     "Fixed": "hpsearch.distributions",
     "Space": "hpsearch.space",
+    "Branch": "hpsearch.space",
     # samplers
     "BaseSampler": "hpsearch.samplers",
     "RandomSampler": "hpsearch.samplers",

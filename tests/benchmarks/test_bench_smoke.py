@@ -188,3 +188,12 @@ def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys, bench_script):
     assert digits["ratios"]["ours_vs_torch"] == pytest.approx(digits["median"]["ours"] / digits["median"]["torch"])
     assert "cifar" not in data
     assert any(p["user_api"] == "blas" for p in data["machine"]["threadpools"])
+
+
+def test_bench_optimizers_quick(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_optimizers", tmp_path, capsys)
+    found = data["finding"]
+    assert found["winner"] != found["runner_up"]
+    assert found["lead"] >= 0 and isinstance(found["within_noise"], bool)
+    assert set(data["goals"]) == {"under_a_minute_on_two_cores"}
+    assert "winner (confirmed mean)" in printed

@@ -160,3 +160,14 @@ def test_missing_dask_is_named_with_the_install_command(monkeypatch):
             pass
     assert str(info.value) == DASK_MISSING == ("the dask backend needs dask[distributed]: "
                                                "pip install 'hpsearch[dask]'")
+
+
+def test_a_space_with_branches_gives_the_loky_table_on_dask(cluster):
+    space = {"lr": hp.LogUniform(1e-6, 1e-1),
+             "optimizer": hp.Branch({"sgd": {}, "adam": {"beta2": hp.LogUniform(0.9, 0.9999)}})}
+    objective = LogBowl({"lr": 1e-3, "beta2": 0.999}, noise=0.1)
+    dask_table, _ = _run(objective, space, "score", sampler="sobol", n_trials=8, backend="dask",
+                         scheduler=cluster.scheduler_address)
+    loky_table, _ = _run(objective, space, "score", sampler="sobol", n_trials=8, backend="loky")
+    assert dask_table.equals(loky_table)
+    assert dask_table.loc[dask_table["param_optimizer"] == "sgd", "param_beta2"].isna().all()
