@@ -116,6 +116,10 @@ class Study:
             from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
             confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+            branches = getattr(self.space, "branches", {})
+            if confirmation.per_branch is not None and confirmation.per_branch not in branches:
+                raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
+                                 f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
             if confirmation.test and "final" not in protocol_keywords(self.objective):
                 # test=True means "when the objective can": store what will run, so that the plan,
                 # the progress bar and `show` never wait for a test run that cannot happen

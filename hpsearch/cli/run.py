@@ -29,6 +29,12 @@ def _print_plan(sf, name, strategy, n_jobs):
             extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
             say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
                 f"{runner.samplers[stage.index]!r}")
+            shares = getattr(runner.samplers[stage.index], "branch_shares", None)
+            if stage.index == 0 and sf.space.is_conditional and callable(shares):
+                # a grid over branches: an equal share of the budget per combination of branches
+                say("    grid per branch (an equal share each): " + ", ".join(
+                    f"{', '.join(f'{k}={v}' for k, v in choice.items())}: {n}"
+                    for choice, n in shares(sf.space, asked.n_trials)))
         say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
             f"n_jobs={_jobs(n_jobs)}")
         _say_confirm_plan(sf, planned)
@@ -57,13 +63,15 @@ def _say_confirm_plan(sf, planned):
         return
     budget = max(s.budget for s in planned)
     tested = "; then the winner is evaluated on the test set once" if c.test else ""
-    say(f"then confirm: the top {c.top} trained again with {c.seeds} fresh seeds at budget {budget} "
+    what = f"the top {c.top}" if c.per_branch is None else \
+        f"the best configuration of each of the top {c.top} {c.per_branch} branches"
+    say(f"then confirm: {what} trained again with {c.seeds} fresh seeds at budget {budget} "
         f"({c.top * c.seeds * budget} epochs){tested}")
 
 
 def _say_plan_head(sf, name, strategy):
     say(f"study {name!r} from {sf.path}: {strategy}, {sf.direction} {sf.metric}, seed {sf.seed}")
-    say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.items())}")
+    say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.nested().items())}")
 
 
 def cmd_run(args, argv):

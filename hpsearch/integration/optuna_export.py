@@ -13,6 +13,8 @@ process that died is deleted by the next export of the same name. So no partial 
 complete, and exporting again after an interruption works. Into a SQL database the trials are
 written in batches of ``batch_size`` per transaction through Optuna's own table definitions
 (see ``benchmarks/bench_dashboard.py`` for the figures).
+A space with branches keeps them: the branch parameter is a categorical, and each trial holds
+only its branch's parameters (Optuna's define-by-run shape).
 """
 import os
 import shlex

@@ -26,6 +26,7 @@ import numbers
 
 from hpsearch.distributions import Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform, distribution_from_dict
 from hpsearch.records import metric_value
+from hpsearch.space import Space
 
 __all__ = ["CURVES", "check_curves", "optuna_distributions", "stage_space", "Configurations", "trial_state",
            "frozen_trial"]
@@ -121,6 +122,10 @@ def stage_space(space):
     """
     if not isinstance(space, dict):
         return dict(space.items())
+    try:  # the whole space at once: a space with branches stores them nested
+        return dict(Space.from_dict(space).items())
+    except (ValueError, TypeError, KeyError):
+        pass
     out = {}
     for name, d in space.items():
         try:

@@ -261,3 +261,19 @@ def test_the_cli_export_shows_progress(run, tmp_path, run_cli):
     assert "export demo:" in err and "/17 [" in err   # the tqdm bar on stderr, cleared when done
     study = _load(f"sqlite:///{tmp_path / 'cli.db'}", "demo")
     assert all(t.intermediate_values == {} for t in study.trials)
+
+
+def test_a_space_with_branches_exports_each_trial_with_its_own_parameters(tmp_path):
+    db = tmp_path / "branches.db"
+    space = {"lr": hp.LogUniform(1e-5, 1e-1),
+             "optimizer": hp.Branch({"sgd": {}, "adam": {"beta2": hp.LogUniform(0.9, 0.9999)}})}
+    hp.Study(LogBowl({"lr": 1e-3}), space, metric="score", storage=db, name="b").optimize(n_trials=8, seed=0)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = _load(url, export_run(db, url))
+    by_branch = {t.params["optimizer"]: t for t in study.trials}
+    assert set(by_branch) == {"sgd", "adam"}
+    assert set(by_branch["sgd"].params) == {"lr", "optimizer"}
+    assert set(by_branch["adam"].params) == {"lr", "optimizer", "beta2"}
+    dist = by_branch["adam"].distributions["beta2"]
+    assert (dist.low, dist.high, dist.log) == (0.9, 0.9999, True)   # the searched range, not the values seen
+    assert by_branch["sgd"].distributions["optimizer"].choices == ("sgd", "adam")
