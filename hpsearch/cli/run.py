@@ -77,7 +77,8 @@ def cmd_run(args, argv):
     name = args.name or sf.name
     if args.name is None and strategy != sf.strategy:
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
-    folder = RunFolder.for_study(name, args.out)
+    # absolute before any trial runs: nothing a trial does to the working folder moves the outputs
+    folder = RunFolder(RunFolder.for_study(name, args.out).path.absolute())
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
     if args.dry_run:
         _print_plan(sf, name, strategy, n_jobs)
@@ -94,7 +95,7 @@ def cmd_run(args, argv):
     try:
         result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
-                        log=None if args.quiet else say)
+                        log=None if args.quiet else say, trial_timeout=args.trial_timeout)
     except StudyInterrupted as exc:
         n = 0 if exc.result is None else len(exc.result)
         if exc.result is not None:
