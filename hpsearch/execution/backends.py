@@ -1,9 +1,10 @@
 """The backends a study can run its trials on, by name.
 
 ``loky`` (the default) and ``multiprocessing`` run every trial on hpsearch's own worker
-processes (:mod:`hpsearch.execution.processes`), started with loky's method (``spawn``:
-a fresh interpreter, the objective sent with cloudpickle) or the platform's default
-``multiprocessing`` start method; :func:`start_method` says which. ``threading`` and
+processes (:mod:`hpsearch.execution.processes`), started with loky's method (a fresh
+interpreter that does not run the script's ``__main__`` again; the objective is sent with
+cloudpickle) or the platform's default ``multiprocessing`` start method; :func:`start_method`
+says which. ``threading`` and
 ``dask`` go through ``joblib.Parallel``: ``parallel_context(backend, n_jobs)`` sets such a
 backend up for the duration of a study and yields the keyword arguments for it; ``dask``
 starts (or connects to) a Dask cluster through :mod:`hpsearch.execution.dask_backend`,
@@ -38,7 +39,7 @@ BACKENDS = {
 
 
 # name -> multiprocessing start method of hpsearch's own worker processes (None: the platform's default)
-OWN_WORKERS = {"loky": "spawn", "multiprocessing": None}
+OWN_WORKERS = {"loky": "loky", "multiprocessing": None}
 
 
 def check_backend(backend, scheduler=None):

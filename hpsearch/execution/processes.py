@@ -138,6 +138,15 @@ def serve(conn, parent_pid, folder):
 
 
 # ---------------------------------------------------------------------- the parent's side
+def _kill(process):
+    """SIGKILL ``process`` if it still runs (loky's processes have no ``kill()``; SIGTERM can be caught)."""
+    if process.exitcode is None:
+        try:
+            os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        except (ProcessLookupError, OSError):
+            pass
+
+
 class _Worker:
     """One worker process, its pipe, and the task it runs (None when idle)."""
 
@@ -179,14 +188,14 @@ class _Worker:
 
     def kill(self):
         if self.process.is_alive():
-            self.process.kill()
+            _kill(self.process)
         self.process.join(STOP_GRACE_SECONDS)
         self.conn.close()
 
     def retire(self):
         """Kill this worker mid-trial (a timeout, or a study that stopped); it takes no more trials."""
         self.key, self.retired = None, True
-        self.process.kill()
+        _kill(self.process)
 
     def stop(self):
         """Ask an idle worker to end (it is killed later if it does not)."""
@@ -202,15 +211,23 @@ class WorkerProcesses:
     Args:
         objective: the study's objective (picklable by cloudpickle).
         n: how many workers (a positive int); :meth:`resize` can add more later.
-        start_method: the multiprocessing start method (``"spawn"``; None: the platform's default).
+        start_method: ``"loky"`` (loky's spawn: a fresh interpreter that, unlike multiprocessing's
+            ``spawn``, does not run the script's ``__main__`` again, so a script without an
+            ``if __name__ == "__main__"`` guard works), or a multiprocessing start method
+            (None: the platform's default).
     """
 
-    def __init__(self, objective, n, start_method="spawn"):
+    def __init__(self, objective, n, start_method="loky"):
         import multiprocessing
 
-        import cloudpickle  # joblib's loky uses it too
+        import cloudpickle  # loky sends callables with it too
 
-        self._context = multiprocessing.get_context(start_method)
+        if start_method == "loky":
+            from joblib.externals.loky.backend.context import get_context
+
+            self._context = get_context("loky")
+        else:
+            self._context = multiprocessing.get_context(start_method)
         self._payload = cloudpickle.dumps(objective, protocol=pickle.HIGHEST_PROTOCOL)
         self._n = n
         self._workers = []
@@ -237,7 +254,7 @@ class WorkerProcesses:
             if worker.key is None and worker.process.is_alive():
                 worker.stop()
             else:
-                worker.process.kill()
+                _kill(worker.process)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))

@@ -263,3 +263,22 @@ def test_workers_end_within_seconds_of_a_killed_study(tmp_path):
         for pid in [int(p.name) for p in pids.iterdir()]:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_script_without_a_main_guard_runs_its_trials_in_workers(tmp_path):
+    # the workers never run the script's __main__ again (loky's way of starting them), and an
+    # objective defined in it reaches them by value (cloudpickle)
+    (tmp_path / "script.py").write_text(textwrap.dedent('''
+        import os
+        import hpsearch as hp
+
+        def objective(params, budget, seed, report=None):
+            return {"score": -params["lr"], "pid": float(os.getpid())}
+
+        res = hp.Study(objective, {"lr": hp.LogUniform(1e-4, 1e-1)}, metric="score").optimize(n_trials=4, seed=0)
+        print(res.trials["status"].tolist(), os.getpid() in res.trials["pid"].tolist())
+    '''))
+    proc = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "['ok', 'ok', 'ok', 'ok'] False\n"
