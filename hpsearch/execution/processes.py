@@ -113,7 +113,7 @@ def serve(conn, parent_pid, folder):
     from hpsearch.execution.worker import run_trial
 
     try:
-        import cloudpickle  # joblib's loky uses it too
+        import cloudpickle
 
         objective = cloudpickle.loads(conn.recv_bytes())
     except (EOFError, OSError):
@@ -300,8 +300,10 @@ class WorkerProcesses:
         key = worker.key
         try:
             record = worker.receive()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # its end of the pipe closed: it is dying, or must (it cannot answer)
             record = None
+            worker.process.join(STOP_GRACE_SECONDS)
+            _kill(worker.process)
             worker.process.join(STOP_GRACE_SECONDS)
         if record is not None:
             yield key, record
