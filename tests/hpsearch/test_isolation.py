@@ -100,7 +100,7 @@ def env():
     return e
 
 
-def study(tmp_path, objective, n_trials=8, extra=""):
+def study(tmp_path, objective, n_trials=6, extra=""):
     (tmp_path / "hostile.py").write_text(textwrap.dedent(OBJECTIVES))
     path = tmp_path / f"{objective}.toml"
     path.write_text(STUDY.format(objective=objective, n_trials=n_trials, extra=extra))
@@ -135,7 +135,7 @@ def test_an_objective_that_kills_or_exits_fails_only_its_trial_for_every_n_jobs(
         assert "Traceback" not in proc.stderr
         tables[jobs] = t = table(tmp_path / f"r{jobs}")
         failed = t[t["status"] == "failed"]
-        assert len(t) == 8 and 0 in failed["number"].tolist(), jobs  # the first trial too
+        assert len(t) == 6 and 0 in failed["number"].tolist(), jobs  # the first trial too
         assert (failed["param_lr"] > 1e-3).all() and (t[t["status"] == "ok"]["param_lr"] <= 1e-3).all()
         assert failed["error"].str.startswith(error).all(), failed["error"].tolist()
     assert tables["auto"].equals(tables["1"]) and tables["1"].equals(tables["2"])
@@ -145,7 +145,7 @@ def test_an_objective_that_kills_or_exits_fails_only_its_trial_for_every_n_jobs(
 def test_an_objective_that_changes_folder_moves_no_output(tmp_path, jobs):
     proc = hpsearch(tmp_path, "run", study(tmp_path, "moves").name, "--out", "r", "--quiet", *JOBS[jobs])
     assert proc.returncode == 0, proc.stderr
-    assert len(table(tmp_path / "r")) == 8
+    assert len(table(tmp_path / "r")) == 6
     assert f"  {tmp_path / 'r' / 'trials.csv'}\n" in proc.stdout  # the path printed is the one written
     assert (tmp_path / "r" / "slices.png").is_file() and not (tmp_path / "elsewhere" / "r").exists()
 
@@ -170,16 +170,16 @@ def test_a_trial_past_its_timeout_fails_and_the_study_goes_on_and_resumes_withou
     assert proc.returncode == 0, proc.stderr
     t = table(tmp_path / "r")
     failed = t[t["status"] == "failed"]
-    assert len(t) == 8 and len(failed) == 4 and (failed["param_lr"] > 1e-3).all()
+    assert len(t) == 6 and len(failed) == 3 and (failed["param_lr"] > 1e-3).all()
     assert failed["error"].eq("TrialTimeout: timed out after 1.5 s (its worker was stopped)").all()
-    assert took < 60  # four trials of 120 s each were stopped
+    assert took < 60  # three trials of 120 s each were stopped
     durations = pd.read_csv(tmp_path / "r" / "trials.csv").set_index("number")["duration"]
     assert (durations[failed["number"]] >= 1.5).all()
     # resuming reruns nothing: the timed-out trials are stored as they ended
     proc = hpsearch(tmp_path, "run", path.name, "--out", "r", "--trial-timeout", "1.5", "--n-jobs", "2",
                     "--no-plots")
     assert proc.returncode == 0, proc.stderr
-    assert "8 of 8 trials already done" in proc.stdout + proc.stderr
+    assert "6 of 6 trials already done" in proc.stdout + proc.stderr
     assert table(tmp_path / "r").equals(t)
 
 
