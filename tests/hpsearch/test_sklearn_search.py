@@ -136,7 +136,9 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_results(data, tmp_
     X, y = data
     settings = dict(n_trials=6, cv=2, seed=3)
     straight = SearchCV(SVC(), SVC_SPACE, **settings).fit(X, y)
-    search = SearchCV(_InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", **settings)
+    # backend="threading", one job: the fits run in this process, where the countdown is
+    search = SearchCV(_InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", backend="threading",
+                      **settings)
     _InterruptingSVC.countdown[0] = 7   # the 4th candidate's second fold
     with pytest.raises(StudyInterrupted):
         search.fit(X, y)
