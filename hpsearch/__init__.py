@@ -21,16 +21,18 @@ _EXPORTS = {
     "Choice": "hpsearch.distributions",
     "Fixed": "hpsearch.distributions",
     "Space": "hpsearch.space",
+    "Branch": "hpsearch.space",
     # samplers
     "BaseSampler": "hpsearch.samplers",
     "RandomSampler": "hpsearch.samplers",
     "GridSampler": "hpsearch.samplers",
     "SobolSampler": "hpsearch.samplers",
+    "BOHBSampler": "hpsearch.samplers",
     "OptunaSampler": "hpsearch.samplers",
     "get_sampler": "hpsearch.samplers",
     # running and results
     "Study": "hpsearch.study",
-    "Stage": "hpsearch.study",
+    "Stage": "hpsearch.strategies.stage",
     "load_study": "hpsearch.study",
     "SearchResult": "hpsearch.results.search_result",
     "Confirmation": "hpsearch.strategies.confirmed",
@@ -48,6 +50,7 @@ _EXPORTS = {
     "StudyMetricError": "hpsearch.errors",
     "StudyFailedError": "hpsearch.errors",
     "StorageError": "hpsearch.errors",
+    "UnsafePathError": "hpsearch.errors",
     "StudyInterrupted": "hpsearch.errors",
 }
 

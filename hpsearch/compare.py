@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hpsearch.storage.runfolder import COMPARE_DB
+from hpsearch.storage.runfolder import COMPARE_DB, RunFolder
+from hpsearch.storage.safe_files import write_text
 
 __all__ = ["Comparison", "compare_strategies", "DEFAULT_STRATEGIES"]
 
@@ -56,11 +57,11 @@ class Comparison:
         return _best_per_run(self.runs, self.strategies, self.direction)
 
     def to_csv(self, path):
-        """Write :attr:`runs` (one row per trial of every run) to ``path``; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.runs.to_csv(path, index=False)
-        return path
+        """Write :attr:`runs` (one row per trial of every run) to ``path``; returns the path.
+
+        Written atomically and never through a symbolic link (see :mod:`hpsearch.storage.safe_files`).
+        """
+        return write_text(Path(path), self.runs.to_csv(index=False))
 
     def report(self):
         """The summary as text: median [q1, q3] of the best value per strategy, and the test."""
@@ -151,7 +152,7 @@ def _as_definition(source):
 
 
 def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repeats=5, n_trials=None, seed=0,
-                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None, budget=None):
+                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None):
     """Run each strategy ``repeats`` times at equal compute and summarise the best values.
 
     Args:
@@ -169,7 +170,6 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         backend: joblib backend name (default: the file's, else ``"loky"``).
         progress: a tqdm bar per run.
         log: optional callable ``log(str)`` told about each run as it finishes.
-        budget: the 0.1 name of ``n_trials`` (deprecated: "budget" means epochs per trial elsewhere).
 
     Returns:
         :class:`Comparison`.
@@ -179,21 +179,14 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         StudyInterrupted: Ctrl-C; finished trials are kept in ``compare.db``.
     """
     from hpsearch.checks import SEED_LIMIT, check_seed, positive_int
-    from hpsearch.strategies.planning import STRATEGIES
+    from hpsearch.strategies.planning import check_strategy
 
-    if budget is not None:
-        import warnings
-
-        warnings.warn("compare_strategies(budget=...) is now n_trials=... (trials per run)", DeprecationWarning,
-                      stacklevel=2)
-        n_trials = budget if n_trials is None else n_trials
     sf = _as_definition(study_file_or_parts)
     strategies = list(strategies)
     if not strategies:
         raise ValueError("compare_strategies needs at least one strategy")
     for strategy in strategies:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        check_strategy(strategy)
     if len(set(strategies)) != len(strategies):
         raise ValueError(f"a strategy is listed twice in {strategies}")
     positive_int(repeats, "repeats")
@@ -206,7 +199,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
     storage = None
     if out_dir is not None:
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        RunFolder(out_dir).refuse_links().create()
         storage = out_dir / COMPARE_DB
     frames = []
     total = len(strategies) * repeats

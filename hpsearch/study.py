@@ -14,7 +14,7 @@ from hpsearch.results.search_result import SearchResult
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies.stage import Stage
 
-__all__ = ["Study", "Stage", "load_study"]
+__all__ = ["Study", "load_study"]
 
 
 def _qualified_name(objective):
@@ -111,9 +111,21 @@ class Study:
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log,
                              trial_timeout=trial_timeout)
         if confirm is not None:
+            import dataclasses
+
+            from hpsearch.execution.worker import protocol_keywords
             from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
-            strategy = Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
+            confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+            branches = getattr(self.space, "branches", {})
+            if confirmation.per_branch is not None and confirmation.per_branch not in branches:
+                raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
+                                 f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
+            if confirmation.test and "final" not in protocol_keywords(self.objective):
+                # test=True means "when the objective can": store what will run, so that the plan,
+                # the progress bar and `show` never wait for a test run that cannot happen
+                confirmation = dataclasses.replace(confirmation, test=False)
+            strategy = Confirmed(strategy, confirmation)
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:

@@ -24,7 +24,26 @@ from hpsearch.execution.worker import protocol_keywords
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
 
-__all__ = ["RunOptions", "StudyRun"]
+__all__ = ["RunOptions", "StudyRun", "warn_at"]
+
+
+def warn_at(objective, message):
+    """A UserWarning about ``objective`` attributed to its own source line (the user's code to change),
+    not to the hpsearch line that noticed; the first caller outside hpsearch when its source is unknown."""
+    import inspect
+    import sys
+
+    target = objective if inspect.isfunction(objective) or inspect.ismethod(objective) else type(objective)
+    try:
+        filename, lineno = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        filename = None
+    if filename is None:
+        frame, package = sys._getframe(1), __name__.split(".")[0]
+        while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+            frame = frame.f_back
+        filename, lineno = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<objective>", 0)
+    warnings.warn_explicit(message, UserWarning, filename, lineno)
 
 
 @dataclass(frozen=True)
@@ -212,9 +231,9 @@ class StudyRun(RunContext):
         if not self.continues:
             if request.continue_from is not None and not self._said_no_checkpoints:
                 self._said_no_checkpoints = True
-                warnings.warn(f"the objective of study {self.name!r} cannot continue trials from checkpoints "
-                              f"(its signature has no 'checkpoint' parameter): promoted trials are trained "
-                              f"from scratch", UserWarning, stacklevel=2)
+                warn_at(self.study.objective,
+                        f"the objective of study {self.name!r} cannot continue trials from checkpoints (its "
+                        f"signature has no 'checkpoint' parameter): promoted trials are trained from scratch")
             return {}
         state = None
         if request.continue_from is not None:
@@ -280,8 +299,16 @@ class StudyRun(RunContext):
         narrowing = getattr(self.strategy, "narrowing", None)
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
-        return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
-                                   self.direction, **options)
+        # each parameter is tested over the trials where it exists (its branch's), next to the
+        # parameters those trials share; without branches this is one call over every trial
+        flags = []
+        for names, sub, params, values in space.trials_by_context([r["params"] for r in ok],
+                                                                  [r["metrics"][self.metric] for r in ok]):
+            if params:
+                flags.extend(f for f in find_boundary_flags(sub, params, values, self.direction, **options)
+                             if f.param in names)
+        order = {name: i for i, name in enumerate(space)}
+        return sorted(flags, key=lambda f: order[f.param])  # space order; a parameter's low edge first
 
     def _result(self, partial=False):
         if partial:

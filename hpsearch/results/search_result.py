@@ -203,7 +203,7 @@ class SearchResult:
             metric=spec["metric"],
             direction=spec["direction"],
             name=name,
-            param_names=list(spec.get("space", {})),
+            param_names=_space_names(spec.get("space", {})),
             stages=[_stage_record(d) for d in storage.load_stages(study_id)],
             boundary=storage.load_flags(study_id),
             select=select,
@@ -218,6 +218,10 @@ class SearchResult:
         return (f"SearchResult(name={self.name!r}, trials={len(self.records)}, {self.metric} best={best}, "
                 f"flags={len(self.boundary)})")
 
+    def stored_count(self):
+        """Every trial of the result: the search's, the confirmation runs and the test run."""
+        return len(self.records) + len(self.confirm_records) + int(self.test_record is not None)
+
     def counts(self):
         """Number of trials per status: ``{"ok": n, "diverged": n, "failed": n}``."""
         counts = {"ok": 0, "diverged": 0, "failed": 0}
@@ -226,11 +230,16 @@ class SearchResult:
         return counts
 
     def to_csv(self, path):
-        """Write the trials table to ``path`` (CSV, no index); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.trials.to_csv(path, index=False)
-        return path
+        """Write the trials table to ``path`` (CSV, no index; parents created); returns the path.
+
+        Written atomically and never through a symbolic link (see :mod:`hpsearch.storage.safe_files`).
+
+        Raises:
+            UnsafePathError: ``path`` is a symbolic link.
+        """
+        from hpsearch.storage.safe_files import write_text
+
+        return write_text(Path(path), self.trials.to_csv(index=False))
 
     @property
     def trials(self):
@@ -263,3 +272,14 @@ class SearchResult:
         from hpsearch.results.summary import summarize
 
         return summarize(self, top)
+
+
+def _space_names(space_dict):
+    """Every parameter name of a stored space, in space order (a branch's parameters after its
+    branch parameter); the top-level names when the space does not rebuild (a scipy.stats one)."""
+    from hpsearch.space import Space
+
+    try:
+        return list(Space.from_dict(space_dict).names)
+    except (ValueError, TypeError):
+        return list(space_dict)
