@@ -112,3 +112,41 @@ def test_the_extras_log_ranges_any_n_jobs_resume_and_edge_warnings(data, tmp_pat
 def test_one_engine_for_the_three_search_estimators():
     assert all(issubclass(cls, BaseSearch) for cls in (RandomizedSearchCV, GridSearchCV, SearchCV))
     assert "fit" not in vars(RandomizedSearchCV) and "fit" not in vars(GridSearchCV) and "fit" not in vars(SearchCV)
+
+
+def test_scipy_log_ranges_are_edge_tested_too(data):
+    X, y = data
+    with pytest.warns(UserWarning, match="gamma: the top trials crowd toward the high edge of"):
+        search = RandomizedSearchCV(SVC(C=10.0), {"gamma": loguniform(1e-7, 1e-5)}, n_iter=12, cv=2,
+                                    random_state=0).fit(X, y)
+    assert [(f.param, f.edge) for f in search.boundary_] == [("gamma", "high")]
+
+
+class _Tasks:
+    """A scikit-learn callback that records the names of the fit tasks it is told about."""
+
+    def __init__(self):
+        self.begun = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None):
+        self.begun.append(context.task_name)
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def test_callbacks_hear_every_fold_of_the_drop_ins_and_the_search_and_refit_of_searchcv(data):
+    X, y = data
+    tasks = _Tasks()
+    GridSearchCV(SVC(), {"C": [1, 10]}, cv=2).set_callbacks(tasks).fit(X, y)
+    assert sorted(tasks.begun) == sorted(["fit", "search", "refit-with-best-params"]
+                                         + ["candidate-split-evaluation"] * 4)
+    tasks = _Tasks()
+    SearchCV(SVC(), {"C": hp.LogUniform(1, 10)}, n_trials=2, cv=2).set_callbacks(tasks).fit(X, y)
+    assert sorted(tasks.begun) == ["fit", "refit-with-best-params", "search"]
