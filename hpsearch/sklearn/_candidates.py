@@ -40,7 +40,8 @@ class _Draws:
     def rvs(self, random_state=None):
         from sklearn.utils import check_random_state
 
-        return self.distribution.from_unit(check_random_state(random_state).uniform())
+        # the distribution's own draw (log-uniform for log ranges), from ParameterSampler's RandomState
+        return self.distribution.sample(check_random_state(random_state))
 
     def __repr__(self):
         return repr(self.distribution)
@@ -67,7 +68,7 @@ class Alternatives:
         """The spec with hpsearch distributions given the ``rvs`` scikit-learn samples through."""
         if self.subspaces is None or not all(isinstance(s, Mapping) for s in self.subspaces):
             return self.spec   # not ours to judge: scikit-learn raises its TypeError
-        wrapped = [{k: _Draws(v) if isinstance(v, Distribution) and not hasattr(v, "rvs") else v
+        wrapped = [{k: _Draws(v) if isinstance(v, Distribution) else v
                     for k, v in s.items()} for s in self.subspaces]
         return wrapped[0] if isinstance(self.spec, Mapping) else wrapped
 
