@@ -26,6 +26,7 @@ _EXPORTS = {
     "RandomSampler": "hpsearch.samplers",
     "GridSampler": "hpsearch.samplers",
     "SobolSampler": "hpsearch.samplers",
+    "BOHBSampler": "hpsearch.samplers",
     "OptunaSampler": "hpsearch.samplers",
     "get_sampler": "hpsearch.samplers",
     # running and results
@@ -48,6 +49,7 @@ _EXPORTS = {
     "StudyMetricError": "hpsearch.errors",
     "StudyFailedError": "hpsearch.errors",
     "StorageError": "hpsearch.errors",
+    "UnsafePathError": "hpsearch.errors",
     "StudyInterrupted": "hpsearch.errors",
 }
 

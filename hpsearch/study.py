@@ -110,9 +110,17 @@ class Study:
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log)
         if confirm is not None:
+            import dataclasses
+
+            from hpsearch.execution.worker import protocol_keywords
             from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
-            strategy = Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
+            confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+            if confirmation.test and "final" not in protocol_keywords(self.objective):
+                # test=True means "when the objective can": store what will run, so that the plan,
+                # the progress bar and `show` never wait for a test run that cannot happen
+                confirmation = dataclasses.replace(confirmation, test=False)
+            strategy = Confirmed(strategy, confirmation)
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
         try:

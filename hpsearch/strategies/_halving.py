@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from hpsearch import seeding
-from hpsearch.checks import MAX_TRIALS, positive_int
+from hpsearch.checks import MAX_TRIALS, check_budget, positive_int
 from hpsearch.records import competing, rank_key
 from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import Strategy
@@ -64,8 +64,8 @@ def rung_budgets(min_budget, max_budget, eta, s):
 
 
 def _check_budgets(min_budget, max_budget, eta, total_budget):
-    positive_int(min_budget, "min_budget")
-    positive_int(max_budget, "max_budget")
+    check_budget(min_budget, "min_budget")
+    check_budget(max_budget, "max_budget")
     if min_budget > max_budget:
         raise ValueError(f"min_budget must be at most max_budget, got min_budget={min_budget}, "
                          f"max_budget={max_budget}")
@@ -84,12 +84,12 @@ class _Halving(Strategy):
     name = None
 
     def __init__(self, min_budget, max_budget, eta, total_budget, sampler, batch_size):
-        from hpsearch.samplers import get_sampler
+        from hpsearch.samplers import for_budgets
 
         _check_budgets(min_budget, max_budget, eta, total_budget)
         self.min_budget, self.max_budget, self.eta = int(min_budget), int(max_budget), int(eta)
         self.total_budget = None if total_budget is None else int(total_budget)
-        self.sampler = get_sampler(sampler)
+        self.sampler = for_budgets(sampler, self.name)
         self.batch_size = None if batch_size is None else positive_int(batch_size, "batch_size")
         self.s_max = int(math.floor(math.log(self.max_budget / self.min_budget, self.eta) + 1e-9))
         self.brackets = self._plan_brackets()
@@ -164,7 +164,7 @@ class _Halving(Strategy):
             promoted = [entry for entry in ranked[:keep] if entry[2]["status"] == "ok"]
             stopped = [entry for entry in ranked if entry not in promoted]
             ctx.release([record["number"] for _, _, record in stopped])
-            self._tell(ctx, first_config, stopped)
+            self._tell(ctx, first_config, ranked if self._per_budget else stopped, budget)
             alive = promoted
             stage += 1
             if not alive:
@@ -190,11 +190,22 @@ class _Halving(Strategy):
 
         return sorted(entries, key=lambda entry: rank_key(entry[2], ctx.metric, ctx.direction))
 
-    def _tell(self, ctx, first_config, stopped):
-        """Tell the sampler how the configurations that stop here ended (in config order)."""
-        for i, params, record in sorted(stopped, key=lambda e: e[0]):
+    @property
+    def _per_budget(self):
+        from hpsearch.samplers import is_multi_fidelity
+
+        return is_multi_fidelity(self.sampler)
+
+    def _tell(self, ctx, first_config, entries, budget):
+        """Tell the sampler the rung's results (in config order): a sampler that models each
+        budget gets every result with its budget; any other, once per configuration, the
+        result where it stopped."""
+        for i, params, record in sorted(entries, key=lambda e: e[0]):
             value = record["metrics"].get(ctx.metric) if record["status"] == "ok" else None
-            self.sampler.tell(first_config + i, params, value)
+            if self._per_budget:
+                self.sampler.tell(first_config + i, params, value, budget=budget)
+            else:
+                self.sampler.tell(first_config + i, params, value)
 
     def boundary_trials(self, records, stages, metric, direction):
         """The budget level with the most ok trials (where the most configurations compete on

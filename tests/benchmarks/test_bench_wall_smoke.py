@@ -1,4 +1,7 @@
 """bench_wall runs end to end on a tiny study and reports every goal (figures meaningless)."""
+from pathlib import Path
+
+import pytest
 
 
 def test_bench_wall_quick_reports_every_goal(tmp_path, capsys, bench_script):
@@ -9,3 +12,21 @@ def test_bench_wall_quick_reports_every_goal(tmp_path, capsys, bench_script):
     assert figures["main_default"] and figures["floor"][0] > 0 and figures["first_trial"][0] > 0
     assert (tmp_path / "wall.json").stat().st_size > 0
     assert "main job, default n_jobs" in capsys.readouterr().out
+
+
+
+def test_bench_wall_never_replaces_its_committed_figures_by_default(bench_script, monkeypatch, tmp_path):
+    # the committed bench_wall.json holds a quiet machine's figures: a run writes a new file beside it
+    module = bench_script("bench_wall")
+    chosen = []
+
+    def stop(args, repeats, scratch):   # where the figures would go; nothing is measured
+        chosen.append(Path(args.out))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(module, "measure", stop)
+    for argv in ([], ["--out", str(tmp_path / "bench_wall.json")]):
+        with pytest.raises(KeyboardInterrupt):
+            module.main(argv)
+    fresh, asked = chosen
+    assert fresh.parent.name == "results" and fresh.name.startswith("bench_wall-") and not fresh.exists()
+    assert asked == tmp_path / "bench_wall.json"

@@ -51,14 +51,16 @@ def test_scheduler_address_with_an_adaptive_sampler_gives_the_loky_table(cluster
     assert dask_table.equals(loky_table)
 
 
-def test_hyperband_on_dask_continues_checkpoints_and_gives_the_serial_table(cluster):
-    """Checkpoints cross to the workers and back as bytes: no shared file system needed."""
+@pytest.mark.parametrize("sampler", ["random", "bohb"])
+def test_hyperband_on_dask_continues_checkpoints_and_gives_the_serial_table(cluster, sampler):
+    """Checkpoints cross to the workers and back as bytes: no shared file system needed; the
+    per-budget model (bohb) proposes the same configurations on dask as serially."""
     from hpsearch.objectives import LearningCurve
     from hpsearch.strategies import Hyperband
 
     def run(**kwargs):
         study = hp.Study(LearningCurve({"lr": 1e-3, "reg": 1e-2}, noise=0.01), SPACE, metric="score")
-        return study.run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0, **kwargs).trials.drop(
+        return study.run(Hyperband(min_budget=1, max_budget=9, eta=3, sampler=sampler), seed=0, **kwargs).trials.drop(
             columns=["duration"])
 
     on_dask = run(n_jobs=2, backend="dask", scheduler=cluster.scheduler_address)
