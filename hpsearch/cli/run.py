@@ -18,31 +18,17 @@ def _save_plots(kind, *args):
     return list(getattr(plots, kind)(*args))
 
 
-def _print_plan(sf, name, strategy, n_jobs):
-    """What ``--dry-run`` (and a run's header) prints: the stages, or the brackets and rungs."""
-    from hpsearch.strategies import CoarseToFine
-
+def _print_plan(sf, name, strategy, built, n_jobs):
+    """What ``--dry-run`` (and a run's header) prints: the plan, as ``built`` (the run's strategy)
+    describes it; returns the planned stages."""
     _say_plan_head(sf, name, strategy)
-    runner = sf.search.convert(strategy).make_strategy()
-    planned = runner.planned_stages(sf.space, sf.seed, sf.direction)
-    if isinstance(runner, CoarseToFine):
-        for stage, asked in zip(planned, runner.stages):
-            extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
-            say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
-                f"{runner.samplers[stage.index]!r}")
-        say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
-            f"n_jobs={_jobs(n_jobs)}")
-        _say_confirm_plan(sf, planned)
-        return planned
-    say(f"  eta={runner.eta}, budgets {runner.min_budget}..{runner.max_budget} epochs, configurations from "
-        f"{runner.sampler!r}; promoted trials continue from their checkpoints")
-    for bracket in runner.brackets:
-        rungs = ", ".join(f"{n} x {b}" for n, b in zip(bracket.rung_sizes(), bracket.budgets))
-        say(f"  bracket {bracket.index}: {bracket.n_configs} configurations; rungs (trials x epochs reached) "
-            f"{rungs}: {bracket.epochs()} epochs")
-    say(f"total: {sum(b.n_configs for b in runner.brackets)} configurations, {len(planned)} rungs, "
-        f"{runner.total_epochs()} epochs, n_jobs={_jobs(n_jobs)}")
-    _say_confirm_plan(sf, planned)
+    planned = built.planned(sf.space, sf.seed, sf.direction)
+    described = built.describe(planned)
+    for line in described.steps:
+        say(line)
+    say(f"total: {described.total}, n_jobs={_jobs(n_jobs)}")
+    for line in described.after:
+        say(line)
     return planned
 
 
@@ -50,16 +36,6 @@ def _jobs(n_jobs):
     import os
 
     return f"auto ({os.cpu_count() or 1} cores)" if n_jobs == "auto" else str(n_jobs)
-
-
-def _say_confirm_plan(sf, planned):
-    c = sf.confirm
-    if c is None:
-        return
-    budget = max(s.budget for s in planned)
-    tested = "; then the winner is evaluated on the test set once" if c.test else ""
-    say(f"then confirm: the top {c.top} trained again with {c.seeds} fresh seeds at budget {budget} "
-        f"({c.top * c.seeds * budget} epochs){tested}")
 
 
 def _say_plan_head(sf, name, strategy):
@@ -79,20 +55,21 @@ def cmd_run(args, argv):
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
     folder = RunFolder.for_study(name, args.out)
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
+    built = sf.build_strategy(strategy)  # the one strategy object the header and the run share
     if args.dry_run:
-        _print_plan(sf, name, strategy, n_jobs)
+        _print_plan(sf, name, strategy, built, n_jobs)
         say(f"would write: {folder.db}, {folder.trials_csv} and plots (dry run: nothing ran)")
         return 0
-    planned = sf.planned_stages(strategy)
+    planned = built.planned(sf.space, sf.seed, sf.direction)
     folder.create()
     resume = resume_command(argv)
     _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
     folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume)
     if not args.quiet:
-        _print_plan(sf, name, strategy, n_jobs)
+        _print_plan(sf, name, strategy, built, n_jobs)
     study = sf.make_study(folder.db, name)
     try:
-        result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
+        result = sf.run(study, built, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
                         log=None if args.quiet else say)
     except StudyInterrupted as exc:

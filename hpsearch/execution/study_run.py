@@ -140,13 +140,11 @@ class StudyRun(RunContext):
         self.storage, self.study_id = storage, study_id
         self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
         self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
-        planned = self.strategy.planned_stages(self.space, self.seed, self.direction)
+        planned = self.strategy.planned(self.space, self.seed, self.direction)
         self._planned_counts = {s.index: s.n_trials for s in planned}
-        epochs = self.strategy.total_epochs() if hasattr(self.strategy, "total_epochs") else \
-            sum(s.epochs for s in planned)
-        extra = self.strategy.planned_extra_trials() if hasattr(self.strategy, "planned_extra_trials") else 0
-        if extra:  # confirmation and test runs are trials (and epochs) the bar counts too
-            epochs += self.strategy.planned_extra_epochs(planned)
+        # confirmation and test runs are trials (and epochs) the bar counts too
+        epochs = self.strategy.planned_epochs(planned) + self.strategy.planned_extra_epochs(planned)
+        extra = self.strategy.planned_extra_trials()
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
         try:
@@ -270,7 +268,7 @@ class StudyRun(RunContext):
         space, ok = self.strategy.boundary_trials(records, self.stages, self.metric, self.direction)
         if space is None or not ok:
             return []
-        narrowing = getattr(self.strategy, "narrowing", None)
+        narrowing = self.strategy.narrowing_options()
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
         return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],

@@ -18,9 +18,9 @@ from hpsearch import seeding
 from hpsearch.checks import MAX_TRIALS, positive_int
 from hpsearch.records import competing, rank_key
 from hpsearch.strategies.stage import Stage
-from hpsearch.strategies._base import Strategy
+from hpsearch.strategies._base import PlanDescription, Strategy
 
-__all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets"]
+__all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets", "plan_brackets", "rung_stages"]
 
 
 @dataclass(frozen=True)
@@ -78,49 +78,109 @@ def _check_budgets(min_budget, max_budget, eta, total_budget):
                              f"plan a smaller budget, or several studies")
 
 
+def plan_brackets(kind, min_budget, max_budget, eta, total_budget=None, lead=True):
+    """The brackets a ``kind`` (``"sha"`` or ``"hyperband"``) search runs: one iteration without
+    ``total_budget``, else iterations while they fit (Hyperband's lead bracket first when
+    ``lead``). Plain arithmetic: no sampler, no space, so a plan can be shown without building
+    the strategy.
+
+    Raises:
+        ValueError: bad budgets or ``eta``, or a ``total_budget`` that holds no bracket.
+    """
+    _check_budgets(min_budget, max_budget, eta, total_budget)
+    s_max = int(math.floor(math.log(max_budget / min_budget, eta) + 1e-9))
+    brackets = _fill(kind, min_budget, max_budget, eta, s_max, total_budget)
+    if kind == "hyperband" and lead and min_budget != max_budget:
+        brackets = _with_lead(brackets, min_budget, max_budget, eta, total_budget)
+    if not brackets:
+        cheapest = min(_iteration(kind, min_budget, max_budget, eta, s_max, 0), key=lambda b: b.epochs())
+        raise ValueError(f"total_budget={total_budget} epochs cannot hold one bracket of {kind} "
+                         f"(the cheapest costs {cheapest.epochs()} epochs)")
+    return brackets
+
+
+def rung_stages(brackets, sampler, space=None):
+    """Every rung of ``brackets`` as a :class:`~hpsearch.strategies.stage.Stage` (index in run order)."""
+    rungs = [(size, budget) for bracket in brackets for size, budget in zip(bracket.rung_sizes(), bracket.budgets)]
+    return [Stage(size, budget, sampler, index=k, space=space) for k, (size, budget) in enumerate(rungs)]
+
+
+def _iteration(kind, min_budget, max_budget, eta, s_max, first_index):
+    """The brackets of one iteration, indexed from ``first_index``: successive halving's one
+    bracket of ``eta**s_max`` configurations, or Hyperband's ``s = s_max, ..., 0``."""
+    if kind == "sha":
+        return [Bracket(first_index, eta ** s_max, rung_budgets(min_budget, max_budget, eta, s_max), eta)]
+    brackets = []
+    for k, s in enumerate(range(s_max, -1, -1)):
+        n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s))
+        brackets.append(Bracket(first_index + k, n, rung_budgets(min_budget, max_budget, eta, s), eta))
+    return brackets
+
+
+def _fill(kind, min_budget, max_budget, eta, s_max, total_budget):
+    """Iterations of brackets until ``total_budget`` is spent (one iteration without it)."""
+    if total_budget is None:
+        return _iteration(kind, min_budget, max_budget, eta, s_max, 0)
+    brackets, spent = [], 0
+    while True:
+        added = False
+        for bracket in _iteration(kind, min_budget, max_budget, eta, s_max, len(brackets)):
+            if spent + bracket.epochs() > total_budget:
+                return brackets
+            brackets.append(bracket)
+            spent += bracket.epochs()
+            added = True
+        if not added:
+            return brackets
+
+
+def _with_lead(brackets, min_budget, max_budget, eta, total_budget):
+    """Hyperband's lead bracket (``4 * eta`` configurations at ``min_budget``, the best two on to
+    ``max_budget``) before ``brackets``, paid for by dropping the last ones that no longer fit."""
+    lead = Bracket(0, 4 * eta, (min_budget, max_budget), 2 * eta)
+    if total_budget is not None and lead.epochs() > total_budget:
+        return brackets
+    if total_budget is not None:
+        room, kept = total_budget - lead.epochs(), []
+        for bracket in brackets:
+            if bracket.epochs() > room:
+                break
+            kept.append(bracket)
+            room -= bracket.epochs()
+        brackets = kept
+    return [lead] + [Bracket(b.index + 1, b.n_configs, b.budgets, b.eta) for b in brackets]
+
+
 class _Halving(Strategy):
     """The rung machinery shared by :class:`SuccessiveHalving` and :class:`Hyperband`."""
 
     name = None
 
-    def __init__(self, min_budget, max_budget, eta, total_budget, sampler, batch_size):
+    def __init__(self, min_budget, max_budget, eta, total_budget, sampler, batch_size, lead=False):
         from hpsearch.samplers import get_sampler
 
-        _check_budgets(min_budget, max_budget, eta, total_budget)
+        self.brackets = plan_brackets(self.name, min_budget, max_budget, eta, total_budget, lead)
         self.min_budget, self.max_budget, self.eta = int(min_budget), int(max_budget), int(eta)
         self.total_budget = None if total_budget is None else int(total_budget)
         self.sampler = get_sampler(sampler)
         self.batch_size = None if batch_size is None else positive_int(batch_size, "batch_size")
-        self.s_max = int(math.floor(math.log(self.max_budget / self.min_budget, self.eta) + 1e-9))
-        self.brackets = self._plan_brackets()
-        if not self.brackets:
-            cheapest = min(self._iteration(0), key=lambda b: b.epochs())
-            raise ValueError(f"total_budget={self.total_budget} epochs cannot hold one bracket of {self.name} "
-                             f"(the cheapest costs {cheapest.epochs()} epochs)")
-
-    # ------------------------------------------------------------------ planning
-    def _iteration(self, first_index):
-        """The brackets of one iteration (subclasses), indexed from ``first_index``."""
-        raise NotImplementedError
-
-    def _plan_brackets(self):
-        """Iterations of brackets until ``total_budget`` is spent (one iteration without it)."""
-        if self.total_budget is None:
-            return self._iteration(0)
-        brackets, spent = [], 0
-        while True:
-            added = False
-            for bracket in self._iteration(len(brackets)):
-                if spent + bracket.epochs() > self.total_budget:
-                    return brackets
-                brackets.append(bracket)
-                spent += bracket.epochs()
-                added = True
-            if not added:
-                return brackets
 
     def total_epochs(self):
+        """Epochs the brackets train (promoted trials count only the epochs they add)."""
         return sum(b.epochs() for b in self.brackets)
+
+    def planned_epochs(self, planned):
+        return self.total_epochs()
+
+    def describe(self, planned):
+        steps = [f"  eta={self.eta}, budgets {self.min_budget}..{self.max_budget} epochs, configurations from "
+                 f"{self.sampler!r}; promoted trials continue from their checkpoints"]
+        for bracket in self.brackets:
+            rungs = ", ".join(f"{n} x {b}" for n, b in zip(bracket.rung_sizes(), bracket.budgets))
+            steps.append(f"  bracket {bracket.index}: {bracket.n_configs} configurations; rungs (trials x epochs "
+                         f"reached) {rungs}: {bracket.epochs()} epochs")
+        return PlanDescription(tuple(steps), f"{sum(b.n_configs for b in self.brackets)} configurations, "
+                                             f"{len(planned)} rungs, {self.total_epochs()} epochs")
 
     def spec(self):
         return {"strategy": self.name, "min_budget": self.min_budget, "max_budget": self.max_budget,
@@ -128,12 +188,7 @@ class _Halving(Strategy):
                 "batch_size": self.batch_size}
 
     def planned_stages(self, space, seed, direction):
-        stages, k = [], 0
-        for bracket in self.brackets:
-            for size, budget in zip(bracket.rung_sizes(), bracket.budgets):
-                stages.append(Stage(size, budget, repr(self.sampler), index=k, space=space))
-                k += 1
-        return stages
+        return rung_stages(self.brackets, repr(self.sampler), space)
 
     # ------------------------------------------------------------------ running
     def rounds(self, ctx):
@@ -229,11 +284,6 @@ class SuccessiveHalving(_Halving):
     def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None):
         super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size)
 
-    def _iteration(self, first_index):
-        s = self.s_max
-        return [Bracket(first_index, self.eta ** s, rung_budgets(self.min_budget, self.max_budget, self.eta, s),
-                        self.eta)]
-
     def __repr__(self):
         return (f"SuccessiveHalving(min_budget={self.min_budget}, max_budget={self.max_budget}, eta={self.eta}, "
                 f"total_budget={self.total_budget}, sampler={self.sampler!r})")
@@ -259,36 +309,10 @@ class Hyperband(_Halving):
     def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None,
                  lead=True):
         self.lead = bool(lead)
-        super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size)
+        super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size, self.lead)
 
     def spec(self):
         return {**super().spec(), "lead": self.lead}
-
-    def _plan_brackets(self):
-        brackets = super()._plan_brackets()
-        if not self.lead or self.min_budget == self.max_budget:
-            return brackets
-        lead = Bracket(0, 4 * self.eta, (self.min_budget, self.max_budget), 2 * self.eta)
-        if self.total_budget is not None and lead.epochs() > self.total_budget:
-            return brackets
-        if self.total_budget is not None:
-            # the lead bracket is paid for by dropping the last brackets that no longer fit
-            room, kept = self.total_budget - lead.epochs(), []
-            for bracket in brackets:
-                if bracket.epochs() > room:
-                    break
-                kept.append(bracket)
-                room -= bracket.epochs()
-            brackets = kept
-        return [lead] + [Bracket(b.index + 1, b.n_configs, b.budgets, b.eta) for b in brackets]
-
-    def _iteration(self, first_index):
-        brackets = []
-        for k, s in enumerate(range(self.s_max, -1, -1)):
-            n = int(math.ceil((self.s_max + 1) / (s + 1) * self.eta ** s))
-            brackets.append(Bracket(first_index + k, n, rung_budgets(self.min_budget, self.max_budget, self.eta, s),
-                                    self.eta))
-        return brackets
 
     def __repr__(self):
         return (f"Hyperband(min_budget={self.min_budget}, max_budget={self.max_budget}, eta={self.eta}, "

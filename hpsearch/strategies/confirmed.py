@@ -18,7 +18,7 @@ import numpy as np
 from hpsearch import seeding
 from hpsearch.checks import positive_int
 from hpsearch.records import top_configurations
-from hpsearch.strategies import Strategy
+from hpsearch.strategies import PlanDescription, Strategy
 
 __all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "confirmation_report", "welch_pvalue"]
 
@@ -54,11 +54,6 @@ class Confirmed(Strategy):
         self.strategy, self.confirmation = strategy, confirmation
         self.name = strategy.name
 
-    def __getattr__(self, name):  # narrowing, total_epochs, brackets...: the search's own
-        if name in ("strategy", "confirmation"):
-            raise AttributeError(name)
-        return getattr(self.strategy, name)
-
     def spec(self):
         return {**self.strategy.spec(), "confirm": self.confirmation.to_dict()}
 
@@ -67,6 +62,20 @@ class Confirmed(Strategy):
 
     def boundary_trials(self, records, stages, metric, direction):
         return self.strategy.boundary_trials(records, stages, metric, direction)
+
+    def planned_epochs(self, planned):
+        return self.strategy.planned_epochs(planned)
+
+    def narrowing_options(self):
+        return self.strategy.narrowing_options()
+
+    def describe(self, planned):
+        inner, c = self.strategy.describe(planned), self.confirmation
+        budget = max((s.budget for s in planned), default=0)
+        tested = "; then the winner is evaluated on the test set once" if c.test else ""
+        line = (f"then confirm: the top {c.top} trained again with {c.seeds} fresh seeds at budget {budget} "
+                f"({c.top * c.seeds * budget} epochs){tested}")
+        return PlanDescription(inner.steps, inner.total, inner.after + (line,))
 
     def planned_extra_trials(self):
         c = self.confirmation
