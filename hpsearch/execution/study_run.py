@@ -204,8 +204,8 @@ class StudyRun(RunContext):
             if request.continue_from is not None and not self._said_no_checkpoints:
                 self._said_no_checkpoints = True
                 warnings.warn(f"the objective of study {self.name!r} cannot continue trials from checkpoints "
-                              f"(its signature has no 'checkpoint' parameter): promoted trials are trained "
-                              f"from scratch", UserWarning, stacklevel=2)
+                              f"(it does not declare supports_checkpoint = True, e.g. with @hpsearch.continuable): "
+                              f"promoted trials are trained from scratch", UserWarning, stacklevel=2)
             return {}
         state = None
         if request.continue_from is not None:
@@ -221,9 +221,9 @@ class StudyRun(RunContext):
         record.update(request.labels)
         resumed_at = self._resumed.pop(request.number, None)   # the budget of the checkpoint it got
         record["trial_epochs"] = request.budget - (resumed_at or 0)
-        if request.continue_from is not None:
+        if resumed_at is not None:  # it really continued: the objective got the checkpoint's state
             record["continued_from"] = request.continue_from
-            if record["status"] == "failed" and resumed_at is not None and self.checkpoints.folder is not None:
+            if record["status"] == "failed" and self.checkpoints.folder is not None:
                 # say where the state came from: a damaged or planted file there is the likely cause
                 record["error"] = f"{record['error']} (continuing a paused trial from its checkpoint in " \
                                   f"{self.checkpoints.folder})"
