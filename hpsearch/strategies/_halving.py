@@ -12,6 +12,7 @@ seed gives the same trials table for any ``n_jobs`` and backend, and a resumed s
 replays the same decisions.
 """
 import math
+import warnings
 from dataclasses import dataclass
 
 from hpsearch import seeding
@@ -26,19 +27,32 @@ __all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets", "plan_br
 @dataclass(frozen=True)
 class Bracket:
     """One successive-halving bracket: ``n_configs`` start at ``budgets[0]``; each rung keeps
-    ``floor(n / eta)`` (at least one) for the next budget."""
+    ``floor(n / eta)`` (at least one) for the next budget.
+
+    ``first_keep``, when set, is how many the first rung keeps instead: a bracket that screens
+    more configurations than its promotions call for (the last bracket of a ``total_budget``
+    spends what is left that way)."""
 
     index: int
     n_configs: int
     budgets: tuple
     eta: int
+    first_keep: int = None
+
+    def kept(self, rung, alive):
+        """How many of the ``alive`` trials of rung ``rung`` go on to the next one."""
+        if rung + 1 >= len(self.budgets):
+            return 0
+        if rung == 0 and self.first_keep is not None:
+            return min(self.first_keep, alive)
+        return max(1, alive // self.eta)
 
     def rung_sizes(self):
         """How many configurations each rung trains (the most it can: failed ones drop out)."""
         sizes, n = [], self.n_configs
-        for _ in self.budgets:
+        for r in range(len(self.budgets)):
             sizes.append(n)
-            n = max(1, n // self.eta)
+            n = self.kept(r, n)
         return sizes
 
     def epochs(self):
@@ -49,18 +63,31 @@ class Bracket:
             previous = budget
         return total
 
+    def resized(self, index, n_configs, first_keep=None):
+        """This bracket's rungs with ``n_configs`` configurations, at ``index``."""
+        return Bracket(index, n_configs, self.budgets, self.eta, first_keep)
+
 
 def rung_budgets(min_budget, max_budget, eta, s):
     """The ``s + 1`` budgets of a bracket that starts ``s`` rungs below ``max_budget``:
-    ``max_budget * eta**-(s - i)`` rounded to integers, at least ``min_budget``, strictly rising."""
+    ``max_budget * eta**-(s - i)`` rounded to integers, strictly rising. The deepest bracket
+    (``s >= floor(log_eta(max_budget / min_budget))``) starts at ``min_budget`` exactly: for
+    1..52 epochs and eta 3 its rungs are 1, 6, 17, 52."""
     budgets = []
     for i in range(s + 1):
         b = max(min_budget, int(round(max_budget * float(eta) ** (i - s))))
         if budgets and b <= budgets[-1]:
             continue
         budgets.append(b)
+    if s >= _deepest(min_budget, max_budget, eta):
+        budgets[0] = min_budget
     budgets[-1] = max_budget
     return tuple(budgets)
+
+
+def _deepest(min_budget, max_budget, eta):
+    """``s_max``: the most rungs below ``max_budget`` that ``min_budget`` allows."""
+    return int(math.floor(math.log(max_budget / min_budget, eta) + 1e-9))
 
 
 def _check_budgets(min_budget, max_budget, eta, total_budget):
@@ -79,23 +106,57 @@ def _check_budgets(min_budget, max_budget, eta, total_budget):
 
 
 def plan_brackets(kind, min_budget, max_budget, eta, total_budget=None, lead=True):
-    """The brackets a ``kind`` (``"sha"`` or ``"hyperband"``) search runs: one iteration without
-    ``total_budget``, else iterations while they fit (Hyperband's lead bracket first when
-    ``lead``). Plain arithmetic: no sampler, no space, so a plan can be shown without building
-    the strategy.
+    """The brackets a ``kind`` (``"sha"`` or ``"hyperband"``) search runs. Plain arithmetic: no
+    sampler, no space, so a plan can be shown without building the strategy.
+
+    Without ``total_budget``: one iteration (Hyperband's lead bracket first when ``lead``).
+    With it, the budget is spent to within one ``min_budget``: the lead bracket if it fits, whole
+    brackets in iteration order while they fit, then smaller brackets (the next ones in order,
+    each with the most configurations that fit), and what is still left screens more
+    configurations in the first rung of the last bracket that starts at ``min_budget`` (its
+    promotions unchanged). A budget below one whole bracket runs the smaller ones, with a note.
 
     Raises:
-        ValueError: bad budgets or ``eta``, or a ``total_budget`` that holds no bracket.
+        ValueError: bad budgets or ``eta``, or a ``total_budget`` below ``max_budget`` (no
+            configuration could reach the last rung).
     """
     _check_budgets(min_budget, max_budget, eta, total_budget)
-    s_max = int(math.floor(math.log(max_budget / min_budget, eta) + 1e-9))
-    brackets = _fill(kind, min_budget, max_budget, eta, s_max, total_budget)
-    if kind == "hyperband" and lead and min_budget != max_budget:
-        brackets = _with_lead(brackets, min_budget, max_budget, eta, total_budget)
-    if not brackets:
-        cheapest = min(_iteration(kind, min_budget, max_budget, eta, s_max, 0), key=lambda b: b.epochs())
-        raise ValueError(f"total_budget={total_budget} epochs cannot hold one bracket of {kind} "
-                         f"(the cheapest costs {cheapest.epochs()} epochs)")
+    s_max = _deepest(min_budget, max_budget, eta)
+    cycle = _iteration(kind, min_budget, max_budget, eta, s_max)
+    head = [Bracket(0, 4 * eta, (min_budget, max_budget), 2 * eta)] \
+        if kind == "hyperband" and lead and min_budget != max_budget else []
+    if total_budget is None:
+        return [b.resized(k, b.n_configs, b.first_keep) for k, b in enumerate(head + cycle)]
+    if total_budget < max_budget:
+        raise ValueError(f"total_budget={total_budget} epochs cannot train one configuration to "
+                         f"max_budget={max_budget}; give total_budget >= {max_budget}")
+    brackets, room = [], total_budget
+    for b in head:
+        if b.epochs() <= room:
+            brackets.append(b)
+            room -= b.epochs()
+    k = 0
+    while cycle[k % len(cycle)].epochs() <= room:   # whole brackets, in iteration order
+        brackets.append(cycle[k % len(cycle)].resized(len(brackets), cycle[k % len(cycle)].n_configs))
+        room -= brackets[-1].epochs()
+        k += 1
+    whole = k
+    misses = 0
+    while misses < len(cycle):   # then the next ones in order, each as large as still fits
+        n = _most_that_fit(cycle[k % len(cycle)], room)
+        if n:
+            brackets.append(cycle[k % len(cycle)].resized(len(brackets), n))
+            room -= brackets[-1].epochs()
+            misses = 0
+        else:
+            misses += 1
+        k += 1
+    brackets = _screen_more(brackets, room, min_budget)
+    if not whole:
+        cheapest = min(b.epochs() for b in cycle)
+        warnings.warn(f"total_budget={total_budget} epochs holds no whole {kind} bracket (the cheapest costs "
+                      f"{cheapest}): running {len(brackets)} smaller one(s) of "
+                      f"{sum(b.n_configs for b in brackets)} configurations in all", UserWarning, stacklevel=2)
     return brackets
 
 
@@ -105,50 +166,41 @@ def rung_stages(brackets, sampler, space=None):
     return [Stage(size, budget, sampler, index=k, space=space) for k, (size, budget) in enumerate(rungs)]
 
 
-def _iteration(kind, min_budget, max_budget, eta, s_max, first_index):
-    """The brackets of one iteration, indexed from ``first_index``: successive halving's one
-    bracket of ``eta**s_max`` configurations, or Hyperband's ``s = s_max, ..., 0``."""
+def _iteration(kind, min_budget, max_budget, eta, s_max):
+    """The brackets of one iteration: successive halving's one bracket of ``eta**s_max``
+    configurations, or Hyperband's ``s = s_max, ..., 0`` (indexes to be set by the caller)."""
     if kind == "sha":
-        return [Bracket(first_index, eta ** s_max, rung_budgets(min_budget, max_budget, eta, s_max), eta)]
+        return [Bracket(0, eta ** s_max, rung_budgets(min_budget, max_budget, eta, s_max), eta)]
     brackets = []
-    for k, s in enumerate(range(s_max, -1, -1)):
+    for s in range(s_max, -1, -1):
         n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s))
-        brackets.append(Bracket(first_index + k, n, rung_budgets(min_budget, max_budget, eta, s), eta))
+        brackets.append(Bracket(0, n, rung_budgets(min_budget, max_budget, eta, s), eta))
     return brackets
 
 
-def _fill(kind, min_budget, max_budget, eta, s_max, total_budget):
-    """Iterations of brackets until ``total_budget`` is spent (one iteration without it)."""
-    if total_budget is None:
-        return _iteration(kind, min_budget, max_budget, eta, s_max, 0)
-    brackets, spent = [], 0
-    while True:
-        added = False
-        for bracket in _iteration(kind, min_budget, max_budget, eta, s_max, len(brackets)):
-            if spent + bracket.epochs() > total_budget:
-                return brackets
-            brackets.append(bracket)
-            spent += bracket.epochs()
-            added = True
-        if not added:
-            return brackets
+def _most_that_fit(bracket, room):
+    """The most configurations (at most the bracket's own) whose rungs cost at most ``room``; 0 if none."""
+    lo, hi = 0, bracket.n_configs   # the cost rises with n: bisect for the last n that fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if bracket.resized(bracket.index, mid).epochs() <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
-def _with_lead(brackets, min_budget, max_budget, eta, total_budget):
-    """Hyperband's lead bracket (``4 * eta`` configurations at ``min_budget``, the best two on to
-    ``max_budget``) before ``brackets``, paid for by dropping the last ones that no longer fit."""
-    lead = Bracket(0, 4 * eta, (min_budget, max_budget), 2 * eta)
-    if total_budget is not None and lead.epochs() > total_budget:
+def _screen_more(brackets, room, min_budget):
+    """``brackets`` with ``room // min_budget`` more configurations screened in the first rung of the
+    last one that starts at ``min_budget`` (as many promoted as before)."""
+    extra = room // min_budget
+    at_min = [k for k, b in enumerate(brackets) if b.budgets[0] == min_budget and len(b.budgets) > 1]
+    if not extra or not at_min:
         return brackets
-    if total_budget is not None:
-        room, kept = total_budget - lead.epochs(), []
-        for bracket in brackets:
-            if bracket.epochs() > room:
-                break
-            kept.append(bracket)
-            room -= bracket.epochs()
-        brackets = kept
-    return [lead] + [Bracket(b.index + 1, b.n_configs, b.budgets, b.eta) for b in brackets]
+    k = at_min[-1]
+    b = brackets[k]
+    keep = b.kept(0, b.n_configs)
+    return brackets[:k] + [b.resized(k, b.n_configs + extra, keep)] + brackets[k + 1:]
 
 
 class _Halving(Strategy):
@@ -215,7 +267,7 @@ class _Halving(Strategy):
             records = yield requests
             ctx.release([prev["number"] for _, _, prev in alive if prev is not None])
             ranked = self._ranked(ctx, alive, records)
-            keep = 0 if last else max(1, len(alive) // bracket.eta)
+            keep = bracket.kept(r, len(alive))
             promoted = [entry for entry in ranked[:keep] if entry[2]["status"] == "ok"]
             stopped = [entry for entry in ranked if entry not in promoted]
             ctx.release([record["number"] for _, _, record in stopped])
