@@ -12,6 +12,9 @@ import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
 
 from hpsearch import seeding
 from hpsearch.execution.backends import check_backend
@@ -20,11 +23,12 @@ from hpsearch.execution.trial_pool import AutoPool, TrialPool
 from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
 from hpsearch.execution.progress import ProgressBar
 from hpsearch.results.search_result import SearchResult
-from hpsearch.execution.worker import protocol_keywords
+from hpsearch.execution.worker import classify, protocol_keywords
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
+from hpsearch.strategies.schedule import Schedule
 
-__all__ = ["RunOptions", "StudyRun"]
+__all__ = ["RunOptions", "StudyRun", "told_record"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,42 @@ class RunOptions:
             positive_int(self.fail_fast, "fail_fast")
 
 
+def told_record(request, metrics, metric, duration=None, curve=None, error=None):
+    """The trial record of ``request`` from what an ask/tell caller says of it (the shape
+    :func:`~hpsearch.execution.worker.run_trial` returns; the same status rules).
+
+    Raises:
+        ValueError: ``metrics`` is not a dict, has a status other than ``"ok"``/``"diverged"``, or
+            lacks ``metric`` as a number (for an ok trial).
+    """
+    import time
+
+    record = {"number": request.number, "stage": request.stage, "status": "failed", "params": dict(request.params),
+              "metrics": {}, "budget": request.budget, "seed": request.seed, "error": None,
+              "curve": list(curve or [])}
+    if error is not None:
+        record["error"] = " ".join(str(error).split())
+    else:
+        if not isinstance(metrics, dict):
+            raise ValueError(f"tell() needs metrics as a dict (what the objective returns), got {metrics!r:.80}")
+        status = metrics.get("status", "ok")
+        if status not in ("ok", "diverged"):
+            raise ValueError(f"tell(): metrics status must be 'ok' or 'diverged', got {status!r}")
+        numbers = {str(k): float(v) for k, v in metrics.items()
+                   if isinstance(v, Real) and not isinstance(v, (bool, np.bool_))}
+        if status == "ok" and metric not in numbers:
+            raise ValueError(f"tell(): metrics must hold the study metric {metric!r} as a number, got "
+                             f"{sorted(numbers) or 'no numbers'}")
+        record.update(metrics=numbers, status=classify(numbers, status, metric))
+        state = metrics.get("checkpoint")
+        if request.keep_checkpoint and isinstance(state, (bytes, bytearray)):
+            record["checkpoint"] = bytes(state)
+    end = time.time()
+    duration = None if duration is None else float(duration)
+    record.update(start=end - (duration or 0.0), end=end, duration=duration)
+    return record
+
+
 class StudyRun(RunContext):
     """One execution of a study's strategy against an opened storage (see the module docstring)."""
 
@@ -113,18 +153,25 @@ class StudyRun(RunContext):
         self.storage.save_stage(self.study_id, stage.index, stage.space.to_dict(), stage.sampler,
                                 stage.n_trials, stage.budget)
         self.stages.append(stage)
+        self.stages.sort(key=lambda s: s.index)   # lanes side by side begin their rungs in any order
         planned = self._planned_counts.get(stage.index)
         if planned is not None:
             self.bar.resize(stage.n_trials - planned)
 
     def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
-                **labels):
-        number = self._next_number
-        self._next_number += 1
+                number=None, **labels):
+        if number is None:
+            number = self._next_number
+            self._next_number += 1
         if seed is None:
             seed = seeding.trial_seed(self.seed, stage, number)
         return TrialRequest(number, stage, params, budget, seed, continue_from, bool(keep_checkpoint), labels,
                             bool(final))
+
+    def reserve(self, n):
+        first = self._next_number
+        self._next_number += int(n)
+        return first
 
     def release(self, numbers):
         if not self.options.keep_checkpoints:
@@ -137,6 +184,22 @@ class StudyRun(RunContext):
         Raises:
             StudyInterrupted: Ctrl-C; ``.result`` holds every stored trial.
         """
+        epochs = self.open(storage, study_id)
+        try:
+            with self._pool(epochs) as pool:
+                self._drive(pool)
+            self.close()
+        except KeyboardInterrupt:
+            self.bar.close()
+            raise StudyInterrupted(self.result(partial=True),
+                                   f"study {self.name!r} interrupted; run it again to resume") from None
+        finally:
+            self.bar.close()
+        return self.result()
+
+    def open(self, storage, study_id):
+        """Read what ``storage`` holds of the study, set up the progress bar and start the strategy's
+        :class:`~hpsearch.strategies.schedule.Schedule`; returns the planned epochs."""
         self.storage, self.study_id = storage, study_id
         self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
         self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
@@ -147,18 +210,48 @@ class StudyRun(RunContext):
         extra = self.strategy.planned_extra_trials()
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
-        try:
-            with self._pool(epochs) as pool:
-                self._drive(pool)
-            if not self.options.keep_checkpoints:
-                self.checkpoints.clear()  # the study is complete: no rung is left to continue
-        except KeyboardInterrupt:
-            self.bar.close()
-            raise StudyInterrupted(self._result(partial=True),
-                                   f"study {self.name!r} interrupted; run it again to resume") from None
-        finally:
-            self.bar.close()
-        return self._result()
+        self.schedule = Schedule(self.strategy.rounds(self))
+        return epochs
+
+    @property
+    def finished(self):
+        """The strategy has ended: every trial it asked for is recorded."""
+        return self.schedule.finished
+
+    def pending(self):
+        """The requests to run now, in trial-number order. Stored trials are told back to the
+        schedule at once (a resume replays them), which may make more requests ready."""
+        todo = []
+        ready = self.schedule.ready()
+        while ready:
+            for request in ready:
+                old = self._stored.get(request.number)
+                if old is not None:
+                    self._check_stored_trial(old, request)
+                    if old["status"] != "failed" or not self.options.retry_failed:
+                        self.records[request.number] = old
+                        self.bar.update(old)
+                        self.schedule.tell(old)
+                        continue
+                todo.append(request)
+            ready = self.schedule.ready()
+        return todo
+
+    def finish(self, request, record):
+        """Store ``request``'s finished ``record`` and tell the schedule (which may make requests ready)."""
+        self._finish(request, record)
+        self.schedule.tell(self.records[request.number])
+
+    def continued(self, request):
+        """``request`` trained on from its ``continue_from`` trial's state (an ask/tell caller says so)."""
+        if request.continue_from is not None:
+            self._resumed[request.number] = self.records[request.continue_from]["budget"]
+
+    def close(self):
+        """After the last trial: delete the checkpoints no rung is left to continue, close the bar."""
+        if self.finished and not self.options.keep_checkpoints:
+            self.checkpoints.clear()
+        self.bar.close()
 
     def _pool(self, planned_epochs):
         o = self.options
@@ -169,30 +262,16 @@ class StudyRun(RunContext):
         return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler)
 
     def _drive(self, pool):
-        rounds = self.strategy.rounds(self)
-        requests = next(rounds, None)
-        while requests is not None:
-            records = self._run_round(pool, requests)
-            try:
-                requests = rounds.send(records)
-            except StopIteration:
-                requests = None
-
-    def _run_round(self, pool, requests):
-        """The records of ``requests``, in order: stored ones reused, the others run now."""
-        todo = []
-        for request in requests:
-            old = self._stored.get(request.number)
-            if old is not None:
-                self._check_stored_trial(old, request)
-                if old["status"] != "failed" or not self.options.retry_failed:
-                    self.records[request.number] = old
-                    self.bar.update(old)
-                    continue
-            todo.append(request)
-        for request, record in pool.run(todo, self._extras):
-            self._finish(request, record)
-        return [self.records[r.number] for r in requests]
+        """Hand the pool whatever the schedule has ready, until the strategy ends. A pool call runs
+        its requests to the end; what their records make ready goes in the next call."""
+        while not self.finished:
+            todo = self.pending()
+            if not todo:
+                if self.finished:
+                    break
+                raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
+            for request, record in pool.run(todo, self._extras):
+                self.finish(request, record)
 
     def _extras(self, request):
         """The protocol keywords of ``request``'s task (called as it is dispatched)."""
@@ -274,7 +353,9 @@ class StudyRun(RunContext):
         return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
                                    self.direction, **options)
 
-    def _result(self, partial=False):
+    def result(self, partial=False):
+        """The :class:`~hpsearch.results.search_result.SearchResult` of the trials so far (``partial``: and
+        every stored one), with the boundary flags (stored too)."""
         if partial:
             # every stored trial counts, including ones this run had not reached yet
             records = {r["number"]: r for r in self.storage.load_trials(self.study_id)}

@@ -66,8 +66,19 @@ class RunContext(ABC):
 
     @abstractmethod
     def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
-                **labels):
-        """A :class:`TrialRequest` with the next trial number and (unless given) its own seed."""
+                number=None, **labels):
+        """A :class:`TrialRequest` with the next trial number (or ``number``, one of a block from
+        :meth:`reserve`) and (unless given) its own seed."""
+
+    @abstractmethod
+    def reserve(self, n):
+        """Reserve the next ``n`` trial numbers (for a lane that runs side by side with others);
+        returns the first. Later :meth:`request` calls number after the block."""
+
+    def lane(self, first):
+        """A context whose :meth:`request` numbers trials ``first, first + 1, ...`` (a lane's block
+        from :meth:`reserve`), so a lane's numbers never depend on when its rounds run."""
+        return _LaneContext(self, first)
 
     @abstractmethod
     def release(self, numbers):
@@ -87,6 +98,32 @@ class PlanDescription:
     steps: tuple
     total: str
     after: tuple = ()
+
+
+class _LaneContext(RunContext):
+    """A :class:`RunContext` seen by one lane: the same study, its own block of trial numbers."""
+
+    def __init__(self, ctx, first):
+        self._ctx, self._next = ctx, first
+        self.space, self.metric, self.direction = ctx.space, ctx.metric, ctx.direction
+        self.seed, self.name, self.supports_final = ctx.seed, ctx.name, ctx.supports_final
+
+    def begin_stage(self, stage):
+        self._ctx.begin_stage(stage)
+
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
+                number=None, **labels):
+        if number is None:
+            number, self._next = self._next, self._next + 1
+        return self._ctx.request(stage, params, budget, continue_from=continue_from, seed=seed,
+                                 keep_checkpoint=keep_checkpoint, final=final, number=number, **labels)
+
+    def reserve(self, n):
+        raise RuntimeError("a lane cannot reserve trial numbers: when it runs depends on timing, so the "
+                           "numbers would too; reserve every lane's block before yielding SideBySide")
+
+    def release(self, numbers):
+        self._ctx.release(numbers)
 
 
 class Strategy(ABC):

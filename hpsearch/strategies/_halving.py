@@ -20,6 +20,7 @@ from hpsearch.checks import MAX_TRIALS, positive_int
 from hpsearch.records import competing, rank_key
 from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import PlanDescription, Strategy
+from hpsearch.strategies.schedule import SideBySide
 
 __all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets", "plan_brackets", "rung_stages"]
 
@@ -244,23 +245,40 @@ class _Halving(Strategy):
 
     # ------------------------------------------------------------------ running
     def rounds(self, ctx):
+        from hpsearch.samplers import is_adaptive
+
         n_configs = sum(b.n_configs for b in self.brackets)
         self.sampler.start(ctx.space, n_configs, seeding.sampler_seed(ctx.seed, 0), ctx.direction)
-        self._told = 0  # configurations asked so far: the sampler's index of the next one
-        stage = 0
-        for bracket in self.brackets:
-            stage = yield from self._bracket(ctx, bracket, stage)
+        # each bracket's rungs have fixed stage indexes, whenever they run
+        stages = [sum(len(b.budgets) for b in self.brackets[:k]) for k in range(len(self.brackets))]
+        told = 0   # configurations asked so far: the sampler's index of the next one
+        if is_adaptive(self.sampler):
+            # an adaptive sampler proposes a bracket's configurations from the brackets before it:
+            # they run one after another
+            for bracket, stage in zip(self.brackets, stages):
+                configs = self._ask(bracket.n_configs)
+                yield from self._bracket(ctx, bracket, stage, configs, told)
+                told += len(configs)
+            return
+        # proposals that never depend on results are all drawn now, and the brackets run side by
+        # side, each numbering its trials in its own block, so no worker waits for a rung barrier
+        # while another bracket has work
+        lanes = []
+        for bracket, stage in zip(self.brackets, stages):
+            configs = self._ask(bracket.n_configs)
+            lane = ctx.lane(ctx.reserve(sum(bracket.rung_sizes())))
+            lanes.append(self._bracket(lane, bracket, stage, configs, told))
+            told += len(configs)
+        yield SideBySide(tuple(lanes))
 
-    def _bracket(self, ctx, bracket, stage):
-        """Run one bracket's rungs from stage index ``stage``; returns the next free stage index."""
-        configs = self._ask(bracket.n_configs)
-        first_config = self._told
-        self._told += len(configs)
+    def _bracket(self, ctx, bracket, stage, configs, first_config):
+        """Run one bracket's rungs (stage indexes from ``stage``) on ``configs``, the sampler's
+        proposals ``first_config, first_config + 1, ...``."""
         alive = [(i, params, None) for i, params in enumerate(configs)]   # (config index, params, last record)
         for r, budget in enumerate(bracket.budgets):
             last = r + 1 == len(bracket.budgets)
-            ctx.begin_stage(Stage(len(alive), budget, repr(self.sampler), index=stage, space=ctx.space))
-            requests = [ctx.request(stage, params, budget, keep_checkpoint=not last,
+            ctx.begin_stage(Stage(len(alive), budget, repr(self.sampler), index=stage + r, space=ctx.space))
+            requests = [ctx.request(stage + r, params, budget, keep_checkpoint=not last,
                                     continue_from=None if prev is None else prev["number"],
                                     seed=None if prev is None else prev["seed"], bracket=bracket.index, rung=r)
                         for _, params, prev in alive]
@@ -273,10 +291,8 @@ class _Halving(Strategy):
             ctx.release([record["number"] for _, _, record in stopped])
             self._tell(ctx, first_config, stopped)
             alive = promoted
-            stage += 1
             if not alive:
                 break
-        return stage
 
     def _ask(self, n):
         from hpsearch.samplers import is_adaptive
