@@ -197,9 +197,10 @@ class StudyRun(RunContext):
             self.bar.close()
         return self.result()
 
-    def open(self, storage, study_id):
+    def open(self, storage, study_id, side_by_side=True):
         """Read what ``storage`` holds of the study, set up the progress bar and start the strategy's
-        :class:`~hpsearch.strategies.schedule.Schedule`; returns the planned epochs."""
+        :class:`~hpsearch.strategies.schedule.Schedule` (``side_by_side``: see there); returns the
+        planned epochs."""
         self.storage, self.study_id = storage, study_id
         self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
         self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
@@ -210,7 +211,7 @@ class StudyRun(RunContext):
         extra = self.strategy.planned_extra_trials()
         self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
                                self.direction, epochs=epochs)
-        self.schedule = Schedule(self.strategy.rounds(self))
+        self.schedule = Schedule(self.strategy.rounds(self), side_by_side=side_by_side)
         return epochs
 
     @property

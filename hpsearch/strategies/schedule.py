@@ -62,9 +62,16 @@ class Schedule:
         self._advance(_Node(rounds, None), [])
 
     def ready(self):
-        """The requests that became runnable since the last call, in trial-number order."""
-        out, self._ready = sorted(self._ready, key=lambda r: r.number), []
+        """The requests that became runnable since the last call, longest training first (ties by
+        trial number): long trials start early instead of trailing alone at the end. The order
+        changes when a trial runs, never what it is or what it returns."""
+        out, self._ready = sorted(self._ready, key=self.priority), []
         return out
+
+    def priority(self, request):
+        """Sort key of ``request``: the epochs it trains (budget minus what it continues), most first."""
+        parent = self._records.get(request.continue_from)
+        return -(request.budget - (parent["budget"] if parent is not None else 0)), request.number
 
     @property
     def running(self):

@@ -13,7 +13,6 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.strategies import Hyperband
-from hpsearch.strategies.schedule import Schedule
 from hpsearch.studyfile.reader import load_study_file
 
 HERE = Path(__file__).parent
@@ -149,8 +148,7 @@ def _schedule(side_by_side):
     storage = Storage(None)
     run = StudyRun(study, Hyperband(min_budget=1, max_budget=9, eta=3), RunOptions(), CheckpointStore(None))
     study_id = storage.open_study("s", {"x": 1})
-    run.open(storage, study_id)
-    run.schedule = Schedule(run.strategy.rounds(run), side_by_side=side_by_side)
+    run.open(storage, study_id, side_by_side=side_by_side)
     return run
 
 
