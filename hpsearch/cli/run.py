@@ -32,6 +32,15 @@ def _print_plan(sf, name, strategy, built, n_jobs):
     return planned
 
 
+def _run_plots(result, folder, redraw):
+    """The run's plots: drawn, unless nothing new ran and they are there already (a finished study
+    run again); ``hpsearch plot`` always redraws."""
+    drawn = sorted(folder.path.glob("*.png"))
+    if not redraw and (folder.path / "slices.png") in drawn:
+        return drawn
+    return _save_plots("save_run_plots", result, folder.path)
+
+
 def _jobs(n_jobs):
     import os
 
@@ -69,16 +78,19 @@ def cmd_run(args, argv):
         _print_plan(sf, name, strategy, built, n_jobs)
     study = sf.make_study(folder.db, name)
     try:
+        ran = []   # the trials this run trained (a finished study run again trains none)
         result = sf.run(study, built, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
-                        log=None if args.quiet else say)
+                        log=None if args.quiet else say, callbacks=[ran.append])
     except StudyInterrupted as exc:
         n = 0 if exc.result is None else len(exc.result)
         if exc.result is not None:
             exc.result.to_csv(folder.trials_csv)
         err(f"interrupted: {n} trials saved in {folder.db}; resume with: {resume}")
         return EXIT_INTERRUPTED
-    csv = result.to_csv(folder.trials_csv)
+    # a finished study run again has nothing new: its tables and plots stay as they are
+    fresh = bool(ran) or args.overwrite or not folder.trials_csv.exists()
+    csv = result.to_csv(folder.trials_csv) if fresh else folder.trials_csv
     say("")
     if result.extended:
         say(f"extended study {name!r}, its stored trials kept: {'; '.join(result.extended)}")
@@ -90,12 +102,14 @@ def cmd_run(args, argv):
         err(f"error: study {name!r} produced no ok trial{why}; its trials are in {folder.db}")
         return 1
     report(result, top=10)
-    confirmed = result.confirmation_table()
-    if confirmed is not None:
-        csv = [csv, folder.path / "confirmation.csv"]
-        confirmed.to_csv(csv[1], index=False)
+    confirmation_csv = folder.path / "confirmation.csv"
+    if not fresh and confirmation_csv.exists():
+        csv = [csv, confirmation_csv]
+    elif result.confirmation is not None:
+        csv = [csv, confirmation_csv]
+        result.confirmation_table().to_csv(confirmation_csv, index=False)
     try:
-        plots = [] if args.no_plots else _save_plots("save_run_plots", result, folder.path)
+        plots = [] if args.no_plots else _run_plots(result, folder, redraw=fresh)
         written = [folder.db] + (csv if isinstance(csv, list) else [csv]) + plots
     except KeyboardInterrupt:
         err(f"interrupted while drawing the plots; the study is complete in {folder.db}; "

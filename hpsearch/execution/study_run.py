@@ -9,6 +9,7 @@ runs only the missing ones, so an interrupted study resumes into exactly the tab
 uninterrupted run would have produced.
 """
 import dataclasses
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
 from hpsearch.strategies.schedule import Schedule
 
-__all__ = ["RunOptions", "StudyRun", "told_record"]
+__all__ = ["RunOptions", "StudyRun", "told_record", "usable_cores"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,8 @@ class RunOptions:
     def __post_init__(self):
         n_jobs = self.n_jobs
         if (n_jobs == -1 and not isinstance(n_jobs, bool)) or n_jobs == "auto":
-            import joblib
-
             object.__setattr__(self, "auto", n_jobs == "auto")
-            n_jobs = joblib.cpu_count()
+            n_jobs = usable_cores()
         else:
             object.__setattr__(self, "auto", False)
         object.__setattr__(self, "n_jobs", positive_int(n_jobs, "n_jobs"))
@@ -82,6 +81,21 @@ class RunOptions:
         object.__setattr__(self, "callbacks", callbacks)
         if self.fail_fast is not None:
             positive_int(self.fail_fast, "fail_fast")
+
+
+def usable_cores():
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (what
+    ``joblib.cpu_count()`` answers, without importing joblib when no worker is needed)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def told_record(request, metrics, metric, duration=None, curve=None, error=None):
@@ -137,6 +151,8 @@ class StudyRun(RunContext):
         self._next_number = 0
         self._resumed = {}       # number -> budget its checkpoint was taken at
         self._said_no_checkpoints = False
+        self._ran = 0            # trials run (not replayed) by this run
+        self._stored = {}
 
     # ------------------------------------------------------------------ the strategy's context
     def begin_stage(self, stage):
@@ -186,8 +202,12 @@ class StudyRun(RunContext):
         """
         epochs = self.open(storage, study_id)
         try:
-            with self._pool(epochs) as pool:
-                self._drive(pool)
+            todo = self.pending()
+            if todo:  # a finished study run again replays its stored trials: no pool to start
+                with self._pool(epochs) as pool:
+                    self._drive(pool, todo)
+            elif not self.finished:
+                raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
             self.close()
         except KeyboardInterrupt:
             self.bar.close()
@@ -262,17 +282,15 @@ class StudyRun(RunContext):
                             log=o.log)
         return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler)
 
-    def _drive(self, pool):
-        """Hand the pool whatever the schedule has ready, until the strategy ends. A pool call runs
-        its requests to the end; what their records make ready goes in the next call."""
-        while not self.finished:
-            todo = self.pending()
-            if not todo:
-                if self.finished:
-                    break
-                raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
+    def _drive(self, pool, todo):
+        """Hand the pool ``todo``, then whatever the schedule has ready, until the strategy ends. A
+        pool call runs its requests to the end; what their records make ready goes in the next call."""
+        while todo:
             for request, record in pool.run(todo, self._extras):
                 self.finish(request, record)
+            todo = self.pending()
+        if not self.finished:
+            raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
 
     def _extras(self, request):
         """The protocol keywords of ``request``'s task (called as it is dispatched)."""
@@ -308,6 +326,7 @@ class StudyRun(RunContext):
                 record["error"] = f"{record['error']} (continuing a paused trial from its checkpoint in " \
                                   f"{self.checkpoints.folder})"
         metric_error = record.pop("metric_error", False)
+        self._ran += 1
         self.storage.save_trial(self.study_id, record)
         self.records[record["number"]] = record
         self.bar.update(record)
@@ -364,7 +383,12 @@ class StudyRun(RunContext):
             records = list(records.values())
         else:
             records = [self.records[n] for n in sorted(self.records)]
-        flags = self._flags([r for r in records if r.get("role", "search") == "search"])
-        self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
+        if not partial and not self._ran and self._stored:
+            # a finished study run again: the stored trials and their stored flags are the answer
+            # (the edge test's statistics are not computed, nor scipy.stats imported, again)
+            flags = self.storage.load_flags(self.study_id)
+        else:
+            flags = self._flags([r for r in records if r.get("role", "search") == "search"])
+            self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
         return SearchResult(records, self.metric, self.direction, self.name, param_names=list(self.space),
                             stages=list(self.stages), boundary=flags, checkpoint_bytes=self.checkpoints.peak_bytes)

@@ -371,3 +371,17 @@ def test_parser_knows_every_command():
         assert vars(parser.parse_args(argv)) == expected, argv
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {argv[0] for argv, _ in cases}   # every command is covered here
+
+def test_a_finished_study_run_again_trains_writes_and_draws_nothing(tmp_path, run_cli):
+    study, out = bowl(tmp_path), tmp_path / "run"
+    code, _, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")
+    assert code == 0, err
+    drawn = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".png", ".csv")}
+    assert "slices.png" in drawn and "trials.csv" in drawn
+    code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
+    assert code == 0, err
+    assert "16 of 16 trials already done" in stdout and "slices.png" in stdout   # listed, not redrawn
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".png", ".csv")} == drawn
+    (out / "slices.png").unlink()   # something missing: drawn again
+    code, _, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")
+    assert code == 0 and (out / "slices.png").exists(), err
