@@ -73,11 +73,6 @@ class Schedule:
         parent = self._records.get(request.continue_from)
         return -(request.budget - (parent["budget"] if parent is not None else 0)), request.number
 
-    @property
-    def running(self):
-        """Numbers of requests handed out and not yet told."""
-        return set(self._open)
-
     def tell(self, record):
         """A finished trial's record (a plain dict with ``number``); may make new requests ready.
 
