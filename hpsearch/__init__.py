@@ -30,7 +30,7 @@ _EXPORTS = {
     "get_sampler": "hpsearch.samplers",
     # running and results
     "Study": "hpsearch.study",
-    "Stage": "hpsearch.study",
+    "Stage": "hpsearch.strategies.stage",
     "load_study": "hpsearch.study",
     "SearchResult": "hpsearch.results.search_result",
     "Confirmation": "hpsearch.strategies.confirmed",

@@ -151,7 +151,7 @@ def _as_definition(source):
 
 
 def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repeats=5, n_trials=None, seed=0,
-                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None, budget=None):
+                       n_jobs=None, out_dir=None, backend=None, progress=False, log=None):
     """Run each strategy ``repeats`` times at equal compute and summarise the best values.
 
     Args:
@@ -169,7 +169,6 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         backend: joblib backend name (default: the file's, else ``"loky"``).
         progress: a tqdm bar per run.
         log: optional callable ``log(str)`` told about each run as it finishes.
-        budget: the 0.1 name of ``n_trials`` (deprecated: "budget" means epochs per trial elsewhere).
 
     Returns:
         :class:`Comparison`.
@@ -179,21 +178,14 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
         StudyInterrupted: Ctrl-C; finished trials are kept in ``compare.db``.
     """
     from hpsearch.checks import SEED_LIMIT, check_seed, positive_int
-    from hpsearch.strategies.planning import STRATEGIES
+    from hpsearch.strategies.planning import check_strategy
 
-    if budget is not None:
-        import warnings
-
-        warnings.warn("compare_strategies(budget=...) is now n_trials=... (trials per run)", DeprecationWarning,
-                      stacklevel=2)
-        n_trials = budget if n_trials is None else n_trials
     sf = _as_definition(study_file_or_parts)
     strategies = list(strategies)
     if not strategies:
         raise ValueError("compare_strategies needs at least one strategy")
     for strategy in strategies:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        check_strategy(strategy)
     if len(set(strategies)) != len(strategies):
         raise ValueError(f"a strategy is listed twice in {strategies}")
     positive_int(repeats, "repeats")

@@ -15,7 +15,7 @@ from hpsearch.results.search_result import SearchResult
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies.stage import Stage
 
-__all__ = ["Study", "Stage", "load_study"]
+__all__ = ["Study", "load_study"]
 
 
 def _qualified_name(objective):

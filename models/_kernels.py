@@ -1,6 +1,6 @@
 """Fused optimizer steps compiled with numba: one pass over the arrays instead of ~12.
 
-Imported only through ``models.optimizers.fused_kernels()``, and only when numba is installed
+Imported only through ``models.fused.fused_kernels()``, and only when numba is installed
 (``pip install numba``, or the ``fast`` extra). Each kernel performs exactly the floating-point
 operations of its optimizer's NumPy path, in the same order and precision (scalars arrive in
 the arrays' dtype, no fast-math, so no FMA contraction), so both paths give bit-identical

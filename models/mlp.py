@@ -21,7 +21,7 @@ import numpy as np
 from models._checks import flag, int_at_least, is_int, real, seed_int
 from models.activations import ACTIVATIONS, Activation, make_activation
 from models.initializers import get_initializer
-from models.fastpath import FlatParams
+from models.flat_params import FlatParams
 from models.layers import Affine, BatchNorm, Dropout, softmax_cross_entropy
 
 __all__ = ["MLP"]
@@ -75,7 +75,7 @@ class MLP:
             "WL" (H_last, C), "bL" (C,); "gamma{i}", "beta{i}" (k*H_i,) with batchnorm;
             "alpha{i}" (H_i,) with prelu (k = maxout_k for maxout, else 1). Optimizers
             update these arrays in place; the model never rebinds them.
-        flat: the ``models.fastpath.FlatParams`` behind ``params``: every parameter is a view
+        flat: the ``models.flat_params.FlatParams`` behind ``params``: every parameter is a view
             into one flat array, every gradient ``loss(X, y)`` returns into another, so an
             optimizer updates them all in one pass with ``optimizer.step_flat(model.flat)``
             (``Trainer`` does).

@@ -6,7 +6,7 @@ implements one update rule, ``_update(param, grad, state)``; this base class doe
 - ``step(params, grads)`` updates each array of a dict in place, creating a parameter's
   ``ParamState`` (buffers and scratch arrays in its dtype) on its first step;
 - ``step_flat(flat)`` runs the same update once over a model's flat buffers
-  (``models.fastpath.FlatParams``), and a rule's fused numba kernel when it has one;
+  (``models.flat_params.FlatParams``), and a rule's fused numba kernel when it has one;
 - ``state_dict()`` / ``load_state_dict(state)`` (torch's names) save and restore the state as
   plain data (the lr, each parameter's step count and buffers), so a checkpointed run
   continues bit-identically.
@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 
 from models._checks import is_int, real
-from models.fastpath import FlatBinding, ParamState
+from models.optimizer_state import FlatBinding, ParamState
 
 __all__ = ["Optimizer"]
 
@@ -26,7 +26,7 @@ class Optimizer:
 
     Subclasses name their state buffers (``_buffer_names()``), say how many scratch arrays an
     update needs (``_n_scratch``) and implement ``_update(param, grad, state)``; a rule with a
-    fused kernel sets ``_fused_step`` to its ``models.fastpath`` dispatcher.
+    fused kernel sets ``_fused_step`` to its ``models.fused`` dispatcher.
     """
 
     _n_scratch = 1
@@ -80,7 +80,7 @@ class Optimizer:
 
     def step_flat(self, flat):
         """``step(flat.params, flat.grads)`` through the flat arrays of ``flat`` (a
-        ``models.fastpath.FlatParams``): the same parameters, one pass instead of one per array."""
+        ``models.flat_params.FlatParams``): the same parameters, one pass instead of one per array."""
         binding = self._binding
         if binding is None or binding.flat is not flat:
             for name, param in flat.params.items():

@@ -22,7 +22,7 @@ stays float32 (hyperparameters are Python floats, which NumPy treats as "weak" s
 Gradients are never modified. The fast paths (flat buffers, numba's fused kernels for SGD with
 momentum and Adam; ``fused=None`` uses them when numba is importable and the update large or
 the kernels loaded, ``fused=False`` never, ``fused=True`` raises if numba is missing) live in
-``models.fastpath`` and give bit-identical parameters.
+``models.fused`` and give bit-identical parameters.
 """
 import inspect
 import math
@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from models._checks import flag, real
-from models.fastpath import check_fused, fused_adam_step, fused_kernels, fused_sgd_step
+from models.fused import check_fused, fused_adam_step, fused_kernels, fused_sgd_step
 from models.optimizer_base import Optimizer
 
 __all__ = [
@@ -76,7 +76,7 @@ class SGD(Optimizer):
         weight_decay: L2 penalty added to the gradient (>= 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening == 0).
         fused: run the momentum update as one compiled pass (numba); None: when numba is
-            installed and the update is large (``models.fastpath.FUSED_MIN_SIZE``) or the
+            installed and the update is large (``models.fused.FUSED_MIN_SIZE``) or the
             kernels are already loaded. Bit-identical results either way.
 
     Raises:
@@ -120,26 +120,18 @@ class SGD(Optimizer):
             param -= np.multiply(buf, lr, out=tmp)
 
 
-def _with_defaults(base, name, doc, **defaults):
-    """``base`` under another name whose constructor has other defaults (same keywords, same rule)."""
-    signature = inspect.signature(base.__init__)
-    signature = signature.replace(parameters=[
-        p.replace(default=defaults.get(p.name, p.default)) for p in signature.parameters.values()])
+class Momentum(SGD):
+    """SGD with momentum: torch.optim.SGD with ``momentum=0.9`` by default (same rule, same keywords)."""
 
-    def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        base.__init__(*bound.args, **bound.kwargs)
-
-    __init__.__signature__ = signature
-    return type(name, (base,), {"__init__": __init__, "__doc__": doc, "__module__": __name__,
-                                "__qualname__": name})
+    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, fused=None):
+        super().__init__(lr, momentum, dampening, weight_decay, nesterov, fused)
 
 
-Momentum = _with_defaults(SGD, "Momentum", "SGD with momentum: torch.optim.SGD with ``momentum=0.9`` "
-                                           "by default.", momentum=0.9)
-Nesterov = _with_defaults(SGD, "Nesterov", "Nesterov momentum: torch.optim.SGD with ``momentum=0.9, "
-                                           "nesterov=True`` by default.", momentum=0.9, nesterov=True)
+class Nesterov(SGD):
+    """Nesterov momentum: torch.optim.SGD with ``momentum=0.9, nesterov=True`` by default."""
+
+    def __init__(self, lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True, fused=None):
+        super().__init__(lr, momentum, dampening, weight_decay, nesterov, fused)
 
 
 class Adagrad(Optimizer):
@@ -293,7 +285,7 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant.
         decoupled_weight_decay: AdamW-style weight decay.
         fused: run the whole update as one compiled pass (numba); None: when numba is
-            installed and the update is large (``models.fastpath.FUSED_MIN_SIZE``) or the
+            installed and the update is large (``models.fused.FUSED_MIN_SIZE``) or the
             kernels are already loaded. Bit-identical results either way.
     """
 
@@ -330,21 +322,29 @@ class Adam(Optimizer):
         return m, v, s2
 
     def _update(self, param, grad, st):
-        b1, b2 = self.betas
-        t = st.step
         m, v, s2 = self._moments(param, grad, st)
         if self.amsgrad:
             v = np.maximum(st.buffers["max_exp_avg_sq"], v, out=st.buffers["max_exp_avg_sq"])
-        # param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), computed as
-        # (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)): the same value (up to
-        # rounding) with one pass fewer over the arrays; on a large layer every pass costs
-        # ~0.1-0.5 ms, and the step's time is the sum of its passes
-        c2 = math.sqrt(1.0 - b2 ** t)
-        np.sqrt(v, out=s2)
-        s2 += self.eps * c2
-        np.divide(m, s2, out=s2)
-        s2 *= self.lr * c2 / (1.0 - b1 ** t)
+        # the lecture's step, param -= lr * m_hat / (sqrt(v_hat) + eps), in bias_corrected's form
+        step_size, eps_hat = self.bias_corrected(st.step)
+        denom = np.sqrt(v, out=s2)
+        denom += eps_hat
+        np.divide(m, denom, out=s2)                                 # m / (sqrt(v) + eps_hat)
+        s2 *= step_size
         param -= s2
+
+    def bias_corrected(self, t):
+        """``(step_size, eps_hat)`` of step ``t``: ``param -= step_size * m / (sqrt(v) + eps_hat)``.
+
+        The step is ``lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - b1**t)`` and
+        ``v_hat = v / (1 - b2**t)``. Multiplying numerator and denominator by ``sqrt(1 - b2**t)``
+        gives the same value (up to rounding) with one pass fewer over the arrays (on a large
+        layer every pass costs 0.1-0.5 ms), so ``step_size = lr * sqrt(1 - b2**t) / (1 - b1**t)``
+        and ``eps_hat = eps * sqrt(1 - b2**t)``. The fused kernel takes the same two scalars.
+        """
+        b1, b2 = self.betas
+        c2 = math.sqrt(1.0 - b2 ** t)
+        return self.lr * c2 / (1.0 - b1 ** t), self.eps * c2
 
 
 class RAdam(Adam):

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from models._checks import is_int, positive_int, seed_int
-from models.fastpath import FlatParams
+from models.flat_params import FlatParams
 from models.optimizers import make_optimizer
 
 __all__ = ["Trainer", "check_trainer_settings", "DIVERGENCE_FACTOR"]

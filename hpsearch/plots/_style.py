@@ -240,13 +240,61 @@ def metric_scale(ax, values, direction):
         ax.set_yscale("log")
 
 
-def stage_colors(result):
-    """{stage: colour} of a result's trials: one colour per stage of a multi-stage run (STAGE_CMAP),
-    the plain OK_COLOR for a single stage. The result must have at least one trial."""
-    n_stages = max(int(result.trials["stage"].max()) + 1, len(getattr(result, "stages", []) or []))
-    cmap = colormaps[STAGE_CMAP]
-    return ({s: cmap(0.1 + 0.75 * s / max(1, n_stages - 1)) for s in range(n_stages)}
-            if n_stages > 1 else {0: OK_COLOR})
+def is_multi_fidelity(trials):
+    """True when the trials come from successive halving or Hyperband (they carry a rung)."""
+    return "rung" in trials and trials["rung"].notna().any()
+
+
+class ColourGroups:
+    """How a plot colours trials: by stage (coarse-to-fine), or by budget (successive halving and
+    Hyperband, whose many "stages" are rungs: a 1-epoch and a 40-epoch result differ by budget).
+
+    Attributes:
+        column: the trials-table column the colours key on ("stage" or "budget").
+        colours: dict value -> colour (one entry, OK_COLOR, for a single group).
+    """
+
+    def __init__(self, result):
+        trials = result.trials
+        if is_multi_fidelity(trials):
+            self.column = "budget"
+            keys = sorted({float(b) for b in pd.to_numeric(trials["budget"], errors="coerce").dropna()})
+        else:
+            self.column = "stage"
+            n_stages = max(int(trials["stage"].max()) + 1, len(getattr(result, "stages", []) or []))
+            keys = list(range(n_stages))
+        cmap = colormaps[STAGE_CMAP]
+        self.colours = ({k: cmap(0.1 + 0.75 * i / max(1, len(keys) - 1)) for i, k in enumerate(keys)}
+                        if len(keys) > 1 else {k: OK_COLOR for k in keys})
+
+    def key(self, value):
+        return float(value) if self.column == "budget" else int(value)
+
+    def colour(self, value):
+        """The colour of a trial whose group column holds ``value``."""
+        try:
+            return self.colours.get(self.key(value), OK_COLOR)
+        except (TypeError, ValueError):
+            return OK_COLOR
+
+    def label(self, value):
+        """The legend label of a group, or None when there is only one group."""
+        if len(self.colours) < 2:
+            return None
+        return f"budget {fmt(value)}" if self.column == "budget" else f"stage {int(value)}"
+
+
+def last_per_configuration(trials):
+    """Each configuration's row at the highest budget it reached (the trials of a multi-fidelity
+    run repeat a configuration at every rung it was promoted to), in trial order."""
+    params = [c for c in trials.columns if c.startswith("param_")]
+    if not params:
+        return trials
+    key = trials[params].astype(str).agg("|".join, axis=1)
+    budget = pd.to_numeric(trials["budget"], errors="coerce").fillna(-1)
+    order = trials.assign(_key=key, _budget=budget).sort_values(["_budget", "number"], kind="stable")
+    keep = order.drop_duplicates("_key", keep="last").index
+    return trials.loc[keep].sort_values("number", kind="stable")
 
 
 def figure_legend(fig, axes, max_cols=None):

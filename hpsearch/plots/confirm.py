@@ -19,7 +19,7 @@ __all__ = ["plot_confirmation"]
 
 def _label(row, names):
     params = "\n".join(f"{n}={fmt(row[f'param_{n}'])}" for n in names[:4])
-    return f"#{int(row['candidate']) + 1}: trial {int(row['trial'])}\n{params}"
+    return f"candidate {int(row['candidate'])}: trial {int(row['trial'])}\n{params}"
 
 
 def _draw_candidate(ax, i, row, value_cols, own, is_winner):
@@ -45,7 +45,8 @@ def _headline(title, n_candidates, runs, report, winner):
     """The figure's title: what was confirmed, the winner and whether its lead is within noise."""
     head = f"{title}: the top {n_candidates} candidates trained again with {runs} fresh seeds each"
     if report is not None and report.winner is not None:
-        head += f"\nwinner: #{winner + 1} (trial {report.winner['confirms']}), mean {fmt(report.winner['mean'])}"
+        head += (f"\nwinner: candidate {winner} (trial {report.winner['confirms']}), "
+                 f"mean {fmt(report.winner['mean'])}")
         if report.within_noise:
             head += "; its lead is within noise" + (f" (Welch p = {report.pvalue:.2g})" if report.pvalue is not None
                                                     else "")

@@ -11,9 +11,10 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import fixed_layout, fmt, message_figure
+from hpsearch.plots._style import fixed_layout, fmt, integer_ticks, message_figure
+from hpsearch.records import top_configurations
 
-__all__ = ["plot_learning_curves", "top_curves"]
+__all__ = ["plot_learning_curves", "top_curves", "joined_curve"]
 
 _SKIP = {"epoch"}
 
@@ -23,20 +24,39 @@ def _curve_of(curves, number):
     return curves.get(number) or curves.get(str(number)) or []
 
 
+def joined_curve(curves, trials, number):
+    """Trial ``number``'s curve from epoch 1: a trial that continued another's checkpoint
+    reported only its own epochs, so the curves of the trials it continued come first.
+
+    Args:
+        curves: dict trial number -> list of per-epoch dicts.
+        trials: the trials table indexed by number (reads ``continued_from`` when present).
+        number: the trial.
+    """
+    parts, seen = [], set()
+    while number is not None and number not in seen:
+        seen.add(number)
+        parts.append(_curve_of(curves, number))
+        previous = trials.at[number, "continued_from"] if "continued_from" in trials and number in trials.index \
+            else None
+        number = None if previous is None or pd.isna(previous) else int(previous)
+    return [point for part in reversed(parts) for point in part]
+
+
 def top_curves(result, top=3):
-    """[(trial row, curve)] of the best ``top`` ok trials that have a learning curve, best first."""
+    """[(trial row, curve)] of the best ``top`` configurations that have a learning curve, best
+    first: among the trials the best is chosen from (the highest budget reached), one per
+    configuration (a trial and its continuation are one), each curve from epoch 1."""
     trials = result.trials
-    value = pd.to_numeric(trials[result.metric], errors="coerce") if result.metric in trials else None
-    if value is None:
+    if result.metric not in trials or not len(trials):
         return []
-    ok = trials[(trials["status"] == "ok") & np.isfinite(value)]
-    ranked = ok.sort_values(result.metric, ascending=result.direction == "minimize", kind="stable")
     curves = getattr(result, "curves", None) or {}
+    rows = trials.set_index("number", drop=False)
     out = []
-    for _, row in ranked.iterrows():
-        curve = _curve_of(curves, int(row["number"]))
+    for record in top_configurations(result.records, result.metric, result.direction, len(result.records)):
+        curve = joined_curve(curves, rows, record["number"])
         if curve:
-            out.append((row, curve))
+            out.append((rows.loc[record["number"]], curve))
         if len(out) >= top:
             break
     return out
@@ -183,6 +203,12 @@ def _label_panel(ax, panel, has_iters):
     ax.set_gid(f"curves-{panel}")
     ax.grid(True, alpha=0.25)
     ax.set_xlabel("epoch")
+    # epochs are whole: integer ticks, and room for at least two of them (else matplotlib falls
+    # back to ticks like 0.96 ... 1.04 around a one-epoch run)
+    integer_ticks(ax, "x")
+    low, high = ax.get_xlim()
+    if high - low < 2:
+        ax.set_xlim(min(low, 0.0), max(high, 2.0))
     if panel == "loss":
         ax.set_title("training loss per iteration" if has_iters else "training loss per epoch")
         ax.set_ylabel("loss")
@@ -248,6 +274,6 @@ def plot_learning_curves(result, top=3):
         _label_panel(ax, panel, has_iters)
     fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center", bbox_to_anchor=(0.5, 0.005),
                ncols=1, fontsize=8.5, frameon=False)
-    fig.suptitle(f"{title}: learning curves of the {len(chosen)} best trial(s)", fontsize=12, y=1 - 0.08 / height,
+    fig.suptitle(f"{title}: learning curves of the {len(chosen)} best configuration(s)", fontsize=12, y=1 - 0.08 / height,
                  va="top")
     return fig

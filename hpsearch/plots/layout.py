@@ -77,6 +77,11 @@ class _Axis:
         uniq, counts = np.unique(keys, return_counts=True)
         return uniq, counts
 
+    def tick_width(self):
+        """Inches the widest tick label takes at the tick font size (categories can be long)."""
+        longest = max((len(str(label)) for label in self.labels), default=0) if self.choice else 7
+        return 0.085 * longest
+
     def setup(self, ax, which):
         if self.choice:
             ticks = np.arange(len(self.labels))
@@ -390,9 +395,12 @@ def plot_random_vs_grid(space, n_trials, seed=0, params=None, grid_trials=None, 
     ax_y = _Axis(params[1], space[params[1]], list(frames.values()))
     fig = Figure(figsize=(12.5, 6.6))
     with_bar = value_col is not None and norm is not None
-    box = fixed_layout(fig, left=0.75, right=0.85 if with_bar else 0.25, top=1.35, bottom=0.95)
+    # room for the y tick labels and the y label, left of each panel (a category like
+    # "leaky_relu" is wider than a number)
+    label_in = 0.45 + ax_y.tick_width()
+    box = fixed_layout(fig, left=label_in, right=0.85 if with_bar else 0.25, top=1.35, bottom=0.95)
     outer = fig.add_gridspec(1, 3 if with_bar else 2, width_ratios=[1, 1, 0.035] if with_bar else [1, 1],
-                             wspace=0.22, **{k: box[k] for k in ("left", "right", "top", "bottom")})
+                             wspace=0.1 + label_in / 5.0, **{k: box[k] for k in ("left", "right", "top", "bottom")})
     mappable = None
     count_max = max([1] + [int(axis.distinct(f[f"param_{axis.name}"])[1].max(initial=1))
                            for f in frames.values() for axis in (ax_x, ax_y)])

@@ -18,8 +18,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import (BEST_COLOR, OK_COLOR, better_word, fixed_layout, fmt, integer_ticks, message_figure,
-                                   point_size, stage_colors, thin, wrap)
+from hpsearch.plots._style import (BEST_COLOR, ColourGroups, better_word, fixed_layout, fmt, integer_ticks,
+                                   is_multi_fidelity, message_figure, point_size, thin, wrap)
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_best_so_far", "plot_run_progress", "best_so_far_curves", "GRID_ORDER_SEED", "SHUFFLED"]
@@ -110,8 +110,11 @@ def _label_curve_axes(ax_t, ax_e, comparison):
     ax_e.sharey(ax_t)
     for ax in (ax_t, ax_e):
         ax.grid(True, alpha=0.25)
-    ax_t.legend(title=f"median over {comparison.repeats} repeats,\nband: 25-75%", fontsize=9, title_fontsize=8.5,
-                loc="lower right" if direction == "maximize" else "upper right")
+    # below the panels, where it hides no curve
+    handles, labels = ax_t.get_legend_handles_labels()
+    ax_t.figure.legend(handles, labels, title=f"median over {comparison.repeats} repeats, band: 25-75%",
+                       loc="lower center", bbox_to_anchor=(0.5, 0.005), ncols=min(4, len(labels) or 1), fontsize=9,
+                       title_fontsize=8.5, frameon=False)
 
 
 def _draw_finals(ax, comparison, strategies, color):
@@ -142,6 +145,19 @@ def _draw_finals(ax, comparison, strategies, color):
     ax.set_title(sub, fontsize=10)
 
 
+def _with_every_final(rng, comparison, strategies, direction):
+    """(lo, hi) of the zoomed metric axis, widened to every strategy's median final best, so that
+    no strategy in the legend ends below the axis (grid search often does)."""
+    per_run = comparison.best_per_run()
+    medians = [np.nanmedian(v) for s in strategies
+               if len(v := pd.to_numeric(per_run.loc[per_run["strategy"] == s, "best_value"],
+                                         errors="coerce").dropna().to_numpy(float))]
+    lo, hi = rng.lo, rng.hi
+    if medians:
+        lo, hi = (min(lo, min(medians)), hi) if direction == "maximize" else (lo, max(hi, max(medians)))
+    return lo, hi
+
+
 def plot_best_so_far(comparison):
     """Best-so-far curves of every strategy, against trials and against compute.
 
@@ -169,7 +185,7 @@ def plot_best_so_far(comparison):
     color = {s: colors(i % 10) for i, s in enumerate(strategies)}
     fig = Figure(figsize=(15, 5.3))
     ax_t, ax_e, ax_f = fig.subplots(1, 3, width_ratios=[1, 1, 0.75])
-    fixed_layout(fig, 3, 1, left=0.8, right=0.2, top=0.95, bottom=0.75, wspace=0.75)
+    fixed_layout(fig, 3, 1, left=0.8, right=0.2, top=0.95, bottom=1.25, wspace=0.75)
     for ax, gid in ((ax_t, "by-trials"), (ax_e, "by-epochs"), (ax_f, "final")):
         ax.set_gid(gid)
     _draw_bands(ax_t, ax_e, curves, strategies, color)
@@ -177,27 +193,42 @@ def plot_best_so_far(comparison):
     # every curve is cut so the strategies' bands do not blend where decisions are made
     rng = metric_range(np.concatenate([c[2] for cs in curves.values() for c in cs]), direction)
     if rng is not None:
-        pad = 0.06 * (rng.hi - rng.lo)
-        ax_t.set_ylim(rng.lo - pad, rng.hi + pad)
+        lo, hi = _with_every_final(rng, comparison, strategies, direction)
+        pad = 0.06 * (hi - lo)
+        ax_t.set_ylim(lo - pad, hi + pad)
     _label_curve_axes(ax_t, ax_e, comparison)
     _draw_finals(ax_f, comparison, strategies, color)
     head = f"{name}: best {comparison.metric} so far per strategy at equal compute ({comparison.repeats} repeats each)"
     if rng is not None and rng.zoomed:
-        head += (f"\naxis from {fmt(rng.lo)} to {fmt(rng.hi)} (the better half of the best-so-far values; "
-                 f"they start at {fmt(rng.full[0])})")
+        lo, hi = ax_t.get_ylim()
+        head += (f"\naxis from {fmt(lo)} to {fmt(hi)} (the better half of the best-so-far values and every "
+                 f"strategy's median final best; they start at {fmt(rng.full[0])})")
     fig.suptitle(head, fontsize=12, y=1 - 0.1 / 5.3, va="top")
     return fig
 
 
+#: A mark's label is written only this far (a fraction of the x axis) right of the last one written,
+#: so that short rungs' labels do not print over each other.
+_LABEL_GAP = 0.09
+
+
 def _stage_marks(ax, trials, x):
-    """A dotted line where each later stage (or rung) starts, labelled with its size."""
-    key = "rung" if "rung" in trials and trials["rung"].notna().any() else "stage"
+    """A dotted line where each later stage (or bracket of a multi-fidelity run) starts, labelled
+    with its size where there is room for the label."""
+    multi = is_multi_fidelity(trials)
+    key = "bracket" if multi and "bracket" in trials else "stage"
     labels = trials[key].to_numpy()
     budgets = trials["budget"].to_numpy()
+    span = max(1.0, float(np.nanmax(x)))
+    last = -np.inf
     for i in np.flatnonzero(labels[1:] != labels[:-1]) + 1:
         ax.axvline(x[i - 1], color="#9aa5b1", lw=0.9, ls=":", zorder=1, gid="stage-start")
-        ax.text(x[i - 1], 0.99, f" {key} {labels[i]}\n budget {fmt(budgets[i])}", transform=ax.get_xaxis_transform(),
-                ha="left", va="top", fontsize=8, color="#555555")
+        if (x[i - 1] - last) / span < _LABEL_GAP:
+            continue
+        last = x[i - 1]
+        text = f" {key} {labels[i]}" + ("" if multi else f"\n budget {fmt(budgets[i])}")
+        ax.text(x[i - 1], 0.99, text, transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize=8,
+                color="#555555", gid="stage-label")
 
 
 def _epochs_and_values(trials, metric):
@@ -210,7 +241,8 @@ def _epochs_and_values(trials, metric):
 
 
 def _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction):
-    """The trials (the zoomed axis with its strips) and the best-so-far step line over every ok trial."""
+    """The trials (the zoomed axis with its strips) and the best-so-far step line over every ok trial;
+    returns the note saying which trials were drawn when there were too many ("" when all were)."""
     rng.apply(ax, bad_strip=bool((~ok).any()))
     shown, thinned = thin(trials.assign(_x=x, _c=colors), metric, direction)
     s_ok = (shown["status"] == "ok").to_numpy() & np.isfinite(pd.to_numeric(shown[metric], errors="coerce"))
@@ -227,8 +259,7 @@ def _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction):
     seen = np.isfinite(best)
     ax.step(x[seen], best[seen], where="post", color="black", lw=1.8, zorder=4, gid="best-so-far",
             label="best so far (any budget)")
-    if thinned:
-        ax.text(0.01, 0.88, thinned, transform=ax.transAxes, fontsize=8, color="#555555", gid="thinned")
+    return thinned
 
 
 def _draw_study_best(ax, result, trials, x, values):
@@ -269,13 +300,17 @@ def plot_run_progress(result):
     ax = fig.add_subplot()
     ax.set_gid("progress")
     fixed_layout(fig, left=0.85, right=0.3, top=1.0, bottom=1.1)
-    by_stage = stage_colors(result)
-    colors = [by_stage.get(s, OK_COLOR) for s in trials["stage"].to_numpy()]
+    groups = ColourGroups(result)
+    colors = [groups.colour(g) for g in trials[groups.column].to_numpy()]
+    thinned = ""
     if rng is None:
         ax.text(0.5, 0.5, "no trial finished ok", transform=ax.transAxes, ha="center", va="center", gid="no-ok")
         ax.set_ylim(0, 1)
     else:
-        _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction)
+        thinned = _draw_progress(ax, trials, x, values, ok, colors, rng, metric, direction)
+    for group, colour in groups.colours.items():  # the legend's key to the colours
+        if groups.label(group):
+            ax.scatter([], [], color=colour, s=20, label=groups.label(group))
     _stage_marks(ax, trials, x)
     _draw_study_best(ax, result, trials, x, values)
     ax.set_xlim(0, max(1.0, float(np.nanmax(x))) * 1.02)
@@ -284,10 +319,15 @@ def plot_run_progress(result):
     ax.set_ylabel(f"{metric} ({better_word(direction)})")
     ax.grid(True, alpha=0.25)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncols=min(3, len(labels) or 1),
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncols=min(4, len(labels) or 1),
                fontsize=8.5, frameon=False)
     head = f"{title}: best {metric} so far against the epochs trained ({int(np.nanmax(x))} in all)"
     if rng is not None and rng.note():
         head += "\n" + wrap(rng.note(), 110)
+    if thinned:  # in the title, where it hides no trial
+        head += "\n" + wrap(thinned, 110)
+    # margins for the title's lines and the legend's rows (placed once everything is known)
+    fixed_layout(fig, left=0.85, right=0.3, top=0.3 + 0.23 * (head.count("\n") + 1),
+                 bottom=0.9 + 0.2 * -(-len(labels) // 4))
     fig.suptitle(head, fontsize=11, y=1 - 0.1 / 5.0, va="top")
     return fig

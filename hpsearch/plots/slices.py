@@ -12,10 +12,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.transforms import offset_copy
 
-from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OK_COLOR, OLD_EDGE_COLOR, better_word,
-                                   categories, figure_legend, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
-                                   is_fixed, is_integer, message_figure, numeric, point_size, set_log_axis,
-                                   spread, stage_colors, thin, value_key, wrap)
+from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OLD_EDGE_COLOR, ColourGroups,
+                                   better_word, categories, figure_legend, fixed_layout, fmt, grid_shape, integer_ticks, is_choice,
+                                   is_fixed, is_integer, is_multi_fidelity, last_per_configuration,
+                                   message_figure, numeric, point_size, set_log_axis,
+                                   spread, thin, value_key, wrap)
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_slices", "result_params"]
@@ -119,7 +120,7 @@ def _flag_marks(ax, flags, dists):
                     bbox=dict(boxstyle="round,pad=0.25", fc="white", ec=FLAG_COLOR, lw=0.6, alpha=0.85))
 
 
-def _panel(ax, name, dists, result, shown, stage_colors, flags, rng, size):
+def _panel(ax, name, dists, result, shown, colours, flags, rng, size):
     """One parameter's panel: ok trials in the zoomed range, the others in the strips, edges, flags, best."""
     metric = result.metric
     col = f"param_{name}"
@@ -132,13 +133,12 @@ def _panel(ax, name, dists, result, shown, stage_colors, flags, rng, size):
         np.full(len(shown), np.nan)
     ok = (shown["status"] == "ok").to_numpy() & np.isfinite(y)
     inside = ok & ~(rng.worse(np.where(ok, y, np.nan)) if rng is not None else np.zeros(len(y), bool))
-    stages = shown["stage"].to_numpy()
-    for s in np.unique(stages[inside]):
-        m = inside & (stages == s)
-        ax.scatter(x[m], y[m], s=size, color=stage_colors.get(s, OK_COLOR), alpha=0.85, edgecolor="white",
-                   linewidth=0.5 if size > 12 else 0.0, zorder=3, label=f"stage {s}" if len(stage_colors) > 1
-                   else None, gid="ok-trials")
-    colors = [stage_colors.get(s, OK_COLOR) for s in stages]
+    groups = shown[colours.column].to_numpy()
+    for g in np.unique(groups[inside]):
+        m = inside & (groups == g)
+        ax.scatter(x[m], y[m], s=size, color=colours.colour(g), alpha=0.85, edgecolor="white",
+                   linewidth=0.5 if size > 12 else 0.0, zorder=3, label=colours.label(g), gid="ok-trials")
+    colors = [colours.colour(g) for g in groups]
     draw_outside(ax, x, np.where(ok, y, np.nan), shown["status"].to_numpy(), rng, colors, size=max(size, 18))
     best = getattr(result, "best_trial", None)
     if best is not None:  # the study's best (highest-budget rule), on its own point (spread included)
@@ -200,8 +200,9 @@ def _headline(title, result, ok, rng, thinned):
     return headline + [wrap(n, 130) for n in (rng.note() if rng is not None else None, thinned) if n]
 
 
-def _figure(params, flags_by_param, headline):
-    """(fig, axes, height): the panel grid, with room for the headline and each row's flag titles."""
+def _figure(params, flags_by_param, headline, legend_rows=1):
+    """(fig, axes, height): the panel grid, with room for the headline, each row's flag titles and
+    the legend's rows below the last row's axis labels."""
     ncols, nrows = grid_shape(len(params))
     title_lines = [1 + (2 + len(wrap(flags_by_param[n][0].suggestion, 56).splitlines()) if n in flags_by_param else 0)
                    for n, _ in params]
@@ -209,11 +210,12 @@ def _figure(params, flags_by_param, headline):
     rotated = any(is_choice(next((d for d in reversed(ds) if d is not None), None)) for _, ds in params)
     head_in = 0.3 + 0.21 * sum(h.count("\n") + 1 for h in headline)
     panel_h, panel_w = 3.0, 4.1
-    height = head_in + nrows * panel_h + sum(0.17 * t for t in row_title) + (nrows - 1) * 0.75 + 1.15
+    bottom = (1.3 if rotated else 1.0) + 0.2 * (legend_rows - 1)
+    height = head_in + nrows * panel_h + sum(0.17 * t for t in row_title) + (nrows - 1) * 0.75 + bottom + 0.15
     fig = Figure(figsize=(max(5.0, panel_w * ncols + 0.9), height))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     fixed_layout(fig, ncols, nrows, left=0.75, right=0.2, top=head_in + 0.17 * row_title[0] + 0.1,
-                 bottom=1.15 if rotated else 1.0, wspace=0.6, hspace=0.8 + 0.17 * max(row_title[1:], default=1))
+                 bottom=bottom, wspace=0.6, hspace=0.8 + 0.17 * max(row_title[1:], default=1))
     return fig, axes, height
 
 
@@ -255,14 +257,22 @@ def plot_slices(result):
     metric, direction = result.metric, result.direction
     values, ok, log = _metric_values(trials, metric, direction)
     rng = metric_range(values[ok], direction, log=log)
-    shown, thinned = thin(trials, metric, direction)
+    colours = ColourGroups(result)
+    drawn = trials
+    if is_multi_fidelity(trials):
+        # one point per configuration, at the highest budget it reached, coloured by that budget
+        drawn = last_per_configuration(trials)
+    shown, thinned = thin(drawn, metric, direction)
     size = point_size(len(shown))
-    colors = stage_colors(result)
     flags_by_param = _flags_by_param(result)
     headline = _headline(title, result, ok, rng, thinned)
-    fig, axes, height = _figure(params, flags_by_param, headline)
+    if drawn is not trials:
+        headline.append(f"each of the {len(drawn)} configurations at the highest budget it reached (colour)")
+    # the legend: the colour groups, the best, worse / diverged / failed (at most 7 a row)
+    legend_rows = -(-(len(colours.colours) + 4) // 7) if len(colours.colours) > 1 else 1
+    fig, axes, height = _figure(params, flags_by_param, headline, legend_rows)
     for ax, (name, dists) in zip(axes.flat, params):
-        _panel(ax, name, dists, result, shown, colors, flags_by_param.get(name, []), rng, size)
+        _panel(ax, name, dists, result, shown, colours, flags_by_param.get(name, []), rng, size)
         ax.grid(True, alpha=0.25)
         ax.tick_params(labelleft=True)
         if rng is not None:
@@ -273,7 +283,7 @@ def plot_slices(result):
         ax.set_axis_off()
     if rng is None:
         _say_no_ok(axes, params, trials)
-    # one legend for the figure: stages, best, worse / diverged / failed
+    # one legend for the figure: stages or budgets, best, worse / diverged / failed
     figure_legend(fig, axes.flat, max_cols=7)
     fig.suptitle("\n".join(headline), fontsize=11, y=1 - 0.12 / height, va="top")
     return fig

@@ -37,12 +37,8 @@ from hpsearch.studyfile.definition import StudyDefinition
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import StudyFileError
 from hpsearch.strategies.planning import COARSE_TO_FINE, STRATEGIES
-from hpsearch.strategies.stage import Stage
 
-__all__ = ["StudyFile", "StagePlan", "load_study_file", "STRATEGIES", "COARSE_TO_FINE"]
-
-#: The 0.1 name of a planned stage: the same :class:`~hpsearch.strategies.stage.Stage` type.
-StagePlan = Stage
+__all__ = ["StudyFile", "load_study_file", "STRATEGIES", "COARSE_TO_FINE"]
 
 _TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search", "confirm")
 _BOM = b"\xef\xbb\xbf"

@@ -8,8 +8,8 @@ import sys
 
 import hpsearch as hp
 from hpsearch.objectives import LearningCurve
+from study_fixtures import CURVE_SPACE as SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1)}
 CONFIRM = {"top": 3, "seeds": 4}
 
 

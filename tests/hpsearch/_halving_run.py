@@ -9,8 +9,8 @@ import sys
 import hpsearch as hp
 from hpsearch.objectives import LearningCurve
 from hpsearch.strategies import Hyperband
+from study_fixtures import CURVE_SPACE as SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-5, 1e-1), "reg": hp.LogUniform(1e-6, 1e-1)}
 
 
 def make_study(db, name, sleep=0.0):

@@ -12,8 +12,8 @@ import sys
 import hpsearch as hp
 from hpsearch.errors import StudyInterrupted
 from hpsearch.objectives import LogBowl
+from study_fixtures import SPACE_ACT as SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1), "act": hp.Choice(["relu", "tanh"])}
 
 
 def make_study(db, name, sleep=0.0):

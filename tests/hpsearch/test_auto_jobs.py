@@ -3,8 +3,8 @@ import time
 
 import hpsearch as hp
 from hpsearch.objectives import LogBowl
+from study_fixtures import SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
 
 
 class Slow(LogBowl):

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from hpsearch.cli import build_parser, main
+from study_fixtures import BOWL_TOML as BOWL
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 MLP = """\
 name = "tiny-mlp"

@@ -9,10 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
+from study_fixtures import BOWL_TOML as BOWL
 
 ROOT = Path(__file__).resolve().parents[2]
-BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 # Stops the study like a Ctrl-C at its 4th trial, once: the objective runs in the study's own
 # process (n_jobs 1), where a KeyboardInterrupt is the user's. The marker file lets the resumed

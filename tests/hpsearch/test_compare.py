@@ -103,11 +103,11 @@ def test_failed_trials_have_nan_values():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(strategies=["grid", "randon"]), "unknown strategy 'randon'"),
+    (dict(strategies=["grid", "randon"]), "unknown strategy 'randon'; did you mean 'random'"),
     (dict(strategies=[]), "at least one strategy"),
     (dict(strategies=["grid", "grid"]), "listed twice"),
     (dict(repeats=0), "repeats must be a positive integer"),
-    (dict(budget=0), "positive integer"),
+    (dict(n_trials=0), "positive integer"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

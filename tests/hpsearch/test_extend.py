@@ -3,11 +3,9 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.errors import StudyMismatchError
-from hpsearch.objectives import LearningCurve, LogBowl
+from hpsearch.objectives import LearningCurve
 from hpsearch.strategies import Hyperband
-
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
-BOWL = LogBowl({"lr": 1e-3, "reg": 1e-3}, noise=0.05)
+from study_fixtures import BOWL, SPACE
 
 
 def _table(res):

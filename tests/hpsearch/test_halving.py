@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import hpsearch as hp
-from hpsearch.objectives import LearningCurve
 from hpsearch.strategies import Hyperband, SuccessiveHalving, rung_budgets
+from study_fixtures import CURVE
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -22,7 +22,6 @@ halving_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(halving_run)
 
 SPACE = halving_run.SPACE
-CURVE = LearningCurve({"lr": 1e-3, "reg": 1e-4}, noise=0.01)
 
 
 def _table(res):

@@ -11,9 +11,9 @@ import hpsearch as hp
 from hpsearch.objectives import LogBowl
 from hpsearch.samplers import get_sampler
 from hpsearch.samplers._optuna import OPTUNA_SAMPLERS, OptunaSampler, make_optuna_sampler
+from study_fixtures import SPACE
 
 OPTIMUM = {"lr": 1e-3, "reg": 1e-2}
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
 
 # Small settings so every sampler leaves its random start-up phase within a few trials.
 FAST = {"tpe": {"n_startup_trials": 3}, "gp": {"n_startup_trials": 3}, "cmaes": {"n_startup_trials": 1},

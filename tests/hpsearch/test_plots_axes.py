@@ -163,7 +163,7 @@ def test_compare_reads_grid_in_a_seeded_shuffled_order_and_uses_study_epochs():
     assert np.allclose(best_so_far_curves(runs, "maximize")["grid"][0][2], grid_best)  # the same every time
     assert np.allclose(curves["random"][0][1], 2 * np.arange(1, 13) + 1)  # study_epochs, not the budget sum
     fig = drawn(plot_best_so_far(comp))
-    labels = [t.get_text() for t in by_gid(fig, "by-trials").get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "grid (seeded shuffled order)" in labels
 
 

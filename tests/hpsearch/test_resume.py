@@ -4,7 +4,6 @@ import importlib.util
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,8 +14,8 @@ import pytest
 import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
-from hpsearch.objectives import LogBowl
 from hpsearch.storage.storage import Storage
+from study_fixtures import BOWL, SPACE
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -24,8 +23,6 @@ _spec = importlib.util.spec_from_file_location("_study_run", HERE / "_study_run.
 study_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(study_run)
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1)}
-BOWL = LogBowl({"lr": 1e-3, "reg": 1e-3}, noise=0.05)
 
 
 def _table(res):
@@ -40,21 +37,13 @@ def _start(db, name, n_trials, n_jobs, sleep):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _stored_count(db):
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.Error:
-        return 0  # not created yet
-
-
-def _wait_for_trials(proc, db, at_least, timeout=60):
+def _wait_for_trials(proc, db, at_least, stored_count, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             out, err = proc.communicate()
             pytest.fail(f"study process ended early ({proc.returncode}): {out}\n{err}")
-        count = _stored_count(db)
+        count = stored_count(db)
         if count >= at_least:
             return count
         time.sleep(0.05)
@@ -74,14 +63,14 @@ def _check_like_reference(res, reference, db, name):
     assert _table(hp.load_study(db, name)).equals(_table(reference))
 
 
-def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_table(tmp_path, reference):
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_table(tmp_path, reference, stored_count):
     db = tmp_path / "study.db"
     proc = _start(db, "kill", 40, 2, 0.1)
-    _wait_for_trials(proc, db, 6)
+    _wait_for_trials(proc, db, 6, stored_count)
     # kill -9 the study and its loky workers at once (its own process group), as a crash would
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    stored = _stored_count(db)
+    stored = stored_count(db)
     assert 6 <= stored < 40
     # the dead process's lease is taken over; only the missing trials run
     calls = []
@@ -90,15 +79,15 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_table(tmp_path, ref
     _check_like_reference(res, reference, db, "kill")
 
 
-def test_sigint_keeps_finished_trials_and_exits_quickly(tmp_path, reference):
+def test_sigint_keeps_finished_trials_and_exits_quickly(tmp_path, reference, stored_count):
     db = tmp_path / "study.db"
     proc = _start(db, "int", 40, 2, 0.1)
-    _wait_for_trials(proc, db, 4)
+    _wait_for_trials(proc, db, 4, stored_count)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     reported = json.loads(out.strip().splitlines()[-1])["interrupted"]
-    stored = _stored_count(db)
+    stored = stored_count(db)
     assert 4 <= reported == stored < 40  # the partial result holds exactly what was stored
     res = study_run.make_study(db, "int").optimize(n_trials=40, budget=2, seed=0, n_jobs=2)
     _check_like_reference(res, reference, db, "int")

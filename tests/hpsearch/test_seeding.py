@@ -11,9 +11,8 @@ import pytest
 import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.objectives import LogBowl
+from study_fixtures import BOWL_ACT as BOWL, SPACE_ACT as SPACE
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1), "act": hp.Choice(["relu", "tanh"])}
-BOWL = LogBowl({"lr": 1e-3, "reg": 1e-3}, choices={"act": "relu"}, noise=0.02)
 
 
 @pytest.mark.parametrize("stream, args, expected", [

@@ -9,10 +9,10 @@ from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
 from hpsearch.objectives import LogBowl
 from hpsearch.storage.storage import Storage
+from study_fixtures import BOWL_ACT as BOWL, SPACE_ACT
 
-SPACE = {"lr": hp.LogUniform(1e-6, 1e-1), "reg": hp.LogUniform(1e-5, 1e1),
-         "act": hp.Choice(["relu", "tanh"]), "epochs_fixed": hp.Fixed(3)}
-BOWL = LogBowl({"lr": 1e-3, "reg": 1e-3}, choices={"act": "relu"}, noise=0.02)
+SPACE = {**SPACE_ACT, "epochs_fixed": hp.Fixed(3)}
+
 
 
 def _table(res):

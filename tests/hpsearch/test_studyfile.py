@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 
 from hpsearch.errors import StudyFileError
-from hpsearch.studyfile.reader import COARSE_TO_FINE, StagePlan, load_study_file
+from hpsearch.strategies.stage import Stage
+from hpsearch.studyfile.reader import COARSE_TO_FINE, load_study_file
+from study_fixtures import BOWL_TOML as BOWL
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BOWL = (Path(__file__).parent / "data" / "bowl.toml").read_text()
 
 # The same with the MLP trainer (loading only; nothing is trained here).
 MLP = """\
@@ -43,7 +44,7 @@ def test_loads_a_coarse_to_fine_study(tmp_path):
     sf = load_study_file(write(tmp_path, BOWL))
     assert (sf.name, sf.metric, sf.direction, sf.seed) == ("bowl", "score", "maximize", 3)
     assert sf.strategy == COARSE_TO_FINE
-    assert sf.stages == [StagePlan(12, 1, "random"), StagePlan(4, 4, "random")]
+    assert sf.stages == [Stage(12, 1, "random"), Stage(4, 4, "random")]
     assert list(sf.space) == ["lr", "reg", "act"]
     assert sf.space["lr"].log and sf.space["lr"].low == 1e-5
     assert sf.space["act"].values == ["relu", "tanh"]
@@ -60,12 +61,12 @@ def test_defaults_name_from_file_and_val_acc(tmp_path):
 def test_equal_compute_plans(tmp_path):
     sf = load_study_file(write(tmp_path, BOWL))
     # 16 trials, 12*1 + 4*4 = 28 epochs -> single-stage: 16 trials x round(28/16) = 2 epochs
-    assert sf.plan("random") == [StagePlan(16, 2, "random")]
-    assert sf.plan("grid") == [StagePlan(16, 2, "grid")]
+    assert sf.plan("random") == [Stage(16, 2, "random")]
+    assert sf.plan("grid") == [Stage(16, 2, "grid")]
     assert sf.plan() == sf.stages
     # a different trial budget scales the stages and keeps the epochs per trial
-    assert sf.plan(COARSE_TO_FINE, n_trials=8) == [StagePlan(6, 1, "random"), StagePlan(2, 4, "random")]
-    assert sf.plan("sobol", n_trials=8) == [StagePlan(8, 2, "sobol")]
+    assert sf.plan(COARSE_TO_FINE, n_trials=8) == [Stage(6, 1, "random"), Stage(2, 4, "random")]
+    assert sf.plan("sobol", n_trials=8) == [Stage(8, 2, "sobol")]
 
 
 def test_single_stage_file_splits_into_coarse_and_fine_at_equal_compute(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models import MLP
-from models.fastpath import FlatParams
+from models.flat_params import FlatParams
 from models.optimizers import OPTIMIZERS, make_optimizer
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from models import MLP, Trainer, load_dataset
-from models import fastpath
+from models import fused
+from models.flat_params import FlatParams
 from models.optimizers import make_optimizer
 
 FUSED_CASES = [
@@ -25,7 +26,7 @@ IDS = [f"{name}-{'-'.join(sorted(kw)) or 'defaults'}" for name, kw in FUSED_CASE
 def _needs_kernels():
     """Skip unless numba is installed with its JIT on (the test extra installs it)."""
     pytest.importorskip("numba")
-    if fastpath.fused_kernels() is None:
+    if fused.fused_kernels() is None:
         pytest.skip("numba's JIT is disabled here")
 
 
@@ -35,7 +36,7 @@ def _steps(name, kwargs, dtype, fused, flat, steps=25):
     rng = np.random.default_rng(0)
     params = {"W": rng.standard_normal((40, 25)).astype(dtype), "b": rng.standard_normal(7).astype(dtype)}
     if flat:  # views of one array, as models.MLP lays them out: the optimizer's flat path
-        flat_params = fastpath.FlatParams(params)
+        flat_params = FlatParams(params)
         grads = flat_params.grads
     else:
         grads = {k: np.empty_like(v) for k, v in params.items()}
@@ -80,8 +81,8 @@ class _Counting:
 @pytest.fixture
 def counting(monkeypatch):
     _needs_kernels()
-    spy = _Counting(fastpath.fused_kernels())
-    monkeypatch.setattr(fastpath, "_KERNELS", spy)
+    spy = _Counting(fused.fused_kernels())
+    monkeypatch.setattr(fused, "_KERNELS", spy)
     return spy
 
 
@@ -121,8 +122,8 @@ def test_arrays_the_kernel_cannot_take_use_the_numpy_path(counting):
 
 
 def test_without_numba_fused_none_runs_numpy_and_fused_true_is_a_named_error(monkeypatch):
-    monkeypatch.setattr(fastpath, "_KERNELS", False)
-    monkeypatch.setattr(fastpath, "_KERNELS_MISSING", "numba cannot be imported: No module named 'numba'")
+    monkeypatch.setattr(fused, "_KERNELS", False)
+    monkeypatch.setattr(fused, "_KERNELS_MISSING", "numba cannot be imported: No module named 'numba'")
     params = {"W": np.ones(5)}
     make_optimizer("adam", lr=0.1).step(params, {"W": np.ones(5)})
     np.testing.assert_allclose(params["W"], 0.9)
@@ -132,9 +133,9 @@ def test_without_numba_fused_none_runs_numpy_and_fused_true_is_a_named_error(mon
 
 def test_disabled_jit_counts_as_unavailable(monkeypatch):
     numba = pytest.importorskip("numba")
-    monkeypatch.setattr(fastpath, "_KERNELS", None)
+    monkeypatch.setattr(fused, "_KERNELS", None)
     monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
-    assert fastpath.fused_kernels() is None
+    assert fused.fused_kernels() is None
     with pytest.raises(ValueError, match="NUMBA_DISABLE_JIT"):
         make_optimizer("momentum", fused=True)
 
@@ -202,12 +203,12 @@ def test_by_default_only_large_updates_load_the_kernels(monkeypatch):
 
     calls = []
     optimizers_kernels = _Counting(_kernels)
-    monkeypatch.setattr(fastpath, "_KERNELS", None)   # not loaded in this "process" yet
-    monkeypatch.setattr(fastpath, "fused_kernels", lambda: calls.append(1) or optimizers_kernels)
-    small = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE - 1, np.float32)})
+    monkeypatch.setattr(fused, "_KERNELS", None)   # not loaded in this "process" yet
+    monkeypatch.setattr(fused, "fused_kernels", lambda: calls.append(1) or optimizers_kernels)
+    small = FlatParams({"W": np.ones(fused.FUSED_MIN_SIZE - 1, np.float32)})
     make_optimizer("adam").step_flat(small)
     assert calls == [] and optimizers_kernels.calls == []
-    large = fastpath.FlatParams({"W": np.ones(fastpath.FUSED_MIN_SIZE, np.float32)})
+    large = FlatParams({"W": np.ones(fused.FUSED_MIN_SIZE, np.float32)})
     make_optimizer("adam").step_flat(large)
     assert calls and optimizers_kernels.calls == ["adam_step"]
     make_optimizer("adam", fused=True).step_flat(small)   # fused=True: always
