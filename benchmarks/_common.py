@@ -240,6 +240,19 @@ def report_and_save(lines, machine, payload, args, script_name, notes=()):
     return payload
 
 
+def fresh_out(script_name):
+    """A new ``benchmarks/results/<script>-<UTC time>.json`` that exists nowhere yet: for scripts whose
+    committed figures come from a quiet machine, which a run on a busy one must not replace."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    path, n = RESULTS_DIR / f"{script_name}-{stamp}.json", 1
+    while path.exists():
+        n += 1
+        path = RESULTS_DIR / f"{script_name}-{stamp}-{n}.json"
+    return path
+
+
 def default_out(script_name, quick):
     """benchmarks/results/<script>.json; --quick runs (meaningless figures) go to the temp folder."""
     if quick:

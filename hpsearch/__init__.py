@@ -49,6 +49,7 @@ _EXPORTS = {
     "StudyMetricError": "hpsearch.errors",
     "StudyFailedError": "hpsearch.errors",
     "StorageError": "hpsearch.errors",
+    "UnsafePathError": "hpsearch.errors",
     "StudyInterrupted": "hpsearch.errors",
 }
 

@@ -8,7 +8,7 @@ import difflib
 import math
 import numbers
 
-__all__ = ["DIRECTIONS", "SEED_LIMIT", "MAX_TRIALS", "check_trials", "NAME_CHARS", "check_direction", "is_better", "positive_int",
+__all__ = ["DIRECTIONS", "SEED_LIMIT", "MAX_TRIALS", "MAX_BUDGET", "check_budget", "check_trials", "NAME_CHARS", "check_direction", "is_better", "positive_int",
            "check_seed", "check_name", "one_line", "closest", "did_you_mean", "finite"]
 
 #: The two ways a metric can be optimised.
@@ -17,6 +17,9 @@ DIRECTIONS = ("maximize", "minimize")
 SEED_LIMIT = 2 ** 32
 #: The most trials a stage may plan: every finished trial stays in memory as a record (~1 KB).
 MAX_TRIALS = 1_000_000
+#: The largest budget a trial may have (epochs, or whatever unit the objective counts): far beyond any
+#: training run, and MAX_TRIALS * MAX_BUDGET stays inside the 64-bit signed integers SQLite stores.
+MAX_BUDGET = 10 ** 9
 #: Characters of a study name: it names a run folder, so no separators, no spaces.
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -38,6 +41,15 @@ def positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_budget(value, name="budget"):
+    """``value`` as a positive int at most :data:`MAX_BUDGET`, else ValueError naming ``name``."""
+    value = positive_int(value, name)
+    if value > MAX_BUDGET:
+        raise ValueError(f"{name} must be at most {MAX_BUDGET:,} (a trial's epochs; budgets are stored as "
+                         f"64-bit integers), got {value}")
+    return value
 
 
 def check_trials(n_trials, name="n_trials", budget=None):

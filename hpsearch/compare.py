@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hpsearch.storage.runfolder import COMPARE_DB
+from hpsearch.storage.runfolder import COMPARE_DB, RunFolder
+from hpsearch.storage.safe_files import write_text
 
 __all__ = ["Comparison", "compare_strategies", "DEFAULT_STRATEGIES"]
 
@@ -56,11 +57,11 @@ class Comparison:
         return _best_per_run(self.runs, self.strategies, self.direction)
 
     def to_csv(self, path):
-        """Write :attr:`runs` (one row per trial of every run) to ``path``; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.runs.to_csv(path, index=False)
-        return path
+        """Write :attr:`runs` (one row per trial of every run) to ``path``; returns the path.
+
+        Written atomically and never through a symbolic link (see :mod:`hpsearch.storage.safe_files`).
+        """
+        return write_text(Path(path), self.runs.to_csv(index=False))
 
     def report(self):
         """The summary as text: median [q1, q3] of the best value per strategy, and the test."""
@@ -198,7 +199,7 @@ def compare_strategies(study_file_or_parts, strategies=DEFAULT_STRATEGIES, repea
     storage = None
     if out_dir is not None:
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        RunFolder(out_dir).refuse_links().create()
         storage = out_dir / COMPARE_DB
     frames = []
     total = len(strategies) * repeats

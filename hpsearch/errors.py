@@ -25,6 +25,10 @@ class StorageError(HpsearchError):
     """A storage file that is not an hpsearch database, or is damaged."""
 
 
+class UnsafePathError(StorageError):
+    """A symbolic link where a run folder holds its own files: hpsearch never follows one."""
+
+
 class StudyMismatchError(HpsearchError):
     """A study name that exists in the storage with other settings."""
 

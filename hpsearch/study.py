@@ -201,11 +201,7 @@ class Study:
         return session is None or session.run.finished
 
     def _confirmed(self, strategy, confirm):
-        if confirm is None:
-            return strategy
-        from hpsearch.strategies.confirmed import Confirmation, Confirmed
-
-        return Confirmed(strategy, confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm))
+        return confirmed(strategy, confirm, self.objective)
 
     def _begin(self, stack, strategy, options, overwrite):
         """Open the storage and the study (checking its spec), take the lease: ``(StudyRun, extension)``;
@@ -306,6 +302,24 @@ class Study:
         if isinstance(self.storage, Storage):
             return self.storage, False
         return Storage(self.storage), True
+
+
+def confirmed(strategy, confirm, objective):
+    """``strategy`` followed by the confirmation ``confirm`` (a Confirmation, a dict of its fields or
+    None). ``test=True`` means "when the objective can": for an objective that takes no ``final``
+    the stored plan says ``test=False``, so the plan, the progress bar and ``show`` never wait for a
+    test run that cannot happen."""
+    if confirm is None:
+        return strategy
+    import dataclasses
+
+    from hpsearch.execution.worker import protocol_keywords
+    from hpsearch.strategies.confirmed import Confirmation, Confirmed
+
+    confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+    if confirmation.test and "final" not in protocol_keywords(objective):
+        confirmation = dataclasses.replace(confirmation, test=False)
+    return Confirmed(strategy, confirmation)
 
 
 class _AskTell:

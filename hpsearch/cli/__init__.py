@@ -1,8 +1,9 @@
-"""The ``hpsearch`` command: run, compare, show, plot, sanity, export.
+"""The ``hpsearch`` command: run, compare, show, plot, copy, sanity, export.
 
 Every mistake in the user's input (a study file, an option, a storage) ends as
 one line ``hpsearch: error: <message>`` on stderr and exit status 2, never a
-traceback; Ctrl-C keeps the finished trials, prints how to resume and exits 130.
+traceback; Ctrl-C keeps the finished trials, prints how to resume and exits 130
+(SIGTERM does the same and exits 143).
 A bug inside hpsearch still shows its traceback.
 """
 import os
@@ -11,12 +12,12 @@ import warnings
 
 from hpsearch.cli.output import err, error_line
 from hpsearch.cli.parser import EXIT_USAGE, build_parser
+from hpsearch.cli.signals import exit_status, sigterm_as_interrupt, stopped
 from hpsearch.errors import HpsearchError, StudyFailedError, StudyInterrupted
 
 __all__ = ["main", "build_parser"]
 
 EXIT_FAILED = 1  # the study ran but produced no result, or a check failed
-EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 # Errors that come from what the user typed or pointed us at (OSError covers missing
 # files, permissions and full disks).
@@ -33,16 +34,16 @@ def main(argv=None):
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     handler = _handler(args.command)
     try:
-        with warnings.catch_warnings():  # restores the caller's warning display afterwards
+        with warnings.catch_warnings(), sigterm_as_interrupt():  # restores the caller's settings afterwards
             warnings.showwarning = _show_warning
             return handler(args, argv)
     except StudyInterrupted as exc:
         # A command without its own resume message (compare handles it itself).
-        err(f"interrupted: {exc}")
-        return EXIT_INTERRUPTED
+        err(f"{stopped()}: {exc}")
+        return exit_status()
     except KeyboardInterrupt:
-        err("interrupted")
-        return EXIT_INTERRUPTED
+        err(stopped())
+        return exit_status()
     except BrokenPipeError:
         # the reader went away (`hpsearch show ... | head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)

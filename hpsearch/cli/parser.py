@@ -4,6 +4,7 @@ import sys
 
 from hpsearch.checks import SEED_LIMIT, check_name
 from hpsearch.cli.output import PROG
+from hpsearch.storage.runfolder import COMPARISON_CSV
 
 __all__ = ["build_parser", "EXIT_USAGE"]
 
@@ -83,7 +84,9 @@ def build_parser():
 
 def _add_run(sub):
     run = sub.add_parser("run", help="run (or resume) a study file",
-                         description="Run a study file; running the same command again resumes it.")
+                         description="Run a study file; running the same command again resumes it. Strategies: "
+                         "random, grid, sobol, coarse-to-fine, sha (successive halving), hyperband, tpe, cmaes, "
+                         "qmc, gp, optuna-random.")
     run.add_argument("study", metavar="STUDY.toml")
     run.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>/)")
     run.add_argument("--n-jobs", type=_n_jobs, metavar="N",
@@ -94,7 +97,7 @@ def _add_run(sub):
     run.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     run.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786")
     run.add_argument("--strategy", metavar="S", help="another strategy at the same compute "
-                     "(random, grid, sobol, coarse-to-fine, tpe, cmaes, qmc, gp, optuna-random); "
+                     "(random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, cmaes, qmc, gp, optuna-random); "
                      "the study is then named <name>-<strategy>")
     run.add_argument("--name", type=_study_name, help="study name (default: the file's name)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -108,13 +111,14 @@ def _add_compare(sub):
     cmp_ = sub.add_parser("compare", help="compare strategies at equal compute, repeated",
                           description="Run each strategy R times with different seeds at the same compute "
                           "(same trials, same total epochs); print medians, quartiles and a Mann-Whitney U "
-                          "test of random vs grid; write comparison.csv and plots. Resumable.")
+                          f"test of random vs grid; write {COMPARISON_CSV} and plots. Resumable.")
     cmp_.add_argument("study", metavar="STUDY.toml")
     cmp_.add_argument("--strategies", type=_strategy_list, default=None, metavar="LIST",
-                      help="comma-separated (default: grid,random,sobol,coarse-to-fine)")
+                      help="comma-separated, from random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, "
+                           "cmaes, qmc, gp, optuna-random (default: grid,random,sobol,coarse-to-fine)")
     cmp_.add_argument("--trials", "--budget", dest="trials", type=_positive_int, metavar="N",
                       help="trials per run (default: the file's total); epochs scale with it "
-                           "(--budget is its 0.1 name)")
+                           "(--budget is an older spelling of --trials, kept working)")
     cmp_.add_argument("--repeats", type=_positive_int, default=5, metavar="R", help="runs per strategy (default 5)")
     cmp_.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>-compare/)")
     cmp_.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: as for run)")
@@ -134,6 +138,13 @@ def _add_views(sub):
     plot.add_argument("--out", metavar="DIR", help="folder for the PNG files (default: the run folder)")
     plot.add_argument("--name", help="study name (when the folder's database holds several)")
     _add_export(sub)
+
+    copy = sub.add_parser("copy", help="copy a run folder safely (its database as one self-contained file)",
+                          description="Copy a run folder to DEST: the database with SQLite's backup API (a "
+                          "consistent snapshot that includes the trials still in its -wal file, safe while the "
+                          "run goes on), then its other files. cp of study.db alone can miss those trials.")
+    copy.add_argument("run_dir", metavar="RUN_DIR")
+    copy.add_argument("dest", metavar="DEST", help="a new (or empty) folder")
 
 
 def _add_sanity(sub):

@@ -3,12 +3,11 @@ import shlex
 from pathlib import Path
 
 from hpsearch.cli.output import err, report, resume_command, say
+from hpsearch.cli.signals import exit_status, stopped
 from hpsearch.errors import StudyInterrupted
 from hpsearch.storage.runfolder import RUNS, RunFolder
 
-__all__ = ["cmd_run", "cmd_compare", "EXIT_INTERRUPTED"]
-
-EXIT_INTERRUPTED = 130
+__all__ = ["cmd_run", "cmd_compare"]
 
 
 def _save_plots(kind, *args):
@@ -32,15 +31,6 @@ def _print_plan(sf, name, strategy, built, n_jobs):
     return planned
 
 
-def _run_plots(result, folder, redraw):
-    """The run's plots: drawn, unless nothing new ran and they are there already (a finished study
-    run again); ``hpsearch plot`` always redraws."""
-    drawn = sorted(folder.path.glob("*.png"))
-    if not redraw and (folder.path / "slices.png") in drawn:
-        return drawn
-    return _save_plots("save_run_plots", result, folder.path)
-
-
 def _jobs(n_jobs):
     import os
 
@@ -53,6 +43,7 @@ def _say_plan_head(sf, name, strategy):
 
 
 def cmd_run(args, argv):
+    from hpsearch.errors import StudyLockedError, StudyMismatchError
     from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
@@ -62,7 +53,7 @@ def cmd_run(args, argv):
     name = args.name or sf.name
     if args.name is None and strategy != sf.strategy:
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
-    folder = RunFolder.for_study(name, args.out)
+    folder = RunFolder.for_study(name, args.out).refuse_links()   # a planted link stops it before anything runs
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
     built = sf.build_strategy(strategy)  # the one strategy object the header and the run share
     if args.dry_run:
@@ -72,25 +63,32 @@ def cmd_run(args, argv):
     planned = built.planned(sf.space, sf.seed, sf.direction)
     folder.create()
     resume = resume_command(argv)
-    _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
-    folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume)
+    before = _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
+    previous = folder.read_info()
+    # how many stored trials the folder's plots show, kept until plots are drawn again
+    drawn = {"plotted_trials": previous["plotted_trials"]} if "plotted_trials" in previous else {}
+    folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume,
+                      **drawn)
     if not args.quiet:
         _print_plan(sf, name, strategy, built, n_jobs)
     study = sf.make_study(folder.db, name)
+    new = []   # trials this command ran (a resume of a finished study runs none)
     try:
-        ran = []   # the trials this run trained (a finished study run again trains none)
         result = sf.run(study, built, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
-                        log=None if args.quiet else say, callbacks=[ran.append])
+                        log=None if args.quiet else say, callbacks=[new.append])
+    except (StudyLockedError, StudyMismatchError):
+        # refused: run.json keeps describing the run that owns the folder
+        if previous:
+            folder.write_info(**previous)
+        raise
     except StudyInterrupted as exc:
-        n = 0 if exc.result is None else len(exc.result)
+        n = 0 if exc.result is None else exc.result.stored_count()
         if exc.result is not None:
             exc.result.to_csv(folder.trials_csv)
-        err(f"interrupted: {n} trials saved in {folder.db}; resume with: {resume}")
-        return EXIT_INTERRUPTED
-    # a finished study run again has nothing new: its tables and plots stay as they are
-    fresh = bool(ran) or args.overwrite or not folder.trials_csv.exists()
-    csv = result.to_csv(folder.trials_csv) if fresh else folder.trials_csv
+        err(f"{stopped()}: {n} trials saved in {folder.db}; resume with: {resume}")
+        return exit_status()
+    csv = [result.to_csv(folder.trials_csv)]
     say("")
     if result.extended:
         say(f"extended study {name!r}, its stored trials kept: {'; '.join(result.extended)}")
@@ -102,37 +100,49 @@ def cmd_run(args, argv):
         err(f"error: study {name!r} produced no ok trial{why}; its trials are in {folder.db}")
         return 1
     report(result, top=10)
-    confirmation_csv = folder.path / "confirmation.csv"
-    if not fresh and confirmation_csv.exists():
-        csv = [csv, confirmation_csv]
-    elif result.confirmation is not None:
-        csv = [csv, confirmation_csv]
-        result.confirmation_table().to_csv(confirmation_csv, index=False)
+    confirmed = result.confirmation_table()
+    if confirmed is not None:
+        csv.append(folder.write_table(folder.confirmation_csv, confirmed))
+    plotted = result.stored_count()
+    up_to_date = not new and before == plotted and previous.get("plotted_trials") == plotted
     try:
-        plots = [] if args.no_plots else _run_plots(result, folder, redraw=fresh)
-        written = [folder.db] + (csv if isinstance(csv, list) else [csv]) + plots
+        if args.no_plots or up_to_date:
+            plots = []
+        else:
+            plots = _save_plots("save_run_plots", result, folder.path)
+            folder.write_info(**{**folder.read_info(), "plotted_trials": plotted})
     except KeyboardInterrupt:
-        err(f"interrupted while drawing the plots; the study is complete in {folder.db}; "
+        err(f"{stopped()} while drawing the plots; the study is complete in {folder.db}; "
             f"draw them with: hpsearch plot {shlex.quote(str(folder.path))}")
-        return EXIT_INTERRUPTED
+        return exit_status()
     say("")
+    if up_to_date and not args.no_plots:
+        say(f"nothing new since the last run: its plots in {folder.path} are up to date "
+            f"(hpsearch plot {shlex.quote(str(folder.path))} draws them again)")
     say("wrote:")
-    for path in written:
+    for path in [folder.db] + csv + plots:
         say(f"  {path}")
     return 0
 
 
 def _say_resuming(folder, name, planned, quiet):
-    if quiet or not folder.db.exists():
-        return
+    """Say how far the stored study got (search, confirmation, test); returns its stored trial count."""
+    if not folder.db.exists():
+        return 0
+    from hpsearch.cli.completion import completion
+    from hpsearch.results.search_result import SearchResult
     from hpsearch.storage.storage import Storage
 
     with Storage(folder.db, readonly=True) as storage:
         if name not in storage.study_names():
-            return
-        study_id, _ = storage.find_study(name)
-        done = storage.count_trials(study_id)
-    say(f"resuming study {name!r}: {done} of {planned} trials already done in {folder.db}")
+            return 0
+        _, spec = storage.find_study(name)
+        stored = SearchResult.from_storage(storage, name)
+    state = completion(stored, spec, planned)
+    if not quiet:
+        rest = "nothing left to run" if state.complete else "running the rest"
+        say(f"resuming study {name!r}: {state.describe()} in {folder.db}; {rest}")
+    return state.stored
 
 
 def cmd_compare(args, argv):
@@ -141,6 +151,7 @@ def cmd_compare(args, argv):
 
     sf = load_study_file(args.study)
     out = Path(args.out) if args.out else RUNS / f"{sf.name}-compare"
+    RunFolder(out).refuse_links()
     strategies = args.strategies or list(DEFAULT_STRATEGIES)
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
     seed = sf.seed if args.seed is None else args.seed
@@ -151,12 +162,12 @@ def cmd_compare(args, argv):
                                         progress=not args.quiet, log=None if args.quiet else say)
     except StudyInterrupted:
         _write_compare_info(out, sf, resume)
-        err(f"interrupted: finished trials are saved in {RunFolder(out).compare_db}; resume with: {resume}")
-        return EXIT_INTERRUPTED
+        err(f"{stopped()}: finished trials are saved in {RunFolder(out).compare_db}; resume with: {resume}")
+        return exit_status()
     _write_compare_info(out, sf, resume)
     say("")
     say(comparison.report())
-    csv = comparison.to_csv(out / "comparison.csv")
+    csv = comparison.to_csv(RunFolder(out).comparison_csv)
     written = [RunFolder(out).compare_db, csv] + _save_plots("save_comparison_plots", comparison, out)
     say("")
     say("wrote:")

@@ -99,7 +99,7 @@ def cmd_sanity(args, argv):
     from hpsearch.studyfile.reader import load_study_file
 
     sf = load_study_file(args.study)
-    out = Path(args.out) if args.out else RunFolder.for_study(sf.name).path
+    out = RunFolder(args.out if args.out else RunFolder.for_study(sf.name).path).refuse_links().path
     params, config, shown = _sanity_arguments(sf, args.set)
     data = sf.objective.load_data(params)
     trainer = config["trainer"]

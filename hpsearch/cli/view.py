@@ -6,11 +6,13 @@ from hpsearch.cli.output import report, say
 from hpsearch.errors import HpsearchError
 from hpsearch.storage.runfolder import RunFolder, open_database, pick_study
 
-__all__ = ["cmd_show", "cmd_plot", "cmd_export"]
+__all__ = ["cmd_show", "cmd_plot", "cmd_export", "cmd_copy"]
 
 
 def _load_run(args):
-    """(database, study name, result, planned trials) of the run a show/plot command names."""
+    """(database, study name, result, its :class:`~hpsearch.cli.completion.Completion`) of the run
+    a show/plot command names."""
+    from hpsearch.cli.completion import completion
     from hpsearch.results.search_result import SearchResult
     from hpsearch.storage.storage import Storage
 
@@ -19,7 +21,8 @@ def _load_run(args):
         name = pick_study(db, storage.study_names(), args.name)
         result = SearchResult.from_storage(storage, name)
         planned = _planned(storage, name)
-    return db, name, result, planned
+        _, spec = storage.find_study(name)
+    return db, name, result, completion(result, spec, planned)
 
 
 def _planned(storage, name):
@@ -46,11 +49,10 @@ def _planned_halving(spec):
 
 
 def cmd_show(args, argv):
-    db, name, result, planned = _load_run(args)
-    done = len(result)
-    state = "complete" if done >= planned else "incomplete (interrupted or still running)"
-    say(f"{db}: study {name!r}, {done} of {planned} planned trials done, {state}")
-    if done < planned:
+    db, name, result, progress = _load_run(args)
+    state = "complete" if progress.complete else "incomplete (interrupted or still running)"
+    say(f"{db}: study {name!r}, {progress.describe()}, {state}")
+    if not progress.complete:
         command = RunFolder(db.parent).rerun_command()
         if command:
             say(f"resume with: {command}")
@@ -71,11 +73,22 @@ def cmd_plot(args, argv):
     if len(result) == 0:
         raise HpsearchError(f"{db}: study {name!r} has no finished trial to plot yet")
     out = Path(args.out) if args.out else db.parent
+    RunFolder(out).refuse_links()
     if out.exists() and not _writable(out):
         raise HpsearchError(f"cannot write plots into {out} (read-only); draw them elsewhere with --out DIR")
     out.mkdir(parents=True, exist_ok=True)
     written = save_run_plots(result, out)
     say(f"study {name!r}: {len(result)} trials; wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0
+
+
+def cmd_copy(args, argv):
+    from hpsearch.storage.folder_copy import copy_run
+
+    written = copy_run(args.run_dir, args.dest)
+    say(f"copied {args.run_dir} to {args.dest} ({written[0].name} as one self-contained file):")
     for path in written:
         say(f"  {path}")
     return 0

@@ -37,6 +37,8 @@ class Range(Distribution):
         object.__setattr__(self, "bounds", bounds)
         object.__setattr__(self, "_key", (low, high, bounds))
         lo_t, hi_t = self._transform(low, high)
+        if not math.isfinite(hi_t - lo_t):   # else every draw lo + u * inf lands on an edge
+            raise ValueError(f"{name} needs a range of finite width (high - low overflows a float), {got}")
         object.__setattr__(self, "_t", (lo_t, hi_t))
 
     # -- validation --------------------------------------------------------------------

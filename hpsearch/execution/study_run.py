@@ -29,7 +29,26 @@ from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
 from hpsearch.strategies.schedule import Schedule
 
-__all__ = ["RunOptions", "StudyRun", "told_record", "usable_cores"]
+__all__ = ["RunOptions", "StudyRun", "told_record", "usable_cores", "warn_at"]
+
+
+def warn_at(objective, message):
+    """A UserWarning about ``objective`` attributed to its own source line (the user's code to change),
+    not to the hpsearch line that noticed; the first caller outside hpsearch when its source is unknown."""
+    import inspect
+    import sys
+
+    target = objective if inspect.isfunction(objective) or inspect.ismethod(objective) else type(objective)
+    try:
+        filename, lineno = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        filename = None
+    if filename is None:
+        frame, package = sys._getframe(1), __name__.split(".")[0]
+        while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+            frame = frame.f_back
+        filename, lineno = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<objective>", 0)
+    warnings.warn_explicit(message, UserWarning, filename, lineno)
 
 
 @dataclass(frozen=True)
@@ -301,9 +320,10 @@ class StudyRun(RunContext):
         if not self.continues:
             if request.continue_from is not None and not self._said_no_checkpoints:
                 self._said_no_checkpoints = True
-                warnings.warn(f"the objective of study {self.name!r} cannot continue trials from checkpoints "
-                              f"(it does not declare supports_checkpoint = True, e.g. with @hpsearch.continuable): "
-                              f"promoted trials are trained from scratch", UserWarning, stacklevel=2)
+                warn_at(self.study.objective,
+                        f"the objective of study {self.name!r} cannot continue trials from checkpoints (it does "
+                        f"not declare supports_checkpoint = True, e.g. with @hpsearch.continuable): promoted "
+                        f"trials are trained from scratch")
             return {}
         state = None
         if request.continue_from is not None:

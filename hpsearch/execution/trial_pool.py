@@ -10,6 +10,7 @@ again in chunks of ``n_jobs``; in a chunk that breaks the pool again they run on
 and a trial that kills its worker on its own is recorded as failed. The study goes on.
 """
 import time
+import warnings
 from contextlib import ExitStack
 
 from hpsearch.execution.backends import make_parallel, parallel_context, uses_processes
@@ -126,12 +127,16 @@ class TrialPool:
         in_worker = self.n_jobs > 1 and uses_processes(self.backend)
         tasks = (delayed(run_trial)(self.objective, r.params, r.budget, r.seed, r.number, r.stage, self._threads,
                                     self.metric, in_worker=in_worker, **self._extras(r)) for r in chunk)
-        for record in self._parallel(tasks):
-            request = pending.pop(record["number"], None)
-            if request is not None:
-                if self.first_duration is None and record.get("duration") is not None:
-                    self.first_duration, self.first_epochs = record["duration"], request.budget
-                yield request, record
+        results = self._parallel(tasks)
+        try:
+            for record in results:
+                request = pending.pop(record["number"], None)
+                if request is not None:
+                    if self.first_duration is None and record.get("duration") is not None:
+                        self.first_duration, self.first_epochs = record["duration"], request.budget
+                    yield request, record
+        finally:
+            _close_quietly(results)
 
     def _reset(self):
         """Replace a pool broken by a dead worker with a fresh one."""
@@ -140,6 +145,21 @@ class TrialPool:
         except Exception:  # the broken pool may fail to shut down cleanly; it is discarded anyway
             pass
         self._parallel = make_parallel(self.n_jobs, **self._kwargs).__enter__()
+
+
+# joblib warns when its result generator is closed early ("N tasks which were still being processed
+# by the workers have been cancelled"); here that is an interrupted study, which says so itself
+_JOBLIB_EARLY_EXIT = r"\d+ tasks (have been successfully executed|which were still being processed)"
+
+
+def _close_quietly(results):
+    """Close joblib's result generator (a stopped round) without its advice about task iterators."""
+    close = getattr(results, "close", None)
+    if close is None:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_JOBLIB_EARLY_EXIT, category=UserWarning)
+        close()
 
 
 #: What starting one worker process costs before its first trial (spawn, imports, data), in

@@ -19,6 +19,9 @@ import datetime
 import json
 import math
 import numbers
+import os
+import shlex
+from pathlib import Path
 
 from hpsearch.distributions import (Choice, Fixed, IntLogUniform, IntUniform, LogUniform, Uniform,
                                     distribution_from_dict)
@@ -179,6 +182,21 @@ def _frozen_trial(chain, metric, encoders, top_budget, pruning):
     return trial
 
 
+def _refuse_links_in_run_folder(url, folder):
+    """An Optuna SQLite file written into the run folder ``folder`` must not be a planted link
+    (SQLite would write through it and its side files)."""
+    from hpsearch.storage.runfolder import SQLITE_SIDE_FILES
+    from hpsearch.storage.safe_files import refuse_links
+
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not Path(os.path.realpath(path.parent)).is_relative_to(os.path.realpath(folder)):
+        return   # outside the run folder: the user's own path
+    for entry in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        refuse_links(entry)
+
+
 def export_run(run_dir_or_db, url, name=None, optuna_name=None):
     """Write a run's finished trials into a new study of an Optuna storage.
 
@@ -211,6 +229,7 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
         name = pick_study(db, storage.study_names(), name)
         result = SearchResult.from_storage(storage, name)
     optuna_name = name if optuna_name is None else optuna_name
+    _refuse_links_in_run_folder(url, db.parent)
     spaces = [_stage_space(s.space) for s in result.stages]
     encoders = _optuna_distributions(spaces, result.records)
     chains = _lineages(result.records)
@@ -225,7 +244,7 @@ def export_run(run_dir_or_db, url, name=None, optuna_name=None):
             raise HpsearchError(
                 f"an Optuna study named {optuna_name!r} already exists in {url}; choose another name with "
                 f"optuna_name=... (CLI: --optuna-name NEW) or delete it first with `optuna delete-study "
-                f"--study-name {optuna_name} --storage {url}`") from None
+                f"--study-name {shlex.quote(optuna_name)} --storage {shlex.quote(url)}`") from None
         except ImportError as exc:
             raise HpsearchError(f"cannot open Optuna storage {url!r}: {exc}") from None
         except Exception as exc:  # sqlalchemy's ArgumentError and friends: not a usable URL

@@ -314,11 +314,17 @@ def figure_legend(fig, axes, max_cols=None):
 
 
 def save_figure(fig, path, dpi=110):
-    """Write ``fig`` as a PNG to ``path`` (parents created) and free its artists; returns the Path."""
+    """Write ``fig`` as a PNG to ``path`` (parents created) and free its artists; returns the Path.
+
+    The PNG is written atomically and never through a symbolic link (a planted ``slices.png``
+    link is refused: see :mod:`hpsearch.storage.safe_files`).
+    """
+    import io
     from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format="png")
+    from hpsearch.storage.safe_files import write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
     fig.clear()
-    return path
+    return write_bytes(Path(path), buffer.getvalue())

@@ -218,6 +218,10 @@ class SearchResult:
         return (f"SearchResult(name={self.name!r}, trials={len(self.records)}, {self.metric} best={best}, "
                 f"flags={len(self.boundary)})")
 
+    def stored_count(self):
+        """Every trial of the result: the search's, the confirmation runs and the test run."""
+        return len(self.records) + len(self.confirm_records) + int(self.test_record is not None)
+
     def counts(self):
         """Number of trials per status: ``{"ok": n, "diverged": n, "failed": n}``."""
         counts = {"ok": 0, "diverged": 0, "failed": 0}
@@ -226,11 +230,16 @@ class SearchResult:
         return counts
 
     def to_csv(self, path):
-        """Write the trials table to ``path`` (CSV, no index); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.trials.to_csv(path, index=False)
-        return path
+        """Write the trials table to ``path`` (CSV, no index; parents created); returns the path.
+
+        Written atomically and never through a symbolic link (see :mod:`hpsearch.storage.safe_files`).
+
+        Raises:
+            UnsafePathError: ``path`` is a symbolic link.
+        """
+        from hpsearch.storage.safe_files import write_text
+
+        return write_text(Path(path), self.trials.to_csv(index=False))
 
     @property
     def trials(self):

@@ -7,13 +7,16 @@ with the trial's record); the parent process keeps it in the run folder beside
 trial's row is committed, so a study killed at any moment resumes with every stored
 trial's checkpoint in place. A study without a storage file keeps them in memory.
 
+Checkpoint files are written, read and removed through :mod:`hpsearch.storage.safe_files`: a
+symbolic link anywhere in ``checkpoints/`` is refused, never followed, and clearing the folder
+never removes anything outside the run folder.
+
 hpsearch never interprets the bytes: only the objective that wrote them reads them back
 (``models.MLPObjective`` parses them with ``numpy.load(..., allow_pickle=False)``).
 """
-import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from hpsearch.storage import safe_files
 
 __all__ = ["CheckpointStore"]
 
@@ -25,12 +28,23 @@ class CheckpointStore:
 
     Args:
         folder: a folder path, or None to keep them in memory.
+        root: the run folder ``folder`` lies in (default: its grandparent, as in
+            ``<run>/checkpoints/<study>``): nothing between it and a checkpoint may be a symbolic link.
+
+    Raises:
+        UnsafePathError: the folder, or an entry in it, is a symbolic link.
     """
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, root=None):
         self.folder = None if folder is None else Path(folder)
+        self.root = None if folder is None else Path(root) if root is not None else self.folder.parent.parent
         self._memory = {}
-        self._sizes = {n: self._path(n).stat().st_size for n in self.numbers()} if self.folder else {}
+        if self.folder is not None:
+            safe_files.refuse_links(self.folder, self.root)
+            if self.folder.is_dir():
+                for entry in self.folder.iterdir():
+                    safe_files.refuse_links(entry)
+        self._sizes = {n: self._path(n).lstat().st_size for n in self.numbers()} if self.folder else {}
         #: the most bytes the checkpoints took at once since this store was opened
         self.peak_bytes = sum(self._sizes.values())
 
@@ -46,25 +60,14 @@ class CheckpointStore:
         if self.folder is None:
             self._memory[int(number)] = bytes(data)
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{int(number)}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._path(number))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        safe_files.write_bytes(self._path(number), bytes(data), root=self.root, sync=True)
 
     def load(self, number):
         """The bytes kept for trial ``number``, or None."""
         if self.folder is None:
             return self._memory.get(int(number))
         try:
-            return self._path(number).read_bytes()
+            return safe_files.read_bytes(self._path(number), root=self.root)
         except FileNotFoundError:
             return None
 
@@ -75,10 +78,7 @@ class CheckpointStore:
             if self.folder is None:
                 self._memory.pop(int(number), None)
             else:
-                try:
-                    self._path(number).unlink()
-                except FileNotFoundError:
-                    pass
+                safe_files.remove_file(self._path(number), self.root)
 
     def numbers(self):
         """The trial numbers with a checkpoint, sorted."""
@@ -92,7 +92,7 @@ class CheckpointStore:
         """Bytes the checkpoints take (on disk, or in memory)."""
         if self.folder is None:
             return sum(len(d) for d in self._memory.values())
-        return sum(self._path(n).stat().st_size for n in self.numbers())
+        return sum(self._path(n).lstat().st_size for n in self.numbers())
 
     def clear(self):
         """Forget every checkpoint (the folder goes too, and its parent once empty: a run
@@ -100,8 +100,9 @@ class CheckpointStore:
         self._memory.clear()
         self._sizes.clear()
         if self.folder is not None and self.folder.is_dir():
-            shutil.rmtree(self.folder)
+            safe_files.remove_tree(self.folder, self.root)
             try:
+                safe_files.refuse_links(self.folder.parent, self.root)
                 self.folder.parent.rmdir()
             except OSError:  # another study's checkpoints are still there
                 pass

@@ -5,6 +5,14 @@ SQLite, another application's database, a newer schema or a damaged file is a on
 :class:`~hpsearch.errors.StorageError`. SQLite errors of any later statement become one-line
 StorageErrors too (:meth:`Database._guard`). :class:`~hpsearch.storage.storage.Storage` puts the
 studies, stages, trials, flags and leases on top.
+
+Write-ahead log: while a study runs, its newest trials sit in ``study.db-wal`` beside the file.
+Closing a writable database (the end of every run, also after Ctrl-C or SIGTERM) checkpoints the
+log into the file and truncates it, so a finished or interrupted run folder is one self-contained
+``study.db``. Only a run killed outright (SIGKILL, a power cut) or still running leaves data in the
+log: a copy of ``study.db`` without its ``-wal`` file, or a read-only folder without the ``-shm``
+file SQLite needs to read the log, is refused with a message naming the missing file;
+:meth:`Database.backup` (``hpsearch copy``) copies a consistent, self-contained snapshot.
 """
 import json
 import math
@@ -15,7 +23,11 @@ from pathlib import Path
 
 from hpsearch.errors import StorageError
 
-__all__ = ["Database", "SCHEMA_VERSION", "dumps"]
+__all__ = ["Database", "SCHEMA_VERSION", "dumps", "COPY_ADVICE"]
+
+#: How to copy a run folder so its database arrives whole (said wherever a copy lost its log).
+COPY_ADVICE = ("copy a run folder with 'hpsearch copy RUN_DIR DEST' (a self-contained snapshot, safe even "
+               "while it runs), or copy the whole folder, -wal and -shm files included")
 
 SCHEMA_VERSION = 1
 _APP = "hpsearch"
@@ -133,6 +145,7 @@ class Database:
         self._where = "the in-memory storage" if path is None else str(self.path)
         self._lock = threading.RLock()
         self._conn = None
+        self._uri = None
         self.readonly = bool(readonly)
         if self.readonly and (self.path is None or not self.path.is_file()):
             raise StorageError(f"cannot open {self._where} read-only: no such file")
@@ -140,6 +153,7 @@ class Database:
             self._check_file()
         for uri in self._uris():
             try:
+                self._uri = uri
                 self._conn = self._connect(uri)
                 self._setup()
                 break
@@ -203,6 +217,7 @@ class Database:
             conn = self._conn
             conn.execute("PRAGMA foreign_keys = ON")
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self._check_log(tables)
             if self.readonly:
                 self._check_schema(tables)
                 return
@@ -215,6 +230,55 @@ class Database:
             # trials, never corrupt the file) and keeps a commit free of fsync.
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _log(self):
+        return self.path.with_name(self.path.name + "-wal")
+
+    def _check_log(self, tables):
+        """A write-ahead log that cannot be read, or a database whose log is missing, says so
+        (never "not an hpsearch database", never a silently empty or stale study)."""
+        if self.path is None:
+            return
+        log = self._log()
+        try:
+            pending = log.stat().st_size > 0
+        except OSError:
+            pending = False
+        if pending and self._uri.endswith("immutable=1"):
+            # read-only opening fell back to ignoring the log: its data would be missing
+            raise StorageError(f"cannot read {self._where}: its newest data is in {log.name}, and reading that "
+                               f"log needs {self.path.name}-shm, which is missing and cannot be created here "
+                               f"(a read-only folder); {COPY_ADVICE}, into a writable place and read the copy")
+        if not tables and not pending and self.path.is_file() and self.path.stat().st_size > 0:
+            # hpsearch commits its schema with the file's first write: tables missing means the
+            # log holding them (and the trials) did not come along
+            raise StorageError(f"{self._where} holds no tables and there is no {log.name} beside it: a study "
+                               f"killed mid-run (or still running) keeps its newest data in that write-ahead "
+                               f"log, so {self.path.name} was probably copied without it; {COPY_ADVICE}")
+
+    def backup(self, target):
+        """Copy this database into the new file ``target`` with SQLite's backup API: a consistent snapshot,
+        the write-ahead log included, readable without any side file (safe while a study runs).
+
+        Raises:
+            StorageError: ``target`` exists or cannot be written.
+        """
+        target = Path(target)
+        if target.exists() or target.is_symlink():
+            raise StorageError(f"cannot copy {self._where} to {target}: it exists already")
+        with self._guard("copy"):
+            try:
+                copy = sqlite3.connect(str(target))
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot copy {self._where} to {target}: {exc}") from None
+            try:
+                self._conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")   # one file: no log to carry along
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot copy {self._where} to {target}: {exc}") from None
+            finally:
+                copy.close()
+        return target
 
     def _initialise(self):
         conn = self._conn
@@ -291,9 +355,20 @@ class Database:
             raise self._not_ours(f"the file is damaged (unreadable {what})") from None
 
     def close(self):
-        """Close the connection (idempotent)."""
+        """Checkpoint the write-ahead log into the file (writable databases) and close (idempotent).
+
+        SQLite checkpoints only when the last connection closes; doing it here also while a
+        reader (``hpsearch show``) holds the file leaves a finished run one self-contained file.
+        """
         with self._lock:
             if self._conn is not None:
+                if not self.readonly and self.path is not None:
+                    try:
+                        # TRUNCATE waits for other processes' writes: briefly, closing must stay quick
+                        self._conn.execute("PRAGMA busy_timeout = 2000")
+                        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    except sqlite3.Error:
+                        pass  # a busy reader: the log stays and SQLite checkpoints it later
                 self._conn.close()
                 self._conn = None
 

@@ -6,29 +6,43 @@
         study.db        the SQLite storage (every finished trial)
         trials.csv      the trials table
         run.json        how the run was started (study file, name, the command that resumes it)
+        confirmation.csv  the confirmation runs (when the study confirms its top candidates)
         checkpoints/    paused trials of multi-fidelity strategies, one folder per study name
         *.png           the plots (named by hpsearch.plots)
 
-``hpsearch compare`` writes ``compare.db`` instead of ``study.db``, holding one study per run.
+``hpsearch compare`` writes ``compare.db`` (one study per run) and ``comparison.csv`` instead.
+
+Everything below a run folder is data: a symbolic link where the folder keeps its files is refused
+(:meth:`RunFolder.refuse_links`), and every write, read and removal goes through
+:mod:`hpsearch.storage.safe_files`, which never follows one.
 ``show``, ``plot`` and ``export`` accept a run folder or a storage file and pick the study in it
 with the same rules (:func:`open_database`, :func:`pick_study`).
 """
 import json
+import os
 import shlex
 from pathlib import Path
 
 from hpsearch.checks import check_name
 from hpsearch.errors import HpsearchError
+from hpsearch.storage import safe_files
 
-__all__ = ["RUNS", "DB_NAME", "COMPARE_DB", "TRIALS_CSV", "RUN_INFO", "CHECKPOINTS", "RunFolder",
-           "open_database", "pick_study", "checkpoint_dir"]
+__all__ = ["RUNS", "DB_NAME", "COMPARE_DB", "TRIALS_CSV", "RUN_INFO", "CONFIRMATION_CSV", "COMPARISON_CSV",
+           "CHECKPOINTS", "SQLITE_SIDE_FILES", "RunFolder", "open_database", "pick_study", "checkpoint_dir"]
 
 RUNS = Path("runs")
 DB_NAME = "study.db"
 COMPARE_DB = "compare.db"
 TRIALS_CSV = "trials.csv"
 RUN_INFO = "run.json"
+CONFIRMATION_CSV = "confirmation.csv"
+COMPARISON_CSV = "comparison.csv"
 CHECKPOINTS = "checkpoints"
+#: the files SQLite keeps beside a database (the write-ahead log, its index, a rollback journal)
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+#: the entries of a run folder hpsearch writes, reads or removes (plots: every ``*.png``)
+_OWN = (DB_NAME, COMPARE_DB, TRIALS_CSV, RUN_INFO, CONFIRMATION_CSV, COMPARISON_CSV, CHECKPOINTS) + tuple(
+    db + side for db in (DB_NAME, COMPARE_DB) for side in SQLITE_SIDE_FILES)
 
 
 class RunFolder:
@@ -59,33 +73,71 @@ class RunFolder:
     def trials_csv(self):
         return self.path / TRIALS_CSV
 
+    @property
+    def confirmation_csv(self):
+        return self.path / CONFIRMATION_CSV
+
+    @property
+    def comparison_csv(self):
+        return self.path / COMPARISON_CSV
+
     def create(self):
         """Make the folder (and its parents); returns self."""
         self.path.mkdir(parents=True, exist_ok=True)
         return self
 
+    def refuse_links(self):
+        """Raise :class:`~hpsearch.errors.UnsafePathError` when an entry hpsearch keeps in this folder
+        (storage and its side files, tables, ``run.json``, plots, anything under ``checkpoints/``)
+        is a symbolic link; returns self. A folder that does not exist yet has none.
+
+        Checked before a command touches the folder, so a planted link stops it with one line
+        before anything runs; the writers check again as they write.
+        """
+        if not self.path.is_dir():
+            return self
+        with os.scandir(self.path) as entries:
+            for entry in entries:
+                if (entry.name in _OWN or entry.name.endswith(".png")) and entry.is_symlink():
+                    safe_files.refuse_links(entry.path)
+        for top, dirs, files in os.walk(self.path / CHECKPOINTS):   # never descends into a link
+            for name in dirs + files:
+                safe_files.refuse_links(Path(top) / name)
+        return self
+
+    def write_table(self, path, frame):
+        """Write the DataFrame ``frame`` as CSV to ``path`` in this folder (never through a link)."""
+        return safe_files.write_text(path, frame.to_csv(index=False), root=self.path)
+
     def read_info(self):
-        """The run information written by :meth:`write_info` ({} when absent or unreadable)."""
+        """The run information written by :meth:`write_info` ({} when absent, unreadable or a link)."""
         try:
-            info = json.loads((self.path / RUN_INFO).read_text())
-        except (OSError, ValueError):
+            info = json.loads(safe_files.read_bytes(self.path / RUN_INFO, limit=1 << 20))
+        except (HpsearchError, OSError, ValueError):
             return {}
         return info if isinstance(info, dict) else {}
 
     def write_info(self, **info):
-        """Write ``run.json`` (JSON-able values)."""
-        (self.path / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        """Write ``run.json`` (JSON-able values), never through a link."""
+        safe_files.write_text(self.path / RUN_INFO, json.dumps(info, indent=2) + "\n", root=self.path)
 
     def rerun_command(self):
         """The command that started this run (and resumes it), correct from the current directory.
 
         Its paths are relative to the directory the run was started from, so from anywhere
         else the command first changes to that directory. None when ``run.json`` does not say.
+        ``run.json`` is data from whoever made the folder: the command is split into words and
+        every word quoted again, so the line (which users paste) runs ``hpsearch`` and nothing else.
         """
         info = self.read_info()
         command, started_in = info.get("resume"), info.get("cwd")
-        if not isinstance(command, str) or not command:
+        try:
+            words = shlex.split(command) if isinstance(command, str) else []
+        except ValueError:
+            words = []
+        if not words or words[0] != "hpsearch":
             return None
+        command = " ".join(shlex.quote(w) for w in words)
         if not isinstance(started_in, str) or _same_dir(started_in, Path.cwd()):
             return command
         return f"cd {shlex.quote(started_in)} && {command}"
@@ -122,13 +174,16 @@ def open_database(path):
 
     Raises:
         HpsearchError: no such folder or file, or a folder without a storage.
+        UnsafePathError: the folder's storage (or another file it keeps) is a symbolic link.
     """
     path = Path(path)
     if path.is_file():
+        for side in SQLITE_SIDE_FILES:   # SQLite would write through them
+            safe_files.refuse_links(path.with_name(path.name + side))
         return path
     if not path.exists():
         raise HpsearchError(f"{path}: no such run folder or storage file")
-    folder = RunFolder(path)
+    folder = RunFolder(path).refuse_links()
     for db in (folder.db, folder.compare_db):
         if db.is_file():
             return db
@@ -169,8 +224,8 @@ def pick_study(db, names, name=None):
 def _comparison_message(folder, db, names, shown):
     """What works on a ``hpsearch compare`` folder, where show/plot/export need one run."""
     rerun = folder.rerun_command() or "hpsearch compare STUDY.toml --out " + shlex.quote(str(folder.path))
-    table = folder.path / "comparison.csv"
+    table = folder.comparison_csv
     table = f"its table is {table}, and " if table.is_file() else ""
     return (f"{folder.path} is a comparison folder ({db.name} holds {len(names)} runs: {shown}); show, plot and "
-            f"export read one run: add --name RUN (e.g. --name {names[0]}); {table}its summary and plots come "
+            f"export read one run: add --name RUN (e.g. --name {shlex.quote(names[0])}); {table}its summary and plots come "
             f"from running its command again, which trains nothing twice: {rerun}")

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from hpsearch import seeding
-from hpsearch.checks import MAX_TRIALS, positive_int
+from hpsearch.checks import MAX_TRIALS, check_budget, positive_int
 from hpsearch.records import competing, rank_key
 from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import PlanDescription, Strategy
@@ -92,8 +92,8 @@ def _deepest(min_budget, max_budget, eta):
 
 
 def _check_budgets(min_budget, max_budget, eta, total_budget):
-    positive_int(min_budget, "min_budget")
-    positive_int(max_budget, "max_budget")
+    check_budget(min_budget, "min_budget")
+    check_budget(max_budget, "max_budget")
     if min_budget > max_budget:
         raise ValueError(f"min_budget must be at most max_budget, got min_budget={min_budget}, "
                          f"max_budget={max_budget}")

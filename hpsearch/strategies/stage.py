@@ -9,7 +9,7 @@ the ``repr`` of its sampler and the number of trials the sampler really proposed
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hpsearch.checks import check_trials, positive_int
+from hpsearch.checks import check_budget, check_trials, positive_int
 
 __all__ = ["Stage", "StageRecord"]
 
@@ -42,7 +42,7 @@ class Stage:
     promote: int = 0
 
     def __post_init__(self):
-        positive_int(self.budget, "Stage budget")
+        check_budget(self.budget, "Stage budget")
         check_trials(self.n_trials, "Stage n_trials", self.budget)
         if isinstance(self.promote, bool) or not isinstance(self.promote, int) or self.promote < 0:
             raise ValueError(f"Stage promote must be a non-negative integer, got {self.promote!r}")

@@ -59,10 +59,9 @@ class StudyDefinition:
         converted to ``strategy`` / ``n_trials`` at equal compute, see :meth:`plan`), followed by
         the confirmation when the definition has one. Built once per run: ``--dry-run``, the
         run's header and the run itself all read this one object."""
-        from hpsearch.strategies.confirmed import Confirmed
+        from hpsearch.study import confirmed
 
-        built = self.search.convert(strategy, n_trials).make_strategy()
-        return built if self.confirm is None else Confirmed(built, self.confirm)
+        return confirmed(self.search.convert(strategy, n_trials).make_strategy(), self.confirm, self.objective)
 
     def planned_stages(self, strategy=None, n_trials=None):
         """The stages the (converted) plan will run, as the strategy sees them before running: a

@@ -27,18 +27,23 @@ file, the key and the problem (unknown keys get the closest valid one suggested)
 Choice values and fixed trainer settings go through the objective's ``validate`` so an
 unknown activation or optimizer fails at load time, not in trial 37.
 """
+import os
+import stat
 import tomllib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from hpsearch.checks import check_name, did_you_mean, one_line
+from hpsearch.checks import check_budget, check_name, did_you_mean, one_line
 from hpsearch.studyfile.definition import StudyDefinition
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import StudyFileError
 from hpsearch.strategies.planning import COARSE_TO_FINE, STRATEGIES
 
-__all__ = ["StudyFile", "load_study_file", "STRATEGIES", "COARSE_TO_FINE"]
+__all__ = ["StudyFile", "load_study_file", "STRATEGIES", "COARSE_TO_FINE", "MAX_STUDY_FILE_BYTES"]
+
+#: The largest study file read: a study file is a few dozen lines.
+MAX_STUDY_FILE_BYTES = 1 << 20
 
 _TOP_KEYS = ("name", "description", "metric", "direction", "seed", "trainer", "space", "search", "confirm")
 _BOM = b"\xef\xbb\xbf"
@@ -124,7 +129,7 @@ def load_study_file(path):
     if path.is_dir():
         raise StudyFileError(f"{path}: is a folder, not a study file")
     try:
-        raw = path.read_bytes()
+        raw = _read_study_file(path)
         # editors on Windows may start a UTF-8 file with a byte-order mark; TOML has none
         doc = tomllib.loads(raw.removeprefix(_BOM).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -132,6 +137,26 @@ def load_study_file(path):
     except (OSError, UnicodeDecodeError) as exc:
         raise StudyFileError(f"{path}: cannot read the file: {one_line(exc)}") from None
     return _load(Reader(str(path)), path, doc)
+
+
+def _read_study_file(path):
+    """The bytes of the study file ``path``: a regular file of at most MAX_STUDY_FILE_BYTES.
+
+    Opened without blocking and checked before reading, so a FIFO, a device (a link to
+    /dev/zero) or a huge file is refused at once instead of hanging or filling the memory.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
+                else "a socket" if stat.S_ISSOCK(mode) else "not a file"
+            raise StudyFileError(f"{path}: is {kind}, not a regular file; a study file is a TOML text file")
+        raw = fh.read(MAX_STUDY_FILE_BYTES + 1)
+    if len(raw) > MAX_STUDY_FILE_BYTES:
+        raise StudyFileError(f"{path}: larger than {MAX_STUDY_FILE_BYTES // 1024} KB; a study file is a short "
+                             f"TOML text file (a data set goes in its own file, named by [trainer] dataset)")
+    return raw
 
 
 class Reader:
@@ -176,6 +201,16 @@ class Reader:
             raise self.error(section, f"{key!r} must be a positive integer, got {value}")
         return value
 
+    def budget(self, section, table, key, required=True):
+        """A positive int at most :data:`~hpsearch.checks.MAX_BUDGET` (a trial's budget)."""
+        value = self.positive_int(section, table, key, required=required)
+        if value is not None:
+            try:
+                check_budget(value, repr(key))
+            except ValueError as exc:
+                raise self.error(section, one_line(exc)) from None
+        return value
+
 
 def _load(reader, path, doc):
     reader.check_keys("", doc, _TOP_KEYS, hints={
@@ -200,23 +235,33 @@ def _load(reader, path, doc):
     _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
     search, n_jobs, backend = read_search(reader, search_table, space)
-    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None))
+    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None), objective, ref)
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
                      objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend, confirm=confirm,
                      objective_ref=ref, description=reader.get("", doc, "description", "str", default=""))
 
 
-def _confirm(reader, table):
-    """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None."""
+def _confirm(reader, table, objective, ref):
+    """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None.
+
+    ``test`` defaults to whether the objective can evaluate a test set (its signature takes
+    ``final``); ``test = true`` with an objective that cannot is refused, never silently skipped.
+    """
     if table is None:
         return None
+    from hpsearch.execution.worker import protocol_keywords
     from hpsearch.strategies.confirmed import Confirmation
 
     section = "[confirm]"
     reader.check_keys(section, table, ("top", "seeds", "test"))
     top = reader.positive_int(section, table, "top", required=False)
     seeds = reader.positive_int(section, table, "seeds", required=False)
-    test = reader.get(section, table, "test", "bool", default=True)
+    can_test = "final" in protocol_keywords(objective)
+    test = reader.get(section, table, "test", "bool", default=can_test)
+    if test and not can_test:
+        raise reader.error(section, f"test = true, but the objective {ref or type(objective).__name__!r} cannot "
+                                    f"evaluate a test set (its signature has no 'final' parameter, through which "
+                                    f"hpsearch asks for test metrics); set test = false or add final=False to it")
     defaults = Confirmation()
     return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test)
 

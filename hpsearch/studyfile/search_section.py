@@ -56,9 +56,9 @@ def _fidelity(reader, table, strategy):
         if key in table:
             raise reader.error(_SECTION, f"{key!r} does not apply to strategy {strategy!r}: it is planned from "
                                          f"min_budget, max_budget, eta and total_budget")
-    fidelity = {"max_budget": reader.positive_int(_SECTION, table, "max_budget")}
+    fidelity = {"max_budget": reader.budget(_SECTION, table, "max_budget")}
     for key in ("min_budget", "total_budget"):
-        value = reader.positive_int(_SECTION, table, key, required=False)
+        value = (reader.budget if key == "min_budget" else reader.positive_int)(_SECTION, table, key, required=False)
         if value is not None:
             fidelity[key] = value
     eta = reader.get(_SECTION, table, "eta", "int")
@@ -89,7 +89,7 @@ def _stages(reader, table):
             raise reader.error(where, f"must be a table with n_trials and budget, got {stage!r}")
         reader.check_keys(where, stage, _STAGE_KEYS)
         n = reader.positive_int(where, stage, "n_trials")
-        b = reader.positive_int(where, stage, "budget")
+        b = reader.budget(where, stage, "budget")
         sampler = reader.get(where, stage, "sampler", "str", default="random")
         if sampler not in SAMPLERS:
             raise reader.unknown(where, "sampler", sampler, SAMPLERS)
@@ -114,7 +114,7 @@ def _single_stage(reader, table, strategy):
     for key in _NARROWING:
         if key in table:
             raise reader.error(_SECTION, f"{key!r} only applies to strategy 'coarse-to-fine' (got {strategy!r})")
-    n, b = reader.positive_int(_SECTION, table, "n_trials"), reader.positive_int(_SECTION, table, "budget")
+    n, b = reader.positive_int(_SECTION, table, "n_trials"), reader.budget(_SECTION, table, "budget")
     return [_stage(reader, _SECTION, n, b, strategy)]
 
 

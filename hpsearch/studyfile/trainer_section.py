@@ -117,6 +117,10 @@ def _imported(where, study_path, trainer):
     if settings is not None and not isinstance(settings, dict):
         raise StudyFileError(f"{where}: [trainer] 'settings' must be a table of keyword arguments, got {settings!r}")
     target = _import(where, study_path, ref)
+    if settings is None and isinstance(target, type):
+        raise StudyFileError(f"{where}: [trainer] 'objective' {ref!r} names a class, not an objective: pass its "
+                             f"arguments in a [trainer.settings] table (which makes the instance), or name a "
+                             f"module-level instance or function")
     if settings is not None:
         try:
             target = target(**settings)

@@ -1,4 +1,7 @@
 """bench_wall runs end to end on a tiny study and reports every goal (figures meaningless)."""
+from pathlib import Path
+
+import pytest
 
 
 def test_bench_wall_quick_reports_every_goal(tmp_path, capsys, bench_script):
@@ -15,3 +18,21 @@ def test_bench_wall_quick_reports_every_goal(tmp_path, capsys, bench_script):
     assert (tmp_path / "wall.json").stat().st_size > 0
     out = capsys.readouterr().out
     assert "main job, default n_jobs" in out and f"main job wall / (summed trial durations / {cores} cores + 1 s) = " in out
+
+
+
+def test_bench_wall_never_replaces_its_committed_figures_by_default(bench_script, monkeypatch, tmp_path):
+    # the committed bench_wall.json holds a quiet machine's figures: a run writes a new file beside it
+    module = bench_script("bench_wall")
+    chosen = []
+
+    def stop(args, repeats, scratch):   # where the figures would go; nothing is measured
+        chosen.append(Path(args.out))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(module, "measure", stop)
+    for argv in ([], ["--out", str(tmp_path / "bench_wall.json")]):
+        with pytest.raises(KeyboardInterrupt):
+            module.main(argv)
+    fresh, asked = chosen
+    assert fresh.parent.name == "results" and fresh.name.startswith("bench_wall-") and not fresh.exists()
+    assert asked == tmp_path / "bench_wall.json"

