@@ -4,10 +4,10 @@ Two parts (``--part``, default both; a single part keeps the other's figures in 
 
   - ``equal-trials`` (below): grid, random, Sobol, coarse-to-fine and Optuna TPE at the same
     trials and epochs;
-  - ``fidelity`` (:mod:`bench_fidelity`): sha, hyperband, TPE-driven hyperband and
-    coarse-to-fine with and without promotion against Optuna TPE + HyperbandPruner and Optuna
-    random + SuccessiveHalvingPruner at the same total epochs, on two problems, with the chosen
-    configurations re-trained with fresh seeds (n_jobs=1 per search).
+  - ``fidelity`` (:mod:`bench_fidelity`, which also runs on its own): sha and hyperband, with
+    the random sampler or the per-budget model, against Optuna TPE + HyperbandPruner, Optuna
+    random + SuccessiveHalvingPruner and DEHB at the same total epochs, on four problems, with the
+    handed-over configurations re-trained with fresh seeds (n_jobs=1 per search).
 
 In the equal-trials part, every strategy runs ``--repeats`` times (default 10; repeat r uses study seed r) through
 ``hpsearch.compare.compare_strategies``, each run with the same number of trials and the same

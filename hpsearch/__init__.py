@@ -21,11 +21,13 @@ _EXPORTS = {
     "Choice": "hpsearch.distributions",
     "Fixed": "hpsearch.distributions",
     "Space": "hpsearch.space",
+    "Branch": "hpsearch.space",
     # samplers
     "BaseSampler": "hpsearch.samplers",
     "RandomSampler": "hpsearch.samplers",
     "GridSampler": "hpsearch.samplers",
     "SobolSampler": "hpsearch.samplers",
+    "BOHBSampler": "hpsearch.samplers",
     "OptunaSampler": "hpsearch.samplers",
     "get_sampler": "hpsearch.samplers",
     # running and results

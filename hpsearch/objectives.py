@@ -77,7 +77,8 @@ class LogBowl:
 
     ``score = exp(-0.5 * sum(log10(x / optimum[x]) ** 2 / width ** 2))``, times
     ``choice_penalty`` for every parameter of ``choices`` that misses its best
-    value. Parameters not named in ``optimum`` or ``choices`` are ignored. With
+    value. Parameters not named in ``optimum`` or ``choices`` are ignored, and so are named ones
+    a trial does not have (a parameter of a branch it did not take). With
     ``noise > 0`` the returned score gets Gaussian noise of standard deviation
     ``noise / sqrt(budget)`` drawn from ``seed`` (more budget, less noise, as
     with more epochs). Each "epoch" is reported so the runner records a curve.
@@ -155,10 +156,11 @@ class LogBowl:
         """The exact (noise-free) score of ``params``."""
         sq = 0.0
         for name, best in self.optimum.items():
-            sq += math.log10(float(params[name]) / best) ** 2
+            if name in params:
+                sq += math.log10(float(params[name]) / best) ** 2
         value = math.exp(-0.5 * sq / self.width ** 2)
         for name, best in self.choices.items():
-            if params[name] != best:
+            if name in params and params[name] != best:
                 value *= self.choice_penalty
         return value
 

@@ -11,7 +11,7 @@ import math
 
 __all__ = ["ROLES", "SELECTIONS", "metric_value", "competing", "at_highest_budget", "rank_key", "ranked",
            "check_selection",
-           "best_record", "top_records", "top_configurations"]
+           "best_record", "top_records", "top_configurations", "branch_bests"]
 
 #: The roles of a study's trials: the search's own, the confirmation runs, the test run.
 ROLES = ("search", "confirm", "test")
@@ -96,3 +96,18 @@ def top_configurations(records, metric, direction, top):
             if len(chosen) == top:
                 break
     return chosen
+
+
+def branch_bests(records, metric, direction, name):
+    """The best competing record of each value of branch parameter ``name``, best branch first.
+
+    Each branch's best is taken at the highest budget *that branch* reached (a branch stopped at
+    a low rung still has a best); branches are ordered by that budget (higher first), then by
+    their best's rank. Records without ``name`` (it was not active) take no part.
+    """
+    by_branch = {}
+    for record in competing(records, metric):
+        if name in record["params"]:
+            by_branch.setdefault(record["params"][name], []).append(record)
+    bests = [best_record(group, metric, direction) for group in by_branch.values()]
+    return sorted(bests, key=lambda r: (-(r.get("budget") or 0), rank_key(r, metric, direction)))

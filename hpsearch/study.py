@@ -201,7 +201,7 @@ class Study:
         return session is None or session.run.finished
 
     def _confirmed(self, strategy, confirm):
-        return confirmed(strategy, confirm, self.objective)
+        return confirmed(strategy, confirm, self.objective, self.space)
 
     def _begin(self, stack, strategy, options, overwrite):
         """Open the storage and the study (checking its spec), take the lease: ``(StudyRun, extension)``;
@@ -304,11 +304,15 @@ class Study:
         return Storage(self.storage), True
 
 
-def confirmed(strategy, confirm, objective):
+def confirmed(strategy, confirm, objective, space):
     """``strategy`` followed by the confirmation ``confirm`` (a Confirmation, a dict of its fields or
     None). ``test=True`` means "when the objective can": for an objective that takes no ``final``
     the stored plan says ``test=False``, so the plan, the progress bar and ``show`` never wait for a
-    test run that cannot happen."""
+    test run that cannot happen.
+
+    Raises:
+        ValueError: ``per_branch`` names no branch parameter of ``space``.
+    """
     if confirm is None:
         return strategy
     import dataclasses
@@ -317,6 +321,10 @@ def confirmed(strategy, confirm, objective):
     from hpsearch.strategies.confirmed import Confirmation, Confirmed
 
     confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+    branches = getattr(space, "branches", {})
+    if confirmation.per_branch is not None and confirmation.per_branch not in branches:
+        raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
+                         f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
     if confirmation.test and "final" not in protocol_keywords(objective):
         confirmation = dataclasses.replace(confirmation, test=False)
     return Confirmed(strategy, confirmation)

@@ -25,7 +25,7 @@ from models.optimizers import OPTIMIZERS, make_optimizer, optimizer_keywords
 from models.preprocess import make_preprocessor
 from models.trainer import Trainer, check_trainer_settings
 
-__all__ = ["MLPObjective", "SETTINGS"]
+__all__ = ["MLPObjective", "SETTINGS", "LECTURE_NAMES", "optimizer_settings"]
 
 _MLP = ("hidden_dims", "width", "depth", "activation", "init", "batchnorm", "dropout", "reg", "dtype",
         "bias_init", "maxout_k", "output_scale")
@@ -86,6 +86,32 @@ def _hidden_dims(value):
     return [int(h) for h in dims]
 
 
+#: The lecture's names of hyperparameters that torch spells otherwise, per optimizer.
+LECTURE_NAMES = {"rmsprop": ("rho",), "adam": ("beta1", "beta2"), "radam": ("beta1", "beta2")}
+
+
+def optimizer_settings(optimizer):
+    """The optimizer settings that belong to ``optimizer``: its torch keywords (but lr, a
+    trainer setting, and adagrad's lr_decay, whose name the trainer's per-epoch decay takes) and
+    the lecture's names (RMSProp's ``rho``, Adam's ``beta1`` / ``beta2``)."""
+    own = [k for k in optimizer_keywords(optimizer) if k not in ("lr", "lr_decay")]
+    return own + [k for k in LECTURE_NAMES.get(optimizer, ()) if k not in own]
+
+
+def _check_belongs(optimizer, settings):
+    """ValueError for an optimizer setting in ``settings`` that ``optimizer`` does not take.
+
+    Checked on what a trial chooses: its own params when it picks the optimizer (a fixed default
+    such as ``momentum = 0.9`` may serve only some of a study's optimizers), everything when the
+    optimizer is fixed.
+    """
+    belongs = optimizer_settings(optimizer)
+    for name in settings:
+        if name in _OPTIMIZER and name not in belongs:
+            raise ValueError(f"{name}={settings[name]!r} does not belong to optimizer {optimizer!r}, which takes "
+                             f"{', '.join(belongs)}; search it only where the optimizer takes it (a Branch)")
+
+
 class MLPObjective:
     """The NumPy MLP as a search objective: ``objective(params, budget, seed, report=None) -> dict``.
 
@@ -104,8 +130,12 @@ class MLPObjective:
             - optimizer keywords (torch names): ``momentum``, ``dampening``, ``nesterov``,
               ``weight_decay``, ``betas`` (or scalars ``beta1`` / ``beta2``), ``eps``, ``alpha``, ``rho``,
               ``centered``, ``amsgrad``, ``initial_accumulator_value``, ``decoupled_weight_decay``;
-              keywords that the trial's optimizer does not take are ignored, so a study can search
-              the optimizer and, say, momentum together;
+              the lecture's names work too: ``momentum`` for momentum and Nesterov, ``rho`` for
+              RMSProp (torch's ``alpha``) and Adadelta, ``beta1`` / ``beta2`` for Adam and RAdam
+              (:func:`optimizer_settings`). A trial's params that its optimizer does not take are a
+              ValueError (search them in that optimizer's branch, :class:`hpsearch.Branch`); a fixed
+              one is a default for the optimizers that take it, and an error only when the
+              optimizer is fixed too;
             - data: ``preprocess``, ``n_components``, ``whiten_eps``, ``val_fraction``,
               ``test_fraction``, ``data_seed`` (the split seed, default 0: the same split for every
               trial), and the dataset's options (e.g. spiral ``n_classes``); ``n_components`` is
@@ -175,7 +205,12 @@ class MLPObjective:
         if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
             make_optimizer(optimizer)   # raises "unknown optimizer ..."
         accepted = optimizer_keywords(optimizer)
+        _check_belongs(optimizer, params if "optimizer" in params or "optimizer" not in self.fixed else s)
         opt = {k: s[k] for k in _OPTIMIZER if k in s and k in accepted}
+        if "alpha" in accepted and "rho" in s:   # RMSProp's decay rate: the lecture's rho, torch's alpha
+            if "alpha" in s:
+                raise ValueError("give either rho or alpha for rmsprop (the same decay rate), not both")
+            opt["alpha"] = s["rho"]
         if "betas" in accepted and ("beta1" in s or "beta2" in s):
             if "betas" in s:
                 raise ValueError("give either betas or beta1/beta2, not both")

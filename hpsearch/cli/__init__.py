@@ -1,4 +1,4 @@
-"""The ``hpsearch`` command: run, compare, show, plot, copy, sanity, export.
+"""The ``hpsearch`` command: run, compare, show, plot, copy, sanity, export, dashboard.
 
 Every mistake in the user's input (a study file, an option, a storage) ends as
 one line ``hpsearch: error: <message>`` on stderr and exit status 2, never a
@@ -63,6 +63,8 @@ def _handler(command):
         from hpsearch.cli import run as module
     elif command == "sanity":
         from hpsearch.cli import sanity as module
+    elif command == "dashboard":
+        from hpsearch.cli import dashboard as module
     else:
         from hpsearch.cli import view as module
     return getattr(module, f"cmd_{command}")

@@ -79,6 +79,7 @@ def build_parser():
     _add_compare(sub)
     _add_views(sub)
     _add_sanity(sub)
+    _add_dashboard(sub)
     return parser
 
 
@@ -168,3 +169,39 @@ def _add_export(sub):
     export.add_argument("--name", help="study name (when the folder's database holds several)")
     export.add_argument("--optuna-name", metavar="NAME",
                         help="name of the new Optuna study (default: the hpsearch study's name)")
+    export.add_argument("--curves", type=_curves, default="all", metavar="WHICH",
+                        help="learning curves to export: all (default), none, or K for the K best configurations")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _curves(text):
+    from hpsearch.integration.optuna_trials import check_curves
+
+    try:
+        return check_curves(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number in [0, 65535], got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in [0, 65535], got {text!r}")
+    return value
+
+
+def _add_dashboard(sub):
+    dash = sub.add_parser("dashboard", help="watch a run live in optuna-dashboard (read-only)",
+                          description="Serve optuna-dashboard over a run folder (or a comparison folder: one "
+                          "study per strategy), read-only. It may start before the run and follows it, "
+                          "a resume included. Needs optuna-dashboard (pip install 'hpsearch[dashboard]').")
+    dash.add_argument("run_dir", metavar="RUN_DIR", help="a run or comparison folder, or a storage file")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: only this machine can connect)")
+    dash.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0: any free port)")
+    dash.add_argument("--curves", type=_curves, default="all", metavar="WHICH",
+                      help="learning curves shown: all (default), none, or K for the K best configurations "
+                           "(fewer load faster for thousands of trials)")

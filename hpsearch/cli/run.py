@@ -39,7 +39,7 @@ def _jobs(n_jobs):
 
 def _say_plan_head(sf, name, strategy):
     say(f"study {name!r} from {sf.path}: {strategy}, {sf.direction} {sf.metric}, seed {sf.seed}")
-    say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.items())}")
+    say(f"space: {', '.join(f'{k}={v!r}' for k, v in sf.space.nested().items())}")
 
 
 def cmd_run(args, argv):

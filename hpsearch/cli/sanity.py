@@ -136,7 +136,29 @@ def _lr_range(sf, data, config, out):
     say(_lr_text(check, advice, current))
     path = save_lr_range_plot(check, out / "lr_range.png", current=current)
     say(f"wrote: {path}")
+    say(f"wrote: {_save_lr_range(check, advice, current, out)}")
     return advice["ok"]
+
+
+def _save_lr_range(check, advice, current, out):
+    """The check's result as JSON in the run folder (``hpsearch dashboard`` shows it), written
+    atomically and never through a planted symbolic link (``safe_files``)."""
+    import json
+
+    from hpsearch.storage.runfolder import LR_RANGE
+    from hpsearch.storage.safe_files import write_text
+
+    def plain(value):
+        tolist = getattr(value, "tolist", None)
+        return tolist() if callable(tolist) else str(value)
+
+    result = {"optimizer": check.get("optimizer"), "iterations": check.get("iterations"),
+              "n_seeds": check.get("n_seeds"), "batch_size": check.get("batch_size"), "good": check.get("good"),
+              "best_lr": check.get("best_lr"), "suggested": check.get("suggested"), "table": check.get("table"),
+              "advice": {"line": advice["line"], "coverage": advice["coverage"], "warnings": advice["warnings"]},
+              "study_range": None if current is None or not getattr(current, "ordered", False)
+              else [float(current.low), float(current.high)]}
+    return write_text(out / LR_RANGE, json.dumps(result, indent=2, default=plain, allow_nan=True) + "\n", root=out)
 
 
 def _lr_text(check, advice, current):

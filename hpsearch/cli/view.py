@@ -101,7 +101,8 @@ def cmd_export(args, argv):
     db = open_database(args.run_dir)
     with Storage(db, readonly=True) as storage:
         name = pick_study(db, storage.study_names(), args.name)
-    exported = export_run(db, args.optuna, name=name, optuna_name=args.optuna_name)
+    exported = export_run(db, args.optuna, name=name, optuna_name=args.optuna_name, progress=not args.quiet,
+                          curves=args.curves)
     say(f"exported study {name!r} from {db} to {args.optuna} (Optuna study {exported!r})")
     say(f"open it with: optuna-dashboard {args.optuna}")
     return 0

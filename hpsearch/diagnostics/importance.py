@@ -9,7 +9,8 @@ for the share that groups explain by chance (omega squared,
 ``(SS_between - (g - 1) MS_within) / (SS_total + MS_within)``, floored at 0).
 The metric is clipped to its 5th-95th percentiles first, so a few huge losses
 cannot dominate the variance.
-The scores are normalised to sum to 1.
+The scores are normalised to sum to 1. A parameter that exists only in some branches of a
+conditional space is scored over the trials that have it (missing values form no group).
 
 This is a main-effect measure (like fANOVA's first-order terms, without a model):
 it tells which parameters a plot of two of them should show, not the
@@ -60,6 +61,11 @@ def _groups(dist, values, n_bins):
     return labels
 
 
+def _missing(value):
+    """True for a trial without the parameter (a branch it did not take): None or NaN."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _is_choice(dist):
     # Choice: unordered with a list of values (ScipyDistribution is unordered but has none)
     return dist is not None and not getattr(dist, "ordered", False) and hasattr(dist, "values")
@@ -67,7 +73,7 @@ def _is_choice(dist):
 
 def _all_numbers(values):
     return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-               for v in values)
+               for v in values if not _missing(v))
 
 
 def _omega_squared(y, labels):
@@ -134,7 +140,11 @@ def parameter_importance(space, trials_df, metric, direction="maximize"):
         n_bins = max(2, min(_MAX_BINS, int(round(math.sqrt(n)))))
         for name in names:
             values = list(ok[f"param_{name}"])
-            scores[name] = _omega_squared(clipped, _groups(space[name], values, n_bins))
+            labels = _groups(space[name], values, n_bins)
+            # a parameter of a branch is scored over the trials that have it, never with its
+            # missing values as one more group
+            labels[np.array([_missing(v) for v in values], dtype=bool)] = -1
+            scores[name] = _omega_squared(clipped, labels)
     total = sum(scores.values())
     if total <= 0:
         return {name: 1.0 / len(names) for name in names}

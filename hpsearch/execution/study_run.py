@@ -390,8 +390,16 @@ class StudyRun(RunContext):
         narrowing = self.strategy.narrowing_options()
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
-        return find_boundary_flags(space, [r["params"] for r in ok], [r["metrics"][self.metric] for r in ok],
-                                   self.direction, **options)
+        # each parameter is tested over the trials where it exists (its branch's), next to the
+        # parameters those trials share; without branches this is one call over every trial
+        flags = []
+        for names, sub, params, values in space.trials_by_context([r["params"] for r in ok],
+                                                                  [r["metrics"][self.metric] for r in ok]):
+            if params:
+                flags.extend(f for f in find_boundary_flags(sub, params, values, self.direction, **options)
+                             if f.param in names)
+        order = {name: i for i, name in enumerate(space)}
+        return sorted(flags, key=lambda f: order[f.param])  # space order; a parameter's low edge first
 
     def result(self, partial=False):
         """The :class:`~hpsearch.results.search_result.SearchResult` of the trials so far (``partial``: and

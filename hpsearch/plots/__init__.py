@@ -10,6 +10,7 @@ the ``save_*`` helpers write PNG files and return their paths.
   median over repeats with a quartile band, per strategy.
 - :func:`plot_run_progress`: one run's best value so far against the epochs it trained.
 - :func:`plot_slices`: the metric against each parameter, range edges and flags drawn.
+- :func:`plot_branches`: a space with branches: each branch's best and best so far.
 - :func:`plot_stages`: coarse-to-fine ranges per stage with their trials.
 - :func:`plot_learning_curves`: loss per iteration, train/validation accuracy per epoch.
 - :func:`plot_confirmation`: the confirmed candidates' fresh-seed values, mean and spread.
@@ -22,6 +23,7 @@ import importlib
 
 __all__ = [
     "plot_best_so_far",
+    "plot_branches",
     "plot_confirmation",
     "plot_learning_curves",
     "plot_random_vs_grid",
@@ -38,6 +40,7 @@ __all__ = [
 # where each public name lives (the module is imported the first time the name is used)
 _HOMES = {
     "plot_best_so_far": "progress",
+    "plot_branches": "branches",
     "plot_run_progress": "progress",
     "plot_confirmation": "confirm",
     "plot_learning_curves": "curves",

@@ -290,7 +290,10 @@ def last_per_configuration(trials):
     params = [c for c in trials.columns if c.startswith("param_")]
     if not params:
         return trials
-    key = trials[params].astype(str).agg("|".join, axis=1)
+    # repr of each value: a parameter a trial lacks (a branch it did not take) is None or NaN,
+    # which astype(str) would keep as a missing value
+    key = pd.Series(["|".join(map(repr, row)) for row in trials[params].itertuples(index=False)],
+                    index=trials.index, dtype=object)
     budget = pd.to_numeric(trials["budget"], errors="coerce").fillna(-1)
     order = trials.assign(_key=key, _budget=budget).sort_values(["_budget", "number"], kind="stable")
     keep = order.drop_duplicates("_key", keep="last").index

@@ -30,6 +30,18 @@ def important_params(space, trials, metric, direction):
     return ranked[:2]
 
 
+def shared_space(space):
+    """The parameters every trial has, a branch parameter excepted: the layout picture draws two
+    parameters over all of the stage's trials, and a grid over the branches is the union of
+    per-branch grids, not a product the picture could show. None when no parameter is left."""
+    if not getattr(space, "is_conditional", False):
+        return space
+    from hpsearch.space import Space
+
+    shared = {n: d for n, d in space.contexts()[0][1].items() if n not in space.branches}
+    return Space(shared) if shared else None
+
+
 def layout_possible(space):
     """Grid and random designs need >= 2 searched parameters, none a scipy.stats distribution;
     and the picture says something only with a numeric one (over choices alone, grid and
@@ -71,7 +83,7 @@ def _layout_figure(result, stages):
     from hpsearch.plots.layout import plot_random_vs_grid
     from hpsearch.space import Space
 
-    space, first_stage = stages[0].space, stages[0]
+    space, first_stage = shared_space(stages[0].space), stages[0]
     first = result.trials[result.trials["stage"] == first_stage.index]
     params = important_params(space, first, result.metric, result.direction)
     n_trials = max(1, int(first_stage.n_trials or len(first) or 1))
@@ -101,8 +113,9 @@ def save_run_plots(result, out_dir, dpi=DPI):
     stages over different spaces (coarse-to-fine; not the rungs of successive halving), ``layout.png`` (the run's first stage against a grid of the same budget
     that did not run, or against random search when the first stage was that grid, over the two
     parameters that matter most) when the space allows both designs (at least two searched
-    parameters, one of them numeric, and no scipy.stats distribution), and ``confirm.png`` when
-    the run confirmed its top candidates.
+    parameters, one of them numeric, and no scipy.stats distribution), ``confirm.png`` when
+    the run confirmed its top candidates, and ``branches.png`` (each branch's best and best so
+    far, :func:`~hpsearch.plots.branches.plot_branches`) when the space has branches.
 
     Args:
         result: a :class:`~hpsearch.results.search_result.SearchResult`.
@@ -112,6 +125,7 @@ def save_run_plots(result, out_dir, dpi=DPI):
     Returns:
         list of :class:`pathlib.Path`, in the order above.
     """
+    from hpsearch.plots.branches import branch_parameters, plot_branches
     from hpsearch.plots.confirm import plot_confirmation
     from hpsearch.plots.curves import plot_learning_curves
     from hpsearch.plots.progress import plot_run_progress
@@ -129,10 +143,12 @@ def save_run_plots(result, out_dir, dpi=DPI):
     # same space (the rungs of successive halving and Hyperband; progress.png shows those)
     if len(stages) > 1 and any(s.space != stages[0].space for s in stages):
         paths.append(save_figure(plot_stages(result), out / "stages.png", dpi))
-    if stages and layout_possible(stages[0].space):
+    if stages and layout_possible(shared_space(stages[0].space)):
         paths.append(save_figure(_layout_figure(result, stages), out / "layout.png", dpi))
     if getattr(result, "confirmation", None) is not None:
         paths.append(save_figure(plot_confirmation(result), out / "confirm.png", dpi))
+    if len(result.trials) and branch_parameters(result):
+        paths.append(save_figure(plot_branches(result), out / "branches.png", dpi))
     return paths
 
 

@@ -1,6 +1,7 @@
 """Slices: the metric against each parameter, one panel per parameter.
 
-Each panel shows every ``"ok"`` trial (coloured by stage for coarse-to-fine), the
+Each panel shows every ``"ok"`` trial that has the parameter (a parameter of a branch only
+over that branch's trials; the title says how many) (coloured by stage for coarse-to-fine), the
 edges of the range each stage searched (the last stage's range shaded), the best
 trial as a star, and trials that diverged or failed as grey crosses along the
 bottom. A parameter with a boundary flag gets its edge drawn in red, an arrow
@@ -20,6 +21,11 @@ from hpsearch.plots._style import (BEST_COLOR, EDGE_COLOR, FLAG_COLOR, OLD_EDGE_
 from hpsearch.plots.metric_axis import draw_outside, metric_range
 
 __all__ = ["plot_slices", "result_params"]
+
+
+def _missing(value):
+    """True where a trial lacks the parameter (a branch it did not take): None or NaN."""
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _stage_spaces(result):
@@ -125,6 +131,10 @@ def _panel(ax, name, dists, result, shown, colours, flags, rng, size):
     metric = result.metric
     col = f"param_{name}"
     ax.set_gid(f"slice-{name}")
+    # a parameter of a branch is drawn over the trials that have it, never at a made-up value
+    present = np.array([not _missing(v) for v in shown[col]], dtype=bool)
+    n_shown = len(shown)
+    shown = shown[present]
     choice, log, labels, pos = _positions(name, dists, result)
     if log:
         set_log_axis(ax, "x", *_span(dists))
@@ -163,6 +173,8 @@ def _panel(ax, name, dists, result, shown, colours, flags, rng, size):
         advice = advice[len(name) + 2:] if advice.startswith(f"{name}: ") else advice
         ax.set_title(f"{name}: flagged at the {flags[0].edge} edge\n{wrap(advice, 56)}",
                      color=FLAG_COLOR, fontsize=8.5, gid="flag-suggestion")
+    elif len(shown) < n_shown:
+        ax.set_title(f"{name} (in {len(shown)} of {n_shown} trials)", fontsize=11)
     else:
         ax.set_title(name, fontsize=11)
 

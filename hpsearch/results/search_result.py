@@ -203,7 +203,7 @@ class SearchResult:
             metric=spec["metric"],
             direction=spec["direction"],
             name=name,
-            param_names=list(spec.get("space", {})),
+            param_names=_space_names(spec.get("space", {})),
             stages=[_stage_record(d) for d in storage.load_stages(study_id)],
             boundary=storage.load_flags(study_id),
             select=select,
@@ -272,3 +272,14 @@ class SearchResult:
         from hpsearch.results.summary import summarize
 
         return summarize(self, top)
+
+
+def _space_names(space_dict):
+    """Every parameter name of a stored space, in space order (a branch's parameters after its
+    branch parameter); the top-level names when the space does not rebuild (a scipy.stats one)."""
+    from hpsearch.space import Space
+
+    try:
+        return list(Space.from_dict(space_dict).names)
+    except (ValueError, TypeError):
+        return list(space_dict)

@@ -1,6 +1,8 @@
 """The text report of a result: what ``run`` and ``show`` print, from plain records (no pandas)."""
 import math
 
+from hpsearch.records import branch_bests
+
 __all__ = ["summarize", "text_table"]
 
 
@@ -26,6 +28,7 @@ def summarize(result, top=10):
              f"({counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed); "
              f"{result.direction} {result.metric}"]
     lines += _best_lines(result, top)
+    lines += _branch_lines(result)
     lines += _stage_lines(result)
     if result.boundary:
         lines.append("boundary flags (the good trials crowd toward the edge of a range; widen it):")
@@ -49,6 +52,40 @@ def _best_lines(result, top):
     rows = [[r["number"], r["stage"], r["metrics"][result.metric]] + [r["params"].get(n) for n in result.param_names]
             + [r.get("budget")] for r in records]
     lines.append(text_table(headers, rows))
+    return lines
+
+
+def _branches(result):
+    """``{branch parameter: branch names}`` of the space the result searched first (empty without)."""
+    spaces = [st.space for st in result.stages if hasattr(st.space, "branches")]
+    return dict(spaces[0].branches) if spaces else {}
+
+
+def _branch_lines(result):
+    """Each branch's best (at the highest budget that branch reached), best branch first."""
+    lines = []
+    for name in _branches(result):
+        bests = branch_bests(result.records, result.metric, result.direction, name)
+        if len(bests) < 2:
+            continue
+        lines.append(f"best {result.metric} per {name} (each at the highest budget it reached):")
+        lines.extend(f"  {r['params'][name]}: {r['metrics'][result.metric]:.4f} (trial {r['number']}, budget "
+                     f"{r['budget']})" for r in bests)
+    return lines
+
+
+def _branch_winner_lines(result, report):
+    """Which branch won the confirmation, and by how much over the next branch's best candidate."""
+    sign = -1.0 if result.direction == "maximize" else 1.0
+    ranked = sorted((c for c in report.candidates if c["ok"]), key=lambda c: (sign * c["mean"], c["candidate"]))
+    lines = []
+    for name in _branches(result):
+        first = ranked[0]["params"].get(name)
+        other = next((c for c in ranked[1:] if c["params"].get(name) not in (None, first)), None)
+        if first is None or other is None:
+            continue
+        lines.append(f"{name}: {first} won, by {abs(ranked[0]['mean'] - other['mean']):.4f} {result.metric} over "
+                     f"{other['params'][name]} (means over fresh seeds)")
     return lines
 
 
@@ -100,7 +137,11 @@ def _confirmation_lines(result):
     if report is None:
         return []
     runs = result.confirm_records
-    lines = [f"confirmed: the top {len(report.candidates)} configurations trained again with "
+    per_branch = [n for n in _branches(result) if len(report.candidates) > 1 and
+                  len({repr(c["params"].get(n)) for c in report.candidates}) == len(report.candidates)]
+    what = f"the best configuration of each of the top {len(report.candidates)} {per_branch[0]} branches" \
+        if per_branch else f"the top {len(report.candidates)} configurations"
+    lines = [f"confirmed: {what} trained again with "
              f"{len(runs) // max(1, len(report.candidates))} fresh seeds at budget {runs[0]['budget']}:"]
     headers = ["candidate", "trial", "mean", "std", "runs"] + list(result.param_names)
     rows = [[c["candidate"], c["confirms"], c["mean"], c["std"], c["ok"]] + [c["params"].get(n) for n in result.param_names]
@@ -115,6 +156,7 @@ def _confirmation_lines(result):
     if report.within_noise is not None:
         p = "" if report.pvalue is None else f", Welch's t-test p = {report.pvalue:.2g}"
         lines.append(f"  its lead over the runner-up is {'within' if report.within_noise else 'beyond'} noise{p}")
+        lines += _branch_winner_lines(result, report)
     if result.test_metrics:
         lines.append(_test_line(result.test_metrics))
     return lines

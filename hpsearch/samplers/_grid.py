@@ -57,7 +57,40 @@ class GridSampler(PlannedSampler):
         return self._begin(space, n_trials, None)  # seed-independent by design
 
     def _size(self, space, n_trials):
+        if space.is_conditional:
+            return sum(size for _, size in self.branch_shares(space, n_trials))
         return math.prod(len(values) for values in self.axes(space, n_trials).values())
+
+    def branch_shares(self, space, n_trials):
+        """How a space with branches splits the grid: ``[(choice, size)]``, one per combination of
+        branches (``choice`` as in :meth:`Space.alternatives`), each grid planned on an equal
+        share ``floor(n_trials / m)`` of the budget; ``[({}, size)]`` without branches.
+
+        Raises:
+            ValueError: fewer trials than combinations of branches, or as :meth:`axes`.
+        """
+        return [(choice, math.prod(len(v) for v in axes.values()))
+                for choice, axes in self._branch_axes(space, n_trials)]
+
+    def _branch_axes(self, space, n_trials):
+        if not space.is_conditional:
+            return [({}, self.axes(space, n_trials))]
+        self._check_points(space)
+        alternatives = space.alternatives()
+        share = None if n_trials is None else n_trials // len(alternatives)
+        if share == 0:
+            shown = "; ".join(", ".join(f"{k}={v}" for k, v in choice.items()) for choice, _ in alternatives)
+            raise ValueError(f"n_trials={n_trials} is fewer than the grid's {len(alternatives)} combinations of "
+                             f"branches ({shown}); give at least {len(alternatives)}")
+        out = []
+        for choice, sub in alternatives:
+            part = GridSampler({name: k for name, k in self.points.items() if name in sub})
+            try:
+                out.append((choice, part.axes(sub, share)))
+            except ValueError as exc:
+                where = ", ".join(f"{k}={v!r}" for k, v in choice.items())
+                raise ValueError(f"branch {where} (a share of {share} trials): {exc}") from None
+        return out
 
     @staticmethod
     def _point(names_values):
@@ -65,25 +98,19 @@ class GridSampler(PlannedSampler):
         return {name: copy.deepcopy(v) if isinstance(v, (list, dict)) else v for name, v in names_values}
 
     def _plan(self, space, n_trials, rng):
-        axes = self.axes(space, n_trials)
-        return (self._point(nv) for nv in
+        return (self._point(nv) for _, axes in self._branch_axes(space, n_trials) for nv in
                 itertools.product(*([(name, v) for v in values] for name, values in axes.items())))
 
     def axes(self, space, n_trials):
-        """The values tried for each parameter: ``{name: list}`` in space order.
+        """The values tried for each parameter: ``{name: list}`` in space order (of a space
+        without branches; see :meth:`branch_shares` for one with).
 
         Args:
             space: a :class:`~hpsearch.space.Space`.
             n_trials: the trial budget B (or None when ``points`` covers every numeric parameter).
         """
         reject_scipy(space, "grid")
-        for name in self.points:
-            if name not in space:
-                raise ValueError(f"GridSampler points name unknown parameter {name!r}; expected one of "
-                                 f"{', '.join(space)}")
-            if not space[name].ordered:
-                raise ValueError(f"GridSampler points give {name!r} a number of values, but it is a "
-                                 f"{type(space[name]).__name__}: only numeric ranges take one")
+        self._check_points(space)
         fixed_size = 1
         counts = {}
         for name, dist in space.items():
@@ -125,6 +152,15 @@ class GridSampler(PlannedSampler):
             else:
                 axes[name] = dist.grid(counts[name])
         return axes
+
+    def _check_points(self, space):
+        for name in self.points:
+            if name not in space:
+                raise ValueError(f"GridSampler points name unknown parameter {name!r}; expected one of "
+                                 f"{', '.join(space)}")
+            if not space[name].ordered:
+                raise ValueError(f"GridSampler points give {name!r} a number of values, but it is a "
+                                 f"{type(space[name]).__name__}: only numeric ranges take one")
 
     def __repr__(self):
         return f"GridSampler(points={self.points!r})" if self.points else "GridSampler()"

@@ -21,8 +21,16 @@ The space maps onto Optuna's distributions once per stage:
                    distinct str/int/float/bool/None, else their indices (lists,
                    dicts, ``[1, True]``), mapped back to the values in the params
 ``Fixed``          not asked; added to every params dict
+``Branch``         define-by-run: the branch parameter is a ``CategoricalDistribution``
+                   suggested first, then only the chosen branch's parameters
 scipy.stats        ValueError: Optuna cannot sample it
 =================  ==============================================================
+
+A space with branches is asked define-by-run (``trial.suggest_*`` in space order, skipping the
+branches not taken), exactly as an Optuna user writes ``if optimizer == "adam": ...``. TPE
+models each parameter over the trials that have it; CMA-ES, QMC and GP model only the
+parameters every trial has (Optuna's intersection search space: the shared ones such as
+``lr``), and draw the branch parameter and each branch's own parameters at random.
 """
 import importlib.util
 import inspect
@@ -35,7 +43,7 @@ from optuna.trial import TrialState
 
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import HpsearchError
-from hpsearch.samplers.optuna_convert import PLAIN, quiet_optuna, to_optuna_distribution
+from hpsearch.samplers.optuna_convert import PLAIN, quiet_optuna, suggest, to_optuna_distribution
 from hpsearch.samplers._base import BaseSampler, check_start_args, reject_scipy
 
 __all__ = ["OptunaSampler", "make_optuna_sampler", "OPTUNA_SAMPLERS"]
@@ -178,8 +186,12 @@ class OptunaSampler(BaseSampler):
         self._asked = {}  # stage index -> optuna Trial not told yet
         choices = [n for n in space.dims if isinstance(space[n], Choice)]
         if choices and self._cls.__name__ in _INDEPENDENT_CHOICES:
+            # CMA-ES and QMC model only the parameters every trial has (Optuna's intersection
+            # search space); a branch's own parameters are drawn at random like the Choices
+            branched = [n for n in space.dims if n in space.conditions]
+            also = f" and the branches' parameters {', '.join(branched)}" if branched else ""
             warnings.warn(f"the {self.name or self._cls.__name__} sampler draws Choice parameters "
-                          f"{', '.join(choices)} at random, independently of its model", UserWarning,
+                          f"{', '.join(choices)}{also} at random, independently of its model", UserWarning,
                           stacklevel=2)
         return n_trials
 
@@ -201,11 +213,30 @@ class OptunaSampler(BaseSampler):
         out = []
         with quiet_optuna():
             for _ in range(n):
-                trial = self._study.ask(self._distributions)
+                if self._space.is_conditional:
+                    trial = self._study.ask()
+                    params = self._ask_by_run(trial)
+                else:
+                    trial = self._study.ask(self._distributions)
+                    params = self._decode(trial.params)
                 self._asked[self._next] = trial
                 self._next += 1
-                out.append(self._decode(trial.params))
+                out.append(params)
         return out
+
+    def _ask_by_run(self, trial):
+        """Define-by-run, as an Optuna user writes ``if optimizer == "adam": suggest beta1``: in
+        space order, only the parameters of the branches taken so far."""
+        params = {}
+        for name, dist in self._space.items():
+            if not self._space.is_active(name, params):
+                continue
+            if isinstance(dist, Fixed):
+                params[name] = dist.value
+            else:
+                optuna_dist, decode = self._encoded[name]
+                params[name] = decode(suggest(trial, name, optuna_dist))
+        return params
 
     def _decode(self, optuna_params):
         params = {}

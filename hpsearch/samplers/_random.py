@@ -8,12 +8,15 @@ class RandomSampler(PlannedSampler):
     distributions through their own ``rvs``.
 
     Trials are drawn one after another from ``numpy.random.default_rng(seed)``, so the first
-    ``n`` trials of a seed do not change when ``n_trials`` grows.
+    ``n`` trials of a seed do not change when ``n_trials`` grows. In a space with branches each
+    branch is equally likely and a trial holds only its branch's parameters.
     """
 
     def _plan(self, space, n_trials, rng):
         for _ in range(n_trials):
-            yield {name: dist.sample(rng) for name, dist in space.items()}
+            # every parameter is drawn, then the branches not taken are dropped: each trial uses
+            # the same draws from the stream whichever branch it takes
+            yield space.active({name: dist.sample(rng) for name, dist in space.items()})
 
     def __repr__(self):
         return "RandomSampler()"

@@ -9,7 +9,9 @@ class SobolSampler(PlannedSampler):
 
     Points are drawn in a power of two (where Sobol's balance properties hold) and the
     first ``n_trials`` are kept: for a seed, the first ``n`` trials do not change when
-    ``n_trials`` grows.
+    ``n_trials`` grows. In a space with branches, a branch parameter's coordinate picks the
+    branch and the other coordinates give the parameters (those of the branches not taken are
+    unused), so the branches are balanced as any Choice is.
 
     Args:
         scramble: Owen scrambling plus a digital shift (True, the default, seeded), or the

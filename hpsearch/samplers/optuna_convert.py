@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from hpsearch.distributions import Choice, IntLogUniform, IntUniform, LogUniform, Uniform
 
-__all__ = ["quiet_optuna", "raw_choices", "to_optuna_distribution", "PLAIN"]
+__all__ = ["quiet_optuna", "raw_choices", "to_optuna_distribution", "suggest", "PLAIN"]
 
 #: Values Optuna's CategoricalDistribution holds as themselves.
 PLAIN = (str, int, float, bool, type(None))
@@ -71,3 +71,13 @@ def to_optuna_distribution(name, dist):
         return CategoricalDistribution(list(range(len(values)))), lambda i: copy.deepcopy(values[i])
     raise ValueError(f"parameter {name!r}: Optuna samplers cannot sample {dist!r}; use LogUniform, "
                      f"Uniform, IntUniform, IntLogUniform, Choice or Fixed, or the random sampler")
+
+
+def suggest(trial, name, distribution):
+    """``trial.suggest_*`` for an Optuna ``distribution`` (define-by-run, for spaces with branches:
+    a trial is asked only for the parameters of the branches it takes)."""
+    if isinstance(distribution, FloatDistribution):
+        return trial.suggest_float(name, distribution.low, distribution.high, log=distribution.log)
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(name, distribution.low, distribution.high, log=distribution.log)
+    return trial.suggest_categorical(name, distribution.choices)

@@ -166,8 +166,15 @@ class Database:
                 raise
 
     def _uris(self):
-        """The ways to open the file: read-write, or read-only (immutable, which writes nothing,
-        when no write-ahead log is pending; else SQLite's read-only mode first)."""
+        """The ways to open the file: read-write, or read-only.
+
+        Read-only opens in SQLite's ``mode=ro`` first, which takes part in the writer's locking
+        and shared-memory index, so a viewer opened before a run (or before a resume) sees every
+        later commit. ``immutable=1`` promises SQLite that nobody changes the file, so it is only
+        the fallback for when ``mode=ro`` cannot open at all: a read-only mount or a folder you may
+        not write, where SQLite cannot create the shared-memory file a WAL database needs and no
+        writer is running either.
+        """
         if self.path is None:
             return [":memory:"]
         if not self.readonly:
@@ -175,8 +182,7 @@ class Database:
         from urllib.parse import quote
 
         base = "file:" + quote(str(self.path.resolve()))
-        pending = self.path.with_name(self.path.name + "-wal").exists()
-        return [base + "?mode=ro", base + "?immutable=1"] if pending else [base + "?immutable=1"]
+        return [base + "?mode=ro", base + "?immutable=1"]
 
     def _connect(self, target):
         try:
@@ -353,6 +359,12 @@ class Database:
         except (TypeError, ValueError):
             # SQLite checks its pages, not our JSON; damage inside a value surfaces here
             raise self._not_ours(f"the file is damaged (unreadable {what})") from None
+
+    def data_version(self):
+        """SQLite's ``PRAGMA data_version``: changes whenever another connection commits, so a
+        viewer can tell in microseconds that nothing was written since its last look."""
+        with self._guard("read"):
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self):
         """Checkpoint the write-ahead log into the file (writable databases) and close (idempotent).

@@ -28,7 +28,8 @@ from hpsearch.errors import HpsearchError
 from hpsearch.storage import safe_files
 
 __all__ = ["RUNS", "DB_NAME", "COMPARE_DB", "TRIALS_CSV", "RUN_INFO", "CONFIRMATION_CSV", "COMPARISON_CSV",
-           "CHECKPOINTS", "SQLITE_SIDE_FILES", "RunFolder", "open_database", "pick_study", "checkpoint_dir"]
+           "CHECKPOINTS", "LR_RANGE", "SQLITE_SIDE_FILES", "RunFolder", "open_database", "pick_study",
+           "checkpoint_dir"]
 
 RUNS = Path("runs")
 DB_NAME = "study.db"
@@ -38,10 +39,12 @@ RUN_INFO = "run.json"
 CONFIRMATION_CSV = "confirmation.csv"
 COMPARISON_CSV = "comparison.csv"
 CHECKPOINTS = "checkpoints"
+#: the learning-rate range check's result, written by ``hpsearch sanity`` (shown by the dashboard)
+LR_RANGE = "lr_range.json"
 #: the files SQLite keeps beside a database (the write-ahead log, its index, a rollback journal)
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 #: the entries of a run folder hpsearch writes, reads or removes (plots: every ``*.png``)
-_OWN = (DB_NAME, COMPARE_DB, TRIALS_CSV, RUN_INFO, CONFIRMATION_CSV, COMPARISON_CSV, CHECKPOINTS) + tuple(
+_OWN = (DB_NAME, COMPARE_DB, TRIALS_CSV, RUN_INFO, CONFIRMATION_CSV, COMPARISON_CSV, CHECKPOINTS, LR_RANGE) + tuple(
     db + side for db in (DB_NAME, COMPARE_DB) for side in SQLITE_SIDE_FILES)
 
 

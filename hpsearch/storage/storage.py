@@ -291,26 +291,47 @@ class Storage(Database):
         With ``curves=False`` the (possibly large) learning curves are not read and
         "curve" is absent.
         """
-        columns = ", ".join(f'"{c}"' for c in _TRIAL_COLUMNS) + ", params, metrics, extra"
-        if curves:
-            columns += ", curve"
         with self._guard("read trials"):
-            rows = self._conn.execute(f"SELECT {columns} FROM trials WHERE study_id = ? ORDER BY number",
-                                      (study_id,)).fetchall()
+            rows = self._conn.execute(f"SELECT {self._trial_columns(curves)} FROM trials WHERE study_id = ?"
+                                      " ORDER BY number", (study_id,)).fetchall()
+        return [self._record(row, curves) for row in rows]
+
+    def trials_since(self, study_id, row=0, curves=True):
+        """The trials stored since an earlier look, for a viewer that follows a run.
+
+        Args:
+            study_id: the study.
+            row: the ``row`` this method returned last time (0 the first time).
+            curves: read the learning curves too.
+
+        Returns:
+            ``(records, row)``: the records of the rows added after ``row``, in the order they
+            were first stored, and the new ``row`` to pass next time. A row replaced in place (a
+            failed trial run again) keeps its position and is not returned: compare
+            :meth:`count_trials` by status to notice it.
+        """
+        with self._guard("read trials"):
+            rows = self._conn.execute(f"SELECT id, {self._trial_columns(curves)} FROM trials"
+                                      " WHERE study_id = ? AND id > ? ORDER BY id", (study_id, row)).fetchall()
+        return [self._record(r[1:], curves) for r in rows], max([row] + [r[0] for r in rows])
+
+    @staticmethod
+    def _trial_columns(curves):
+        columns = ", ".join(f'"{c}"' for c in _TRIAL_COLUMNS) + ", params, metrics, extra"
+        return columns + ", curve" if curves else columns
+
+    def _record(self, row, curves):
         n = len(_TRIAL_COLUMNS)
-        trials = []
-        for row in rows:
-            plain = dict(zip(_TRIAL_COLUMNS, row))
-            what = f"record of trial {plain['number']}"
-            record = {"number": plain["number"], "stage": plain["stage"], "status": plain["status"],
-                      "params": self._loads(row[n], what), "metrics": self._loads(row[n + 1], what)}
-            record.update((k, plain[k]) for k in _TRIAL_COLUMNS[3:])
-            if curves:
-                record["curve"] = self._loads(row[n + 3], what)
-            if row[n + 2]:
-                record.update(self._loads(row[n + 2], what))
-            trials.append(record)
-        return trials
+        plain = dict(zip(_TRIAL_COLUMNS, row))
+        what = f"record of trial {plain['number']}"
+        record = {"number": plain["number"], "stage": plain["stage"], "status": plain["status"],
+                  "params": self._loads(row[n], what), "metrics": self._loads(row[n + 1], what)}
+        record.update((k, plain[k]) for k in _TRIAL_COLUMNS[3:])
+        if curves:
+            record["curve"] = self._loads(row[n + 3], what)
+        if row[n + 2]:
+            record.update(self._loads(row[n + 2], what))
+        return record
 
     def completed_numbers(self, study_id, include_failed=True):
         """Numbers of the stored trials (failed ones only if ``include_failed``), as a set."""
@@ -318,10 +339,13 @@ class Storage(Database):
         with self._guard("read trials"):
             return {r[0] for r in self._conn.execute(sql, (study_id,))}
 
-    def count_trials(self, study_id):
-        """How many trials of the study are stored."""
+    def count_trials(self, study_id, status=None):
+        """How many trials of the study are stored (with ``status`` only, if given)."""
+        sql, args = "SELECT COUNT(*) FROM trials WHERE study_id = ?", (study_id,)
+        if status is not None:
+            sql, args = sql + " AND status = ?", (study_id, status)
         with self._guard("read trials"):
-            return self._conn.execute("SELECT COUNT(*) FROM trials WHERE study_id = ?", (study_id,)).fetchone()[0]
+            return self._conn.execute(sql, args).fetchone()[0]
 
     # ---------------------------------------------------------------- flags
     def save_flags(self, study_id, flags):

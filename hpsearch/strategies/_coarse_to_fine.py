@@ -3,7 +3,9 @@
 A single stage is plain random / grid / Sobol / Optuna search, so :meth:`Study.optimize`
 is coarse-to-fine with one stage. After stage k, every numeric range shrinks to the
 span of stage k's top trials (or moves outward past an edge the best trials sit on),
-see :func:`hpsearch.strategies.narrowing.narrow_space`.
+see :func:`hpsearch.strategies.narrowing.narrow_space`. A space with branches narrows each
+parameter over the trials that have it and may drop a clearly worse branch, with a warning
+(:mod:`hpsearch.strategies.branch_narrowing`).
 """
 import math
 import warnings
@@ -115,6 +117,12 @@ class CoarseToFine(Strategy):
         for stage, asked, sampler in zip(planned, self.stages, self.samplers):
             extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
             steps.append(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, {sampler!r}")
+            shares = getattr(sampler, "branch_shares", None)   # a sampler's optional extra, not the strategy's
+            if stage.index == 0 and getattr(stage.space, "is_conditional", False) and callable(shares):
+                # a grid over branches: an equal share of the budget per combination of branches
+                steps.append("    grid per branch (an equal share each): " + ", ".join(
+                    f"{', '.join(f'{k}={v}' for k, v in choice.items())}: {n}"
+                    for choice, n in shares(stage.space, asked.n_trials)))
         return PlanDescription(tuple(steps), f"{sum(s.n_trials for s in planned)} trials, "
                                              f"{sum(s.epochs for s in planned)} epochs")
 
@@ -181,9 +189,19 @@ class CoarseToFine(Strategy):
                           f"same space", RuntimeWarning, stacklevel=2)
             return space
         n = self.narrowing
-        return narrow_space(space, [r["params"] for r in ok], [r["metrics"][ctx.metric] for r in ok],
-                            ctx.direction, top_fraction=n.top_fraction, min_top=n.min_top, margin=n.margin,
-                            move_edges=n.move_edges)
+        options = dict(top_fraction=n.top_fraction, min_top=n.min_top, margin=n.margin, move_edges=n.move_edges)
+        params, values = [r["params"] for r in ok], [r["metrics"][ctx.metric] for r in ok]
+        if not space.is_conditional:
+            return narrow_space(space, params, values, ctx.direction, **options)
+        from hpsearch.strategies.branch_narrowing import narrow_branches
+
+        narrowed, dropped = narrow_branches(space, params, values, ctx.direction, **options)
+        for name, worse in dropped.items():
+            shown = ", ".join(f"{name}={b!r} (p={p:.1g})" for b, p in worse)
+            warnings.warn(f"study {ctx.name!r}: stage {k + 1} drops {shown}: none of stage {k}'s top trials took "
+                          f"it and its trials scored worse than the other branches' (one-sided Mann-Whitney test)",
+                          UserWarning, stacklevel=2)
+        return narrowed
 
 
 def _adaptive(sampler):

@@ -210,12 +210,12 @@ class _Halving(Strategy):
     name = None
 
     def __init__(self, min_budget, max_budget, eta, total_budget, sampler, batch_size, lead=False):
-        from hpsearch.samplers import get_sampler
+        from hpsearch.samplers import for_budgets
 
         self.brackets = plan_brackets(self.name, min_budget, max_budget, eta, total_budget, lead)
         self.min_budget, self.max_budget, self.eta = int(min_budget), int(max_budget), int(eta)
         self.total_budget = None if total_budget is None else int(total_budget)
-        self.sampler = get_sampler(sampler)
+        self.sampler = for_budgets(sampler, self.name)
         self.batch_size = None if batch_size is None else positive_int(batch_size, "batch_size")
 
     def total_epochs(self):
@@ -252,9 +252,9 @@ class _Halving(Strategy):
         # each bracket's rungs have fixed stage indexes, whenever they run
         stages = [sum(len(b.budgets) for b in self.brackets[:k]) for k in range(len(self.brackets))]
         told = 0   # configurations asked so far: the sampler's index of the next one
-        if is_adaptive(self.sampler):
-            # an adaptive sampler proposes a bracket's configurations from the brackets before it:
-            # they run one after another
+        if is_adaptive(self.sampler) or self._per_budget:
+            # an adaptive sampler proposes a bracket's configurations from the brackets before it
+            # (and one that models each budget is told in rung order): they run one after another
             for bracket, stage in zip(self.brackets, stages):
                 configs = self._ask(bracket.n_configs)
                 yield from self._bracket(ctx, bracket, stage, configs, told)
@@ -289,7 +289,7 @@ class _Halving(Strategy):
             promoted = [entry for entry in ranked[:keep] if entry[2]["status"] == "ok"]
             stopped = [entry for entry in ranked if entry not in promoted]
             ctx.release([record["number"] for _, _, record in stopped])
-            self._tell(ctx, first_config, stopped)
+            self._tell(ctx, first_config, ranked if self._per_budget else stopped, budget)
             alive = promoted
             if not alive:
                 break
@@ -313,11 +313,22 @@ class _Halving(Strategy):
 
         return sorted(entries, key=lambda entry: rank_key(entry[2], ctx.metric, ctx.direction))
 
-    def _tell(self, ctx, first_config, stopped):
-        """Tell the sampler how the configurations that stop here ended (in config order)."""
-        for i, params, record in sorted(stopped, key=lambda e: e[0]):
+    @property
+    def _per_budget(self):
+        from hpsearch.samplers import is_multi_fidelity
+
+        return is_multi_fidelity(self.sampler)
+
+    def _tell(self, ctx, first_config, entries, budget):
+        """Tell the sampler the rung's results (in config order): a sampler that models each
+        budget gets every result with its budget; any other, once per configuration, the
+        result where it stopped."""
+        for i, params, record in sorted(entries, key=lambda e: e[0]):
             value = record["metrics"].get(ctx.metric) if record["status"] == "ok" else None
-            self.sampler.tell(first_config + i, params, value)
+            if self._per_budget:
+                self.sampler.tell(first_config + i, params, value, budget=budget)
+            else:
+                self.sampler.tell(first_config + i, params, value)
 
     def boundary_trials(self, records, stages, metric, direction):
         """The budget level with the most ok trials (where the most configurations compete on

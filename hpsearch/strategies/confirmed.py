@@ -17,7 +17,7 @@ import numpy as np
 
 from hpsearch import seeding
 from hpsearch.checks import positive_int
-from hpsearch.records import top_configurations
+from hpsearch.records import branch_bests, top_configurations
 from hpsearch.strategies import PlanDescription, Strategy
 
 __all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "confirmation_report", "welch_pvalue"]
@@ -32,19 +32,28 @@ class Confirmation:
         seeds: fresh seeds per configuration (positive int; 2 or more to see a spread).
         test: evaluate the confirmed winner once on the test set (when the objective takes
             ``final=True``).
+        per_branch: the name of a branch parameter (e.g. ``"optimizer"``) to confirm the best
+            configuration of each of the ``top`` best branches instead of the ``top`` best
+            configurations, so the winner's lead is over the runner-up *branch*; None (default).
     """
 
     top: int = 3
     seeds: int = 5
     test: bool = True
+    per_branch: str = None
 
     def __post_init__(self):
         positive_int(self.top, "confirm top")
         positive_int(self.seeds, "confirm seeds")
         object.__setattr__(self, "test", bool(self.test))
+        if self.per_branch is not None and (not isinstance(self.per_branch, str) or not self.per_branch):
+            raise ValueError(f"confirm per_branch must be the name of a branch parameter, got {self.per_branch!r}")
 
     def to_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        if d["per_branch"] is None:  # stored specs from before per_branch stay equal
+            del d["per_branch"]
+        return d
 
 
 class Confirmed(Strategy):
@@ -73,7 +82,9 @@ class Confirmed(Strategy):
         inner, c = self.strategy.describe(planned), self.confirmation
         budget = max((s.budget for s in planned), default=0)
         tested = "; then the winner is evaluated on the test set once" if c.test else ""
-        line = (f"then confirm: the top {c.top} trained again with {c.seeds} fresh seeds at budget {budget} "
+        what = f"the top {c.top}" if c.per_branch is None else \
+            f"the best configuration of each of the top {c.top} {c.per_branch} branches"
+        line = (f"then confirm: {what} trained again with {c.seeds} fresh seeds at budget {budget} "
                 f"({c.top * c.seeds * budget} epochs){tested}")
         return PlanDescription(inner.steps, inner.total, inner.after + (line,))
 
@@ -100,11 +111,17 @@ class Confirmed(Strategy):
         yield from self._confirm(ctx, searched)
 
     def _confirm(self, ctx, searched):
-        candidates = top_configurations(searched, ctx.metric, ctx.direction, self.confirmation.top)
+        name, top = self.confirmation.per_branch, self.confirmation.top
+        if name is None:
+            candidates = top_configurations(searched, ctx.metric, ctx.direction, top)
+        else:
+            candidates = branch_bests(searched, ctx.metric, ctx.direction, name)[:top]
         if not candidates:
             return
         stage = 1 + max(r["stage"] for r in searched)
-        budget = candidates[0]["budget"]
+        # every candidate trains at the search's highest budget (a branch's best may come from a
+        # lower rung: the fresh runs then compare the branches at equal budget)
+        budget = max(c["budget"] for c in candidates)
         seeds = self.confirmation.seeds
         requests = [ctx.request(stage, c["params"], budget, seed=seeding.confirm_seed(ctx.seed, rank, k),
                                 role="confirm", candidate=rank, confirms=c["number"])

@@ -61,7 +61,8 @@ class StudyDefinition:
         run's header and the run itself all read this one object."""
         from hpsearch.study import confirmed
 
-        return confirmed(self.search.convert(strategy, n_trials).make_strategy(), self.confirm, self.objective)
+        return confirmed(self.search.convert(strategy, n_trials).make_strategy(), self.confirm, self.objective,
+                         self.space)
 
     def planned_stages(self, strategy=None, n_trials=None):
         """The stages the (converted) plan will run, as the strategy sees them before running: a

@@ -95,17 +95,18 @@ class StudyFile(StudyDefinition):
         """The trainer settings of one representative configuration (for ``hpsearch sanity``).
 
         Fixed ``[trainer]`` settings, plus the middle of every ``[space]`` range (geometric
-        middle for log ranges) and the first value of every choice.
+        middle for log ranges) and the first value of every choice (and of every branch, with
+        that branch's parameters only).
         """
-        settings = dict(self.trainer)
+        middle = {}
         for name, dist in self.space.items():
             if isinstance(dist, Choice):
-                settings[name] = dist.values[0]
+                middle[name] = dist.values[0]
             elif isinstance(dist, Fixed):
-                settings[name] = dist.value
+                middle[name] = dist.value
             else:
-                settings[name] = dist.from_unit(0.5)
-        return settings
+                middle[name] = dist.from_unit(0.5)
+        return {**self.trainer, **self.space.active(middle)}  # the first branch's parameters only
 
 
 def load_study_file(path):
@@ -235,17 +236,18 @@ def _load(reader, path, doc):
     _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
     search, n_jobs, backend = read_search(reader, search_table, space)
-    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None), objective, ref)
+    confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None), objective, ref, space)
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
                      objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend, confirm=confirm,
                      objective_ref=ref, description=reader.get("", doc, "description", "str", default=""))
 
 
-def _confirm(reader, table, objective, ref):
-    """The ``[confirm]`` table (``top``, ``seeds``, ``test``) as a Confirmation, or None.
+def _confirm(reader, table, objective, ref, space):
+    """The ``[confirm]`` table (``top``, ``seeds``, ``test``, ``per_branch``) as a Confirmation, or None.
 
     ``test`` defaults to whether the objective can evaluate a test set (its signature takes
     ``final``); ``test = true`` with an objective that cannot is refused, never silently skipped.
+    ``per_branch`` must name a branch parameter of the space.
     """
     if table is None:
         return None
@@ -253,7 +255,7 @@ def _confirm(reader, table, objective, ref):
     from hpsearch.strategies.confirmed import Confirmation
 
     section = "[confirm]"
-    reader.check_keys(section, table, ("top", "seeds", "test"))
+    reader.check_keys(section, table, ("top", "seeds", "test", "per_branch"))
     top = reader.positive_int(section, table, "top", required=False)
     seeds = reader.positive_int(section, table, "seeds", required=False)
     can_test = "final" in protocol_keywords(objective)
@@ -262,8 +264,14 @@ def _confirm(reader, table, objective, ref):
         raise reader.error(section, f"test = true, but the objective {ref or type(objective).__name__!r} cannot "
                                     f"evaluate a test set (its signature has no 'final' parameter, through which "
                                     f"hpsearch asks for test metrics); set test = false or add final=False to it")
+    per_branch = reader.get(section, table, "per_branch", "str", default=None)
+    if per_branch is not None and not space.branches:
+        raise reader.error(section, f"'per_branch' {per_branch!r} needs a [space] with branches, e.g. "
+                                    f"[space.{per_branch}.adam] sub-tables")
+    if per_branch is not None and per_branch not in space.branches:
+        raise reader.unknown(section, "per_branch", per_branch, list(space.branches), " (not a branch parameter)")
     defaults = Confirmation()
-    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test)
+    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test, per_branch=per_branch)
 
 
 def _objective_direction(reader, doc):
@@ -299,7 +307,7 @@ def _check_metric(reader, metric, objective):
 
 def _space(reader, table, trainer, objective):
     from hpsearch.distributions import distribution_from_dict
-    from hpsearch.space import Space
+    from hpsearch.space import Space, is_branch_table
 
     section = "[space]"
     if not table:
@@ -309,6 +317,13 @@ def _space(reader, table, trainer, objective):
     for name, spec in table.items():
         if name in trainer:
             raise reader.error(section, f"{name!r} is also set in [trainer]; keep one")
+        if is_branch_table(spec):
+            # [space.optimizer.adam] sub-tables: one per branch, holding that branch's parameters
+            try:
+                dists[name] = Space.from_dict({name: spec}).nested()[name]
+            except (ValueError, TypeError) as exc:
+                raise reader.error(f"[space.{name}]", one_line(exc)) from None
+            continue
         if not isinstance(spec, dict):
             raise reader.error(section, f'{name!r} must be a table like {{ type = "loguniform", low = 1e-4, '
                                         f'high = 1e-1 }}, got {spec!r}')
@@ -320,29 +335,37 @@ def _space(reader, table, trainer, objective):
             if str(spec.get("type")) in ("loguniform", "intlog") and isinstance(low, (int, float)) and low <= 0:
                 message += " (a log range cannot touch 0)"
             raise reader.error(section, f"{name!r}: {message}") from None
-    _check_accepted(reader, dists, objective)
     try:
-        return Space(dists)
-    except ValueError as exc:
+        space = Space(dists)
+    except (ValueError, TypeError) as exc:
         raise reader.error(section, one_line(exc)) from None
+    for name, (parent, branches) in space.conditions.items():
+        if name in trainer:
+            raise reader.error(f"[space.{parent}.{branches[0]}]", f"{name!r} is also set in [trainer]; keep one")
+    _check_accepted(reader, space, objective)
+    return space
 
 
-def _check_accepted(reader, dists, objective):
-    """Every [space] parameter is a setting the objective has, with values it accepts."""
+def _check_accepted(reader, space, objective):
+    """Every [space] parameter is a setting the objective has, with values it accepts (each
+    branch's parameters together with the branch that holds them)."""
     valid_settings = getattr(objective, "valid_settings", None)
     if callable(valid_settings):
         valid = list(valid_settings())
-        for name in dists:
+        for name in space:
             if name not in valid:
                 raise reader.unknown("[space]", "parameter", name, valid, " (the trainer has no such setting)")
     validate = getattr(objective, "validate", None)
     if callable(validate):
-        for name, dist in dists.items():
-            for value in _probe_values(dist):
-                try:
-                    validate({name: value})
-                except ValueError as exc:
-                    raise reader.error("[space]", f"{name!r}: {one_line(exc)}") from None
+        for choice, sub in space.alternatives():
+            where = "".join(f" in branch {k}={v!r}" for k, v in choice.items())
+            for name, dist in sub.items():
+                for value in _probe_values(dist):
+                    try:
+                        validate({**choice, name: value})
+                    except ValueError as exc:
+                        raise reader.error("[space]", f"{name!r}{where if name not in choice else ''}: "
+                                                      f"{one_line(exc)}") from None
 
 
 def _probe_values(dist):

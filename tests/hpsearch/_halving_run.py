@@ -1,6 +1,6 @@
 """Run a small stored Hyperband study in a subprocess (for the SIGKILL test of test_halving.py).
 
-usage: python _halving_run.py DB NAME N_JOBS SLEEP
+usage: python _halving_run.py DB NAME N_JOBS SLEEP [SAMPLER]
 """
 import json
 import signal
@@ -22,8 +22,8 @@ def make_study(db, name, sleep=0.0):
 STRATEGY = dict(min_budget=1, max_budget=9, eta=3)
 
 
-def main(db, name, n_jobs, sleep):
-    res = make_study(db, name, float(sleep)).run(Hyperband(**STRATEGY), n_jobs=int(n_jobs), seed=0)
+def main(db, name, n_jobs, sleep, sampler="random"):
+    res = make_study(db, name, float(sleep)).run(Hyperband(**STRATEGY, sampler=sampler), n_jobs=int(n_jobs), seed=0)
     print(json.dumps({"done": len(res.trials)}), flush=True)
 
 

@@ -1,5 +1,6 @@
 """The hpsearch command end to end on tiny studies (in-process through main(), plus real subprocesses)."""
 import argparse
+import json
 import math
 import os
 import re
@@ -278,6 +279,11 @@ def test_sanity_prints_checks_and_saves_plot(tmp_path, run_cli):
     for png in ("sanity.png", "lr_range.png"):
         assert f"wrote: {out / png}" in stdout
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the learning-rate range check's result, stored for `hpsearch dashboard` to show
+    assert f"wrote: {out / 'lr_range.json'}" in stdout
+    stored = json.loads((out / "lr_range.json").read_text())
+    assert stored["good"] is not None and stored["good"][0] <= stored["best_lr"] <= stored["good"][1]
+    assert stored["study_range"] is not None and stored["advice"]["line"].startswith("lr = ")
 
 
 def test_sanity_set_checks_a_chosen_configuration(tmp_path, run_cli):
@@ -363,9 +369,16 @@ def test_parser_knows_every_command():
         (["sanity", "s.toml", "--set", "a=1", "--set", "b=x", "--out", "o", "--no-lr-range"],
          {"command": "sanity", "study": "s.toml", "out": "o", "set": ["a=1", "b=x"], "no_lr_range": True}),
         (["export", "d", "--optuna", "sqlite:///x.db"],
-         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None}),
-        (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m"],
-         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m"}),
+         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": None, "optuna_name": None,
+          "curves": "all", "quiet": False}),
+        (["export", "d", "--optuna", "sqlite:///x.db", "--name", "n", "--optuna-name", "m", "--curves", "5",
+          "--quiet"],
+         {"command": "export", "run_dir": "d", "optuna": "sqlite:///x.db", "name": "n", "optuna_name": "m",
+          "curves": 5, "quiet": True}),
+        (["dashboard", "d"], {"command": "dashboard", "run_dir": "d", "host": "127.0.0.1", "port": 8080,
+                              "curves": "all"}),
+        (["dashboard", "d", "--host", "0.0.0.0", "--port", "0", "--curves", "none"],
+         {"command": "dashboard", "run_dir": "d", "host": "0.0.0.0", "port": 0, "curves": "none"}),
         (["copy", "runs/a", "backup/a"], {"command": "copy", "run_dir": "runs/a", "dest": "backup/a"}),
     ]
     for argv, expected in cases:

@@ -51,14 +51,16 @@ def test_scheduler_address_with_an_adaptive_sampler_gives_the_loky_table(cluster
     assert dask_table.equals(loky_table)
 
 
-def test_hyperband_on_dask_continues_checkpoints_and_gives_the_serial_table(cluster):
-    """Checkpoints cross to the workers and back as bytes: no shared file system needed."""
+@pytest.mark.parametrize("sampler", ["random", "bohb"])
+def test_hyperband_on_dask_continues_checkpoints_and_gives_the_serial_table(cluster, sampler):
+    """Checkpoints cross to the workers and back as bytes: no shared file system needed; the
+    per-budget model (bohb) proposes the same configurations on dask as serially."""
     from hpsearch.objectives import LearningCurve
     from hpsearch.strategies import Hyperband
 
     def run(**kwargs):
         study = hp.Study(LearningCurve({"lr": 1e-3, "reg": 1e-2}, noise=0.01), SPACE, metric="score")
-        return study.run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0, **kwargs).trials.drop(
+        return study.run(Hyperband(min_budget=1, max_budget=9, eta=3, sampler=sampler), seed=0, **kwargs).trials.drop(
             columns=["duration"])
 
     on_dask = run(n_jobs=2, backend="dask", scheduler=cluster.scheduler_address)
@@ -158,3 +160,14 @@ def test_missing_dask_is_named_with_the_install_command(monkeypatch):
             pass
     assert str(info.value) == DASK_MISSING == ("the dask backend needs dask[distributed]: "
                                                "pip install 'hpsearch[dask]'")
+
+
+def test_a_space_with_branches_gives_the_loky_table_on_dask(cluster):
+    space = {"lr": hp.LogUniform(1e-6, 1e-1),
+             "optimizer": hp.Branch({"sgd": {}, "adam": {"beta2": hp.LogUniform(0.9, 0.9999)}})}
+    objective = LogBowl({"lr": 1e-3, "beta2": 0.999}, noise=0.1)
+    dask_table, _ = _run(objective, space, "score", sampler="sobol", n_trials=8, backend="dask",
+                         scheduler=cluster.scheduler_address)
+    loky_table, _ = _run(objective, space, "score", sampler="sobol", n_trials=8, backend="loky")
+    assert dask_table.equals(loky_table)
+    assert dask_table.loc[dask_table["param_optimizer"] == "sgd", "param_beta2"].isna().all()

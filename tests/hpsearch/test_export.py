@@ -1,6 +1,8 @@
 """export_run: a run written into an Optuna storage opens with optuna.load_study, faithfully."""
 import json
 import math
+import subprocess
+import sys
 
 import optuna
 import pytest
@@ -176,3 +178,102 @@ def test_a_hyperband_run_becomes_one_optuna_trial_per_configuration(tmp_path):
         assert (t.state.name == "COMPLETE") == (t.user_attrs["budget"] == 9)
     best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
     assert best.value == res.best_value
+
+
+def _hyperband_db(tmp_path):
+    from hpsearch.objectives import LearningCurve
+    from hpsearch.strategies import Hyperband
+
+    db = tmp_path / "hb" / "study.db"
+    res = hp.Study(LearningCurve({"lr": 1e-3}), {"lr": hp.LogUniform(1e-5, 1e-1)}, metric="score", storage=db,
+                   name="hb").run(Hyperband(min_budget=1, max_budget=9, eta=3), seed=0)
+    return db, res
+
+
+def test_pruned_configurations_keep_their_last_value_for_the_plots(tmp_path):
+    db, res = _hyperband_db(tmp_path)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = _load(url, export_run(db, url))
+    by_number = {r["number"]: r for r in res.records}
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert len(pruned) > len(study.trials) / 2
+    for trial in pruned:
+        # as Optuna's own pruned trials do: optuna-dashboard's history, slice and rank plots draw them
+        assert trial.values == [by_number[trial.user_attrs["number"]]["metrics"]["score"]]
+
+
+def test_batched_writes_equal_optunas_own_add_trials(run, tmp_path):
+    from hpsearch.integration.study_view import StudyView
+    from hpsearch.storage.storage import Storage
+
+    folder, _ = run
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    ours = _load(url, export_run(folder, url, batch_size=4)).trials
+    with Storage(folder / "study.db", readonly=True) as storage:
+        view = StudyView(storage, "demo")
+        view.refresh()
+    reference = optuna.create_study(storage=url, study_name="reference", direction="maximize")
+    reference.add_trials(view.trials)
+    theirs = reference.trials
+    assert len(ours) == len(theirs) == 17
+    for a, b in zip(ours, theirs):
+        assert (a.number, a.state, a.values, a.params, a.distributions, a.user_attrs, a.intermediate_values,
+                a.datetime_start, a.datetime_complete) == \
+               (b.number, b.state, b.values, b.params, b.distributions, b.user_attrs, b.intermediate_values,
+                b.datetime_start, b.datetime_complete)
+
+
+def test_an_interrupted_export_leaves_no_study_and_can_be_run_again(run, tmp_path, monkeypatch):
+    from hpsearch.integration import optuna_export
+
+    folder, _ = run
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    write = optuna_export._write_batches
+
+    def interrupted(storage, study_id, trials, batch_size, bar):
+        write(storage, study_id, trials[:batch_size], batch_size, bar)   # one batch is in, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(optuna_export, "_write_batches", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_run(folder, url, batch_size=5)
+    assert optuna.get_all_study_names(url) == []
+    monkeypatch.setattr(optuna_export, "_write_batches", write)
+    assert len(_load(url, export_run(folder, url, batch_size=5)).trials) == 17
+
+
+def test_a_dead_exports_temporary_study_is_cleaned_and_never_looks_complete(run, tmp_path):
+    import socket
+
+    folder, _ = run
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = f"demo (exporting, pid {dead.stdout.strip()} on {socket.gethostname()})"
+    optuna.create_study(storage=url, study_name=leftover)   # what a SIGKILLed export leaves
+    export_run(folder, url)
+    assert optuna.get_all_study_names(url) == ["demo"]
+
+
+def test_the_cli_export_shows_progress(run, tmp_path, run_cli):
+    folder, _ = run
+    code, out, err = run_cli("export", folder, "--optuna", f"sqlite:///{tmp_path / 'cli.db'}", "--curves", "none")
+    assert code == 0, err
+    assert "export demo:" in err and "/17 [" in err   # the tqdm bar on stderr, cleared when done
+    study = _load(f"sqlite:///{tmp_path / 'cli.db'}", "demo")
+    assert all(t.intermediate_values == {} for t in study.trials)
+
+
+def test_a_space_with_branches_exports_each_trial_with_its_own_parameters(tmp_path):
+    db = tmp_path / "branches.db"
+    space = {"lr": hp.LogUniform(1e-5, 1e-1),
+             "optimizer": hp.Branch({"sgd": {}, "adam": {"beta2": hp.LogUniform(0.9, 0.9999)}})}
+    hp.Study(LogBowl({"lr": 1e-3}), space, metric="score", storage=db, name="b").optimize(n_trials=8, seed=0)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = _load(url, export_run(db, url))
+    by_branch = {t.params["optimizer"]: t for t in study.trials}
+    assert set(by_branch) == {"sgd", "adam"}
+    assert set(by_branch["sgd"].params) == {"lr", "optimizer"}
+    assert set(by_branch["adam"].params) == {"lr", "optimizer", "beta2"}
+    dist = by_branch["adam"].distributions["beta2"]
+    assert (dist.low, dist.high, dist.log) == (0.9, 0.9999, True)   # the searched range, not the values seen
+    assert by_branch["sgd"].distributions["optimizer"].choices == ("sgd", "adam")

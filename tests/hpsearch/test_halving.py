@@ -188,10 +188,13 @@ def test_another_seed_gives_other_trials(hyperband_run):
     assert not other.trials["param_lr"].equals(hyperband_run.trials["param_lr"])
 
 
-def test_tpe_driven_hyperband_is_reproducible_for_any_n_jobs():
-    runs = [_table(_study().run(Hyperband(min_budget=1, max_budget=9, eta=3, sampler="tpe"), seed=3, n_jobs=n))
+@pytest.mark.parametrize("sampler", ["tpe", "bohb"])   # tpe is the per-budget model here too
+def test_model_driven_hyperband_is_reproducible_for_any_n_jobs(sampler):
+    runs = [_table(_study().run(Hyperband(min_budget=1, max_budget=9, eta=3, sampler=sampler), seed=3, n_jobs=n))
             for n in (1, 2)]
     assert runs[0].equals(runs[1])
+    assert not runs[0]["param_lr"].equals(_table(_study().run(Hyperband(min_budget=1, max_budget=9, eta=3),
+                                                               seed=3))["param_lr"])
 
 
 # ---------------------------------------------------------------------- checkpoints on disk
@@ -215,28 +218,35 @@ def _count(tmp_path):
     return len(list(tmp_path.glob("run/checkpoints/*/*.ckpt")))
 
 
-def _start(db, name, n_jobs, sleep):
+def _start(db, name, n_jobs, sleep, sampler="random"):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, str(HERE / "_halving_run.py"), str(db), name, str(n_jobs), str(sleep)],
+    return subprocess.Popen([sys.executable, str(HERE / "_halving_run.py"), str(db), name, str(n_jobs), str(sleep),
+                             sampler],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
 
 
-def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hyperband_run, stored_count):
+# bohb: killed after its model (fit on the lead bracket's 12 one-epoch results) proposed a bracket
+@pytest.mark.parametrize("sampler, at", [("random", 12), ("bohb", 18)])
+def test_sigkill_mid_rung_then_resume_gives_the_uninterrupted_table(tmp_path, hyperband_run, stored_count,
+                                                                   sampler, at):
+    uninterrupted = hyperband_run if sampler == "random" else _study().run(
+        Hyperband(**halving_run.STRATEGY, sampler=sampler), seed=0)
     db = tmp_path / "study.db"
-    proc = _start(db, "kill", 2, 0.02)
+    proc = _start(db, "kill", 2, 0.02, sampler)
     deadline = time.monotonic() + 60
-    while stored_count(db) < 12 and time.monotonic() < deadline and proc.poll() is None:
+    while stored_count(db) < at and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the study and its workers, as a crash would
     proc.wait(timeout=30)
     stored = stored_count(db)
-    assert 12 <= stored < len(hyperband_run.trials), "kill the study in the middle of its rungs"
+    assert at <= stored < len(uninterrupted.trials), "kill the study in the middle of its rungs"
     calls = []
-    res = halving_run.make_study(db, "kill").run(Hyperband(**halving_run.STRATEGY), seed=0, callbacks=[calls.append])
-    assert len(calls) == len(hyperband_run.trials) - stored
-    assert _table(res).equals(_table(hyperband_run))
+    res = halving_run.make_study(db, "kill").run(Hyperband(**halving_run.STRATEGY, sampler=sampler), seed=0,
+                                                 callbacks=[calls.append])
+    assert len(calls) == len(uninterrupted.trials) - stored
+    assert _table(res).equals(_table(uninterrupted))
     assert not (tmp_path / "checkpoints" / "kill").exists()
 
 

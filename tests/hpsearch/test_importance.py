@@ -84,3 +84,24 @@ def test_one_huge_loss_does_not_decide():
     trials.loc[trials["param_reg"].idxmax(), "loss"] = 1e4  # one awful but finished trial
     scores = parameter_importance(SPACE, trials, "loss", "minimize")
     assert max(scores, key=scores.get) == "lr"
+
+
+def test_a_branch_parameter_is_scored_over_the_trials_that_have_it():
+    import pandas as pd
+
+    from hpsearch import Branch, Choice, Space, Uniform
+
+    space = Space({"optimizer": Branch({"sgd": {}, "momentum": {"mu": Uniform(0.5, 0.99),
+                                                                "kind": Choice(["heavy", "nesterov"])}})})
+    rng = np.random.default_rng(0)
+    n = 60
+    opt = ["momentum" if i % 2 else "sgd" for i in range(n)]
+    mu = [float(rng.uniform(0.5, 0.99)) if o == "momentum" else None for o in opt]
+    kind = [str(rng.choice(["heavy", "nesterov"])) if o == "momentum" else None for o in opt]
+    # the optimizer matters, mu and kind do not: their missing values must not form a group that
+    # inherits the optimizer's effect
+    score = [(0.9 if o == "momentum" else 0.3) + float(rng.normal(0, 0.01)) for o in opt]
+    table = pd.DataFrame({"param_optimizer": opt, "param_mu": pd.Series(mu, dtype=object),
+                          "param_kind": kind, "score": score, "status": "ok"})
+    scores = parameter_importance(space, table, "score")
+    assert scores["optimizer"] > 0.9 and scores["mu"] < 0.05 and scores["kind"] < 0.05

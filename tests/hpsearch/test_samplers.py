@@ -207,7 +207,7 @@ def test_sobol_lower_discrepancy_than_random():
 
 
 def test_registry():
-    assert SAMPLERS == ("cmaes", "gp", "grid", "optuna-random", "qmc", "random", "sobol", "tpe")
+    assert SAMPLERS == ("bohb", "cmaes", "gp", "grid", "optuna-random", "qmc", "random", "sobol", "tpe")
     assert isinstance(get_sampler("random"), RandomSampler)
     assert get_sampler("grid", points={"lr": 3}).points == {"lr": 3}
     assert get_sampler("sobol", scramble=False).scramble is False
@@ -215,7 +215,7 @@ def test_registry():
     assert get_sampler(mine) is mine
     with pytest.raises(ValueError) as info:
         get_sampler("foo")
-    assert str(info.value) == ("unknown sampler 'foo'; expected one of cmaes, gp, grid, optuna-random, qmc, "
+    assert str(info.value) == ("unknown sampler 'foo'; expected one of bohb, cmaes, gp, grid, optuna-random, qmc, "
                                "random, sobol, tpe, or a sampler object")
     with pytest.raises(ValueError, match="unknown sampler 42"):
         get_sampler(42)

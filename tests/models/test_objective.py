@@ -211,3 +211,20 @@ def test_every_mlp_setting_is_accepted_and_reaches_the_model(spiral_objective):
     with pytest.raises(ValueError, match="output_scale"):
         MLPObjective("spiral", output_scale=-1.0)
     assert MLP(2, [3], 2, output_scale=0.5).params["W2"].dtype == np.float32
+
+
+def test_each_optimizer_takes_its_lecture_hyperparameters_and_rejects_others():
+    obj = MLPObjective("spiral")
+    assert obj._resolve({"optimizer": "momentum", "momentum": 0.8})[2]["momentum"] == 0.8
+    assert obj._resolve({"optimizer": "nesterov", "momentum": 0.95})[2]["momentum"] == 0.95
+    assert obj._resolve({"optimizer": "rmsprop", "rho": 0.9})[2]["alpha"] == 0.9      # torch's alpha
+    assert obj._resolve({"optimizer": "adadelta", "rho": 0.95})[2]["rho"] == 0.95
+    assert obj._resolve({"optimizer": "radam", "beta1": 0.8, "beta2": 0.99})[2]["betas"] == (0.8, 0.99)
+    with pytest.raises(ValueError, match=r"^beta1=0.9 does not belong to optimizer 'sgd', which takes momentum"):
+        obj.validate({"optimizer": "sgd", "beta1": 0.9})
+    with pytest.raises(ValueError, match=r"^rho=0.9 does not belong to optimizer 'adagrad'"):
+        obj({"optimizer": "adagrad", "rho": 0.9, "lr": 0.1}, 1, seed=0)
+    with pytest.raises(ValueError, match=r"^momentum=0.9 does not belong to optimizer 'adam'"):
+        MLPObjective("spiral", optimizer="adam", momentum=0.9)
+    with pytest.raises(ValueError, match="either rho or alpha"):
+        obj.validate({"optimizer": "rmsprop", "rho": 0.9, "alpha": 0.9})
