@@ -74,6 +74,10 @@ class SearchPlan:
         if self.strategy in MULTI_FIDELITY:
             fidelity = {**FIDELITY_DEFAULTS, **self.fidelity}
             object.__setattr__(self, "fidelity", fidelity)
+            from hpsearch.samplers import for_budgets
+
+            # a sampler that cannot keep budgets apart is refused here, when the plan is read
+            for_budgets(self.sampler(fidelity["sampler"]), self.strategy)
             brackets = self.brackets()
             object.__setattr__(self, "stages", tuple(rung_stages(brackets, fidelity["sampler"])))
             object.__setattr__(self, "_totals", (sum(b.n_configs for b in brackets),
