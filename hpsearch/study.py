@@ -82,13 +82,13 @@ class Study:
     # ------------------------------------------------------------------ public
     def run(self, strategy, *, n_jobs=1, seed=0, backend="loky", scheduler=None, retry_failed=False,
             overwrite=False, progress=False, callbacks=(), fail_fast=5, keep_checkpoints=False, confirm=None,
-            log=None):
+            log=None, trial_timeout=None):
         """Run ``strategy`` (a :class:`~hpsearch.strategies.Strategy`) on this study.
 
         Args:
             strategy: e.g. :class:`~hpsearch.strategies.CoarseToFine`.
             n_jobs, seed, backend, scheduler, retry_failed, progress, callbacks, fail_fast,
-                keep_checkpoints, log: see :class:`~hpsearch.execution.study_run.RunOptions`; only ``seed``
+                keep_checkpoints, log, trial_timeout: see :class:`~hpsearch.execution.study_run.RunOptions`; only ``seed``
                 changes which trials run.
             overwrite: discard a stored study of the same name whose settings differ.
             confirm: a :class:`~hpsearch.strategies.confirmed.Confirmation` (or a dict of its fields, e.g.
@@ -109,7 +109,8 @@ class Study:
         """
         options = RunOptions(n_jobs=n_jobs, seed=seed, backend=backend, scheduler=scheduler,
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
-                             fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log)
+                             fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log,
+                             trial_timeout=trial_timeout)
         with ExitStack() as stack:
             run, extension = self._begin(stack, self._confirmed(strategy, confirm), options, overwrite)
             try:

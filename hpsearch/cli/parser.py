@@ -39,6 +39,16 @@ def _n_jobs(text):
     return value
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def _seed(text):
     try:
         value = int(text)
@@ -97,6 +107,9 @@ def _add_run(sub):
     run.add_argument("--seed", type=_seed, metavar="S", help="study seed (default: the file's)")
     run.add_argument("--backend", metavar="B", help="loky (default), threading, multiprocessing or dask")
     run.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786")
+    run.add_argument("--trial-timeout", type=_seconds, metavar="SECONDS",
+                     help="fail a trial whose objective call takes longer, stop its worker and go on "
+                          "(default: the file's trial_timeout, else none)")
     run.add_argument("--strategy", metavar="S", help="another strategy at the same compute "
                      "(random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, cmaes, qmc, gp, optuna-random); "
                      "the study is then named <name>-<strategy>")

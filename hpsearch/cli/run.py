@@ -53,7 +53,9 @@ def cmd_run(args, argv):
     name = args.name or sf.name
     if args.name is None and strategy != sf.strategy:
         name = f"{sf.name}-{strategy}"  # another strategy is another study: its own folder
-    folder = RunFolder.for_study(name, args.out).refuse_links()   # a planted link stops it before anything runs
+    # absolute before any trial runs: nothing a trial does to the working folder moves the outputs;
+    # a planted link stops it before anything runs
+    folder = RunFolder(RunFolder.for_study(name, args.out).path.absolute()).refuse_links()
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
     built = sf.build_strategy(strategy)  # the one strategy object the header and the run share
     if args.dry_run:
@@ -76,7 +78,7 @@ def cmd_run(args, argv):
     try:
         result = sf.run(study, built, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
-                        log=None if args.quiet else say, callbacks=[new.append])
+                        log=None if args.quiet else say, callbacks=[new.append], trial_timeout=args.trial_timeout)
     except (StudyLockedError, StudyMismatchError):
         # refused: run.json keeps describing the run that owns the folder
         if previous:

@@ -1,10 +1,14 @@
-"""The joblib backends a study can run its trials on, by name.
+"""The backends a study can run its trials on, by name.
 
-``parallel_context(backend, n_jobs)`` sets a backend up for the duration of a
-study and yields the keyword arguments for ``joblib.Parallel``. ``loky``
-(processes, the default), ``multiprocessing`` (processes) and ``threading``
-need nothing more; ``dask`` starts (or connects to) a Dask cluster through
-:mod:`hpsearch.execution.dask_backend`, imported only when asked for so dask stays optional.
+``loky`` (the default) and ``multiprocessing`` run every trial on hpsearch's own worker
+processes (:mod:`hpsearch.execution.processes`), started with loky's method (a fresh
+interpreter that does not run the script's ``__main__`` again; the objective is sent with
+cloudpickle) or the platform's default ``multiprocessing`` start method; :func:`start_method`
+says which. ``threading`` and
+``dask`` go through ``joblib.Parallel``: ``parallel_context(backend, n_jobs)`` sets such a
+backend up for the duration of a study and yields the keyword arguments for it; ``dask``
+starts (or connects to) a Dask cluster through :mod:`hpsearch.execution.dask_backend`,
+imported only when asked for so dask stays optional.
 """
 import itertools
 from contextlib import contextmanager
@@ -34,6 +38,10 @@ BACKENDS = {
 }
 
 
+# name -> multiprocessing start method of hpsearch's own worker processes (None: the platform's default)
+OWN_WORKERS = {"loky": "loky", "multiprocessing": None}
+
+
 def check_backend(backend, scheduler=None):
     """Validate a backend name (and that ``scheduler`` is only given with dask).
 
@@ -50,6 +58,34 @@ def check_backend(backend, scheduler=None):
 def uses_processes(backend):
     """True when the backend runs trials in other processes (thread limits go in the worker)."""
     return BACKENDS[check_backend(backend)][1]
+
+
+def check_trial_timeout(trial_timeout, backend):
+    """Validate a per-trial timeout (seconds) for ``backend``; returns it as a float.
+
+    Raises:
+        ValueError: not a positive finite number, or a backend whose workers hpsearch cannot stop.
+    """
+    import math
+
+    if isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) \
+            or not math.isfinite(trial_timeout) or trial_timeout <= 0:
+        raise ValueError(f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}")
+    if not own_workers(backend):
+        raise ValueError(f"trial_timeout needs a backend whose workers hpsearch can stop (loky or multiprocessing), "
+                         f"got backend={backend!r}: a {'thread' if backend == 'threading' else 'dask task'} "
+                         f"cannot be stopped")
+    return float(trial_timeout)
+
+
+def own_workers(backend):
+    """True when the backend's trials run on hpsearch's own worker processes (any ``n_jobs``)."""
+    return check_backend(backend) in OWN_WORKERS
+
+
+def start_method(backend):
+    """The multiprocessing start method of ``backend``'s worker processes (None: the platform's default)."""
+    return OWN_WORKERS[backend]
 
 
 def make_parallel(n_jobs, **kwargs):

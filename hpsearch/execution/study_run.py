@@ -18,7 +18,7 @@ from numbers import Real
 import numpy as np
 
 from hpsearch import seeding
-from hpsearch.execution.backends import check_backend
+from hpsearch.execution.backends import check_backend, check_trial_timeout
 from hpsearch.checks import check_seed, positive_int
 from hpsearch.execution.trial_pool import AutoPool, TrialPool
 from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
@@ -70,6 +70,10 @@ class RunOptions:
         keep_checkpoints: keep every trial's checkpoint after the study (with an objective that
             supports them); otherwise a checkpoint is deleted as soon as no later rung can use it.
         log: a callable ``log(str)`` told the run's decisions (how many workers ``"auto"`` chose).
+        trial_timeout: seconds one objective call may take (a positive number, or None: no limit).
+            A trial past it is stored as failed ("timed out after 30 s"), its worker process is
+            killed and replaced, and the study goes on. Needs a process backend (``loky``,
+            ``multiprocessing``): a thread cannot be stopped.
     """
 
     n_jobs: int = 1
@@ -82,6 +86,7 @@ class RunOptions:
     fail_fast: int = 5
     keep_checkpoints: bool = False
     log: object = None
+    trial_timeout: float = None
 
     def __post_init__(self):
         n_jobs = self.n_jobs
@@ -100,6 +105,8 @@ class RunOptions:
         object.__setattr__(self, "callbacks", callbacks)
         if self.fail_fast is not None:
             positive_int(self.fail_fast, "fail_fast")
+        if self.trial_timeout is not None:
+            check_trial_timeout(self.trial_timeout, self.backend)
 
 
 def usable_cores():
@@ -298,8 +305,8 @@ class StudyRun(RunContext):
         # auto only decides for workers on this machine: a remote cluster's start-up is paid already
         if o.auto and o.n_jobs > 1 and not (o.backend == "dask" and o.scheduler is not None):
             return AutoPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler, planned_epochs,
-                            log=o.log)
-        return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler)
+                            log=o.log, trial_timeout=o.trial_timeout)
+        return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler, o.trial_timeout)
 
     def _drive(self, pool, todo):
         """Hand the pool ``todo``, then whatever the schedule has ready, until the strategy ends. A

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from hpsearch.distributions import Choice, Distribution, IntUniform, LogUniform, Uniform
 from hpsearch.space import Space
 
-__all__ = ["SklearnSpace"]
+__all__ = ["SklearnSpace", "range_of"]
 
 
 def _plain(value):
@@ -45,6 +45,16 @@ def _from_scipy(frozen):
     return None
 
 
+def range_of(value):
+    """The hpsearch distribution a space value stands for: itself, the range equal to a scipy.stats
+    ``loguniform``/``uniform``/``randint``, or None (a list, another scipy distribution)."""
+    if isinstance(value, Distribution):
+        return value
+    if callable(getattr(value, "rvs", None)):
+        return _from_scipy(value)
+    return None
+
+
 class SklearnSpace:
     """A search space given the scikit-learn way, and how to decode its trials' params.
 
@@ -68,8 +78,9 @@ class SklearnSpace:
             return
         if not isinstance(space, Mapping):
             kind = "a list of dicts" if isinstance(space, (list, tuple)) else type(space).__name__
-            raise ValueError(f"space must be a dict of parameter names to distributions or lists, got {kind}"
-                             f"{' (one search per dict is not supported; run one SearchCV per dict)' if kind == 'a list of dicts' else ''}")
+            hint = " (a space with alternatives: RandomizedSearchCV and GridSearchCV take one; SearchCV's " \
+                   "strategies narrow one dict of ranges)" if kind == "a list of dicts" else ""
+            raise ValueError(f"space must be a dict of parameter names to distributions or lists, got {kind}{hint}")
         dists, self.objects = {}, {}
         for name, value in space.items():
             dists[name] = self._distribution(name, value)
@@ -83,16 +94,17 @@ class SklearnSpace:
             return value
         if callable(getattr(value, "rvs", None)):
             return _from_scipy(value) or value
-        if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        if isinstance(value, (list, tuple, range)) or type(value).__name__ == "ndarray":
             values = list(value)
             if not values:
                 raise ValueError(f"space[{name!r}] is an empty list; give at least one value")
-            if all(_plain(v) for v in values):
+            distinct = len({repr(v) for v in values}) == len(values)
+            if distinct and all(_plain(v) for v in values):
                 try:
                     return Choice(values)
                 except ValueError as exc:
                     raise ValueError(f"space[{name!r}]: {exc}") from None
-            self.objects[name] = values  # estimators, callables: searched by position
+            self.objects[name] = values  # estimators, arrays, repeated values: searched by position
             return Choice(list(range(len(values))))
         raise ValueError(f"space[{name!r}] must be a list of values, an hpsearch distribution or a "
                          f"scipy.stats frozen distribution, got {value!r} ({type(value).__name__})")

@@ -27,6 +27,7 @@ class StudyDefinition:
         search: the :class:`~hpsearch.strategies.planning.SearchPlan`.
         n_jobs, backend: defaults for running (the caller's options win); None: all cores, loky.
         confirm: a :class:`~hpsearch.strategies.confirmed.Confirmation` to run after the search, or None.
+        trial_timeout: seconds one objective call may take (the caller's option wins), or None.
     """
 
     name: str
@@ -39,6 +40,7 @@ class StudyDefinition:
     n_jobs: int = None
     backend: str = None
     confirm: object = None
+    trial_timeout: float = None
 
     @property
     def strategy(self):
@@ -96,6 +98,8 @@ class StudyDefinition:
         if built is None:
             built = self.build_strategy(strategy, n_trials)
         n_jobs = n_jobs or self.n_jobs or "auto"
+        if run_options.get("trial_timeout") is None:
+            run_options["trial_timeout"] = self.trial_timeout
         return study.run(built, seed=self.seed if seed is None else seed,
                          n_jobs=n_jobs, backend=backend or self.backend or "loky", **run_options)
 

@@ -235,10 +235,11 @@ def _load(reader, path, doc):
     objective, ref = build_objective(reader.where, path, trainer)
     _check_metric(reader, metric, objective)
     space = _space(reader, space_table, trainer, objective)
-    search, n_jobs, backend = read_search(reader, search_table, space)
+    search, n_jobs, backend, trial_timeout = read_search(reader, search_table, space)
     confirm = _confirm(reader, reader.get("", doc, "confirm", "table", default=None), objective, ref, space)
     return StudyFile(path=path, name=name, metric=metric, direction=direction, seed=seed, trainer=trainer,
                      objective=objective, space=space, search=search, n_jobs=n_jobs, backend=backend, confirm=confirm,
+                     trial_timeout=trial_timeout,
                      objective_ref=ref, description=reader.get("", doc, "description", "str", default=""))
 
 

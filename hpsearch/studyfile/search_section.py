@@ -10,7 +10,7 @@ __all__ = ["read_search", "SEARCH_KEYS"]
 
 SEARCH_KEYS = ("strategy", "n_trials", "budget", "stages", "points", "top_fraction", "margin", "move_edges",
                "min_budget", "max_budget", "eta", "total_budget", "sampler", "batch_size", "sampler_options",
-               "n_jobs", "backend")
+               "n_jobs", "backend", "trial_timeout")
 _FIDELITY = ("min_budget", "max_budget", "eta", "total_budget", "sampler")
 _STAGE_KEYS = ("n_trials", "budget", "sampler", "promote")
 _NARROWING = ("top_fraction", "margin", "move_edges")
@@ -18,7 +18,7 @@ _SECTION = "[search]"
 
 
 def read_search(reader, table, space):
-    """``(SearchPlan, n_jobs or None, backend or None)`` of a ``[search]`` table.
+    """``(SearchPlan, n_jobs or None, backend or None, trial_timeout or None)`` of a ``[search]`` table.
 
     Raises:
         StudyFileError: one line naming the file and the key.
@@ -47,7 +47,8 @@ def read_search(reader, table, space):
     except ValueError as exc:
         raise reader.error(_SECTION, one_line(exc)) from None
     _check_sampler_options(reader, plan, samplers)
-    return plan, _n_jobs(reader, table), _backend(reader, table)
+    backend = _backend(reader, table)
+    return plan, _n_jobs(reader, table), backend, _trial_timeout(reader, table, backend)
 
 
 def _fidelity(reader, table, strategy):
@@ -195,3 +196,16 @@ def _backend(reader, table):
     if backend is not None and backend not in BACKENDS:
         raise reader.unknown(_SECTION, "backend", backend, tuple(BACKENDS))
     return backend
+
+
+def _trial_timeout(reader, table, backend):
+    """``trial_timeout``: seconds one objective call may take (a positive number), or None."""
+    from hpsearch.execution.backends import check_trial_timeout
+
+    value = reader.get(_SECTION, table, "trial_timeout", "float")
+    if value is None:
+        return None
+    try:
+        return check_trial_timeout(value, backend or "loky")
+    except ValueError as exc:  # "trial_timeout must be ...": the key as the file spells it
+        raise reader.error(_SECTION, f"'trial_timeout'{one_line(exc).removeprefix('trial_timeout')}") from None

@@ -344,16 +344,18 @@ def test_parser_knows_every_command():
     parser = build_parser()
     run_defaults = {"command": "run", "study": "s.toml", "out": None, "n_jobs": None, "no_plots": False,
                     "seed": None, "backend": None, "scheduler": None, "strategy": None, "name": None,
-                    "quiet": False, "overwrite": False, "retry_failed": False, "dry_run": False}
+                    "quiet": False, "overwrite": False, "retry_failed": False, "dry_run": False,
+                    "trial_timeout": None}
     compare_defaults = {"command": "compare", "study": "s.toml", "strategies": None, "trials": None, "repeats": 5,
                         "out": None, "n_jobs": None, "seed": None, "backend": None, "quiet": False}
     cases = [
         (["run", "s.toml"], run_defaults),
         (["run", "s.toml", "--n-jobs", "2", "--seed", "1", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:8786",
           "--strategy", "tpe", "--name", "x", "--quiet", "--overwrite", "--retry-failed", "--dry-run", "--out", "d",
-          "--no-plots"],
+          "--no-plots", "--trial-timeout", "2.5"],
          dict(run_defaults, n_jobs=2, seed=1, backend="dask", scheduler="tcp://127.0.0.1:8786", strategy="tpe",
-              name="x", quiet=True, overwrite=True, retry_failed=True, dry_run=True, out="d", no_plots=True)),
+              name="x", quiet=True, overwrite=True, retry_failed=True, dry_run=True, out="d", no_plots=True,
+              trial_timeout=2.5)),
         (["run", "s.toml", "--n-jobs", "-1"], dict(run_defaults, n_jobs=-1)),
         (["compare", "s.toml"], compare_defaults),
         (["compare", "s.toml", "--strategies", "grid,random", "--trials", "9", "--repeats", "3", "--out", "d",

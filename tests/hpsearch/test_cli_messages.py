@@ -53,9 +53,11 @@ def test_show_prints_a_resume_command_that_works_from_the_current_directory(tmp_
         .replace("[trainer.settings]\noptimum = { lr = 1e-3, reg = 1e-4 }\nmetric = \"score\"\nsleep = 0.0\n", ""))
     monkeypatch.delitem(sys.modules, "stopper", raising=False)
     monkeypatch.chdir(project)
-    code, _, err = run_cli("run", "studies/stop.toml", "--n-jobs", 1, "--no-plots", "--quiet")
+    # threads, one job: the objective runs in this process, so its KeyboardInterrupt is a Ctrl-C
+    code, _, err = run_cli("run", "studies/stop.toml", "--n-jobs", 1, "--backend", "threading", "--no-plots",
+                           "--quiet")
     assert code == 130 and "3 trials saved" in err, err
-    started_here = "hpsearch run studies/stop.toml --n-jobs 1 --no-plots --quiet"
+    started_here = "hpsearch run studies/stop.toml --n-jobs 1 --backend threading --no-plots --quiet"
 
     code, out, _ = run_cli("show", "runs/bowl")
     assert code == 0 and f"resume with: {started_here}\n" in out   # where it was started: as typed

@@ -98,8 +98,10 @@ def test_a_broken_objective_stops_after_five_alike_failures_and_exits_1(tmp_path
     assert len(hp.load_study(tmp_path / "r" / "study.db", "s").trials) < 40
 
 
-# (in the study's own process, n_jobs=1, a KeyboardInterrupt is the user's Ctrl-C: test_cli checks it stops)
-@pytest.mark.parametrize("objective, n_jobs", [("exits_above", 1), ("exits_above", 2), ("interrupts_above", 2)])
+# every trial runs in a worker process, n_jobs=1 included: a KeyboardInterrupt there is the objective's, never
+# the user's Ctrl-C (test_cli checks that a real SIGINT stops the study; test_isolation the first trial)
+@pytest.mark.parametrize("objective, n_jobs", [("exits_above", 1), ("exits_above", 2), ("interrupts_above", 1),
+                                               ("interrupts_above", 2)])
 def test_sys_exit_or_ctrl_c_raised_by_an_objective_fails_only_its_trial(tmp_path, objective, n_jobs, run_cli):
     code, out, err = run_cli("run", study(tmp_path, objective, n_trials=12, n_jobs=n_jobs), "--out",
                          tmp_path / "r", "--quiet")

@@ -111,17 +111,23 @@ class InterruptAt:
         return self.objective(params, budget, seed, report)
 
 
+# backend="threading" with one job runs the objective in this process: its KeyboardInterrupt is a
+# Ctrl-C, and the calls it counts are counted here (every other backend runs trials in workers)
+IN_PROCESS = {"backend": "threading"}
+
+
 def test_coarse_to_fine_resumes_inside_the_second_stage(tmp_path):
     stages = [hp.Stage(20, 1), hp.Stage(10, 2)]
     fresh = hp.Study(BOWL, SPACE, metric="score").coarse_to_fine(stages, seed=2)
     db = tmp_path / "c2f.db"
     with pytest.raises(StudyInterrupted) as info:
         hp.Study(InterruptAt(BOWL, 2, 1, 24), SPACE, metric="score", storage=db, name="c").coarse_to_fine(
-            stages, seed=2)
+            stages, seed=2, **IN_PROCESS)
     assert info.value.result.trials["number"].tolist() == list(range(24))
     assert len(info.value.result.stages) == 2
     counting = InterruptAt(BOWL, 2, 9, 9)  # never interrupts; counts the calls
-    res = hp.Study(counting, SPACE, metric="score", storage=db, name="c").coarse_to_fine(stages, seed=2)
+    res = hp.Study(counting, SPACE, metric="score", storage=db, name="c").coarse_to_fine(stages, seed=2,
+                                                                                         **IN_PROCESS)
     assert counting.calls == 6  # only trials 24..29 ran again
     assert _table(res).equals(_table(fresh))
     assert res.stages == fresh.stages and res.boundary == fresh.boundary
@@ -157,10 +163,10 @@ def test_adaptive_resume_tells_stored_values_instead_of_rerunning(tmp_path, make
     db = tmp_path / "a.db"
     with pytest.raises(StudyInterrupted):
         hp.Study(InterruptAt(BOWL, 0, 0, 7), SPACE, metric="score", storage=db, name="a").optimize(
-            sampler=make_sampler(), n_trials=12, batch_size=2, seed=0)
+            sampler=make_sampler(), n_trials=12, batch_size=2, seed=0, **IN_PROCESS)
     counting = InterruptAt(BOWL, 0, 9, 9)
     res = hp.Study(counting, SPACE, metric="score", storage=db, name="a").optimize(
-        sampler=make_sampler(), n_trials=12, batch_size=2, seed=0)
+        sampler=make_sampler(), n_trials=12, batch_size=2, seed=0, **IN_PROCESS)
     assert counting.calls == 5  # trials 7..11
     assert _table(res).equals(_table(fresh))
     # the batch size shapes adaptive proposals, so it is part of the study's identity
@@ -194,11 +200,12 @@ def test_failed_trials_rerun_only_with_retry_failed(tmp_path):
     assert n_failed > 0
     marker.unlink()
     flaky = Flaky(marker)
-    again = hp.Study(flaky, SPACE, metric="score", storage=db, name="f").optimize(n_trials=20, seed=0)
+    again = hp.Study(flaky, SPACE, metric="score", storage=db, name="f").optimize(n_trials=20, seed=0,
+                                                                                  **IN_PROCESS)
     assert flaky.calls == 0 and _table(again).equals(_table(first))
     flaky = Flaky(marker)
     retried = hp.Study(flaky, SPACE, metric="score", storage=db, name="f").optimize(n_trials=20, seed=0,
-                                                                                    retry_failed=True)
+                                                                                    retry_failed=True, **IN_PROCESS)
     assert flaky.calls == n_failed
     fresh = hp.Study(BOWL, SPACE, metric="score").optimize(n_trials=20, seed=0)
     assert _table(retried).equals(_table(fresh))

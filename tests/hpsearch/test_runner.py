@@ -160,11 +160,17 @@ def test_unknown_backend_names_the_choices():
 
 @pytest.mark.parametrize("backend", sorted(set(BACKENDS) - {"dask"}))
 def test_every_local_backend_runs_trials_and_yields_each_result(backend):
-    with parallel_context(backend, 2) as kwargs:
-        assert kwargs["backend"] == backend
+    from hpsearch.execution.trial_pool import TrialPool
+    from hpsearch.strategies import TrialRequest
+
+    with TrialPool(trivial, "value", 2, backend) as pool:
+        out = []
+        for _ in range(2):  # the pool is reused across calls
+            requests = [TrialRequest(n, 0, {}, 1, n, None, False, {}, False) for n in range(5)]
+            out.append(sorted((request.number, record["number"], record["status"])
+                              for request, record in pool.run(requests)))
+    assert out == [[(n, n, "ok") for n in range(5)]] * 2
+    with parallel_context("threading", 2) as kwargs:  # joblib's threads: the same records
         with make_parallel(2, **kwargs) as parallel:
-            out = []
-            for _ in range(2):  # the pool is reused across calls
-                out.append(sorted(r["number"] for r in parallel(
-                    delayed(run_trial)(trivial, {}, 1, 0, n, 0, 1, "value") for n in range(5))))
-    assert out == [list(range(5))] * 2
+            assert sorted(r["number"] for r in parallel(
+                delayed(run_trial)(trivial, {}, 1, 0, n, 0, 1, "value") for n in range(5))) == list(range(5))

@@ -1,12 +1,13 @@
-"""SearchCV passes scikit-learn's own estimator checks, on the base estimators scikit-learn
-tests its search estimators with (Ridge, LogisticRegression, a Pipeline), with the same
-expected failures it lists for RandomizedSearchCV."""
+"""hpsearch's search estimators pass scikit-learn's own estimator checks, with no expected failure:
+SearchCV on the base estimators scikit-learn tests its searches with (Ridge, LogisticRegression, a
+Pipeline), and RandomizedSearchCV, GridSearchCV and SearchCV with every setting at its default."""
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from hpsearch.sklearn import SearchCV
+import hpsearch as hp
+from hpsearch.sklearn import GridSearchCV, RandomizedSearchCV, SearchCV
 
 # cv=2, two candidates and error_score="raise": the settings scikit-learn checks RandomizedSearchCV with
 _SETTINGS = dict(cv=2, n_trials=2, error_score="raise", seed=0)
@@ -14,6 +15,12 @@ ESTIMATORS = [
     SearchCV(Ridge(), {"alpha": [0.1, 1.0]}, **_SETTINGS),
     SearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, **_SETTINGS),
     SearchCV(Pipeline([("pca", PCA()), ("ridge", Ridge())]), {"ridge__alpha": [0.1, 1.0]}, **_SETTINGS),
+    # the defaults: 5 folds, 10 candidates (RandomizedSearchCV: the 2-value list once, with
+    # scikit-learn's warning), error_score=nan
+    RandomizedSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}),
+    RandomizedSearchCV(Ridge(), {"alpha": hp.LogUniform(1e-2, 1e2)}),
+    GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}),
+    SearchCV(LogisticRegression(), {"C": hp.LogUniform(1e-2, 1e2)}),
 ]
 
 # scikit-learn lists two expected failures for RandomizedSearchCV (sklearn/utils/_test_common/

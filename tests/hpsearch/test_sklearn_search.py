@@ -136,7 +136,9 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_results(data, tmp_
     X, y = data
     settings = dict(n_trials=6, cv=2, seed=3)
     straight = SearchCV(SVC(), SVC_SPACE, **settings).fit(X, y)
-    search = SearchCV(_InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", **settings)
+    # backend="threading", one job: the fits run in this process, where the countdown is
+    search = SearchCV(_InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", backend="threading",
+                      **settings)
     _InterruptingSVC.countdown[0] = 7   # the 4th candidate's second fold
     with pytest.raises(StudyInterrupted):
         search.fit(X, y)
@@ -209,13 +211,13 @@ def test_coarse_to_fine_over_samples_and_halving_over_an_estimator_parameter(dat
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(space=[{"C": [1.0]}]), "one search per dict"),
+    (dict(space=[{"C": [1.0]}]), "RandomizedSearchCV and GridSearchCV take one"),
     (dict(space={"C": []}), r"space\['C'\] is an empty list"),
     (dict(space={"C": 3.0}), r"space\['C'\] must be a list"),
     (dict(strategy="sha"), "needs a resource"),
     (dict(resource="max_iterations"), "did you mean 'max_iter'"),
     (dict(scoring="acuracy"), "acuracy"),
-    (dict(error_score="ignore"), "error_score must be 'raise' or a number"),
+    (dict(error_score="ignore"), "error_score must be the string 'raise' or a numeric value"),
     (dict(stages=[4, 2]), "stages are the plan of strategy='coarse-to-fine'"),
 ])
 def test_bad_settings_are_one_clear_error(data, kwargs, match):

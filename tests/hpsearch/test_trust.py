@@ -68,7 +68,7 @@ def _stopped_study(tmp_path, monkeypatch, run_cli):
     (tmp_path / "sha.toml").write_text(STUDY)
     monkeypatch.delitem(sys.modules, "trust_stopper", raising=False)
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("run", "sha.toml", "--n-jobs", 1, "--no-plots", "--quiet")
+    code, _, err = run_cli("run", "sha.toml", "--n-jobs", 1, "--backend", "threading", "--no-plots", "--quiet")
     assert code == 130 and "9 trials saved" in err, err
     checkpoints = sorted((tmp_path / "runs" / "sha" / "checkpoints" / "sha").glob("*.ckpt"))
     assert len(checkpoints) == 3   # the paused trials that the next rung continues
@@ -99,10 +99,10 @@ def test_planted_pickles_in_a_run_folder_are_refused_and_never_run(tmp_path, mon
     trials = hp.load_study(folder / "study.db", "sha").trials
     continued = trials[trials["continued_from"].notna()]
     assert len(continued) == 3 and (continued["status"] == "failed").all()
-    assert continued["error"].str.contains(
+    assert continued["error"].str.contains(  # the run folder is made absolute before the first trial
         "CheckpointError: checkpoint is damaged or not a checkpoint: reading it would need unpickling, which "
-        "could run code and is never done (continuing a paused trial from its checkpoint in runs/sha/checkpoints/sha)",
-        regex=False).all()
+        f"could run code and is never done (continuing a paused trial from its checkpoint in "
+        f"{tmp_path / 'runs' / 'sha' / 'checkpoints' / 'sha'})", regex=False).all()
     assert "3 x CheckpointError: checkpoint is damaged or not a checkpoint: reading it would need unpickling" in out
     assert not marker.exists()
 

@@ -1,0 +1,124 @@
+"""RandomizedSearchCV and GridSearchCV: scikit-learn's classes, run by hpsearch.
+
+Change ``from sklearn.model_selection import RandomizedSearchCV, GridSearchCV`` to
+``from hpsearch.sklearn import RandomizedSearchCV, GridSearchCV``: the same signatures,
+defaults and candidates (drawn by scikit-learn's own ``ParameterSampler`` / ``ParameterGrid``
+semantics, see :mod:`hpsearch.sklearn._candidates`), the same ``cv_results_`` and ``best_*``.
+What hpsearch adds comes as extra keyword arguments: ``storage``/``name`` (a stored search that
+resumes), ``progress``, ``backend``; ``hp.LogUniform`` and friends as values, and an edge
+warning (``boundary_``) when the best value of a continuous range sits at its edge. Both run on
+the one engine of :class:`~hpsearch.sklearn.BaseSearch`, as :class:`~hpsearch.sklearn.SearchCV` does.
+"""
+import numbers
+
+import numpy as np
+
+from hpsearch.sklearn._base_search import BaseSearch
+from hpsearch.sklearn._candidates import Alternatives, Candidates
+
+__all__ = ["RandomizedSearchCV", "GridSearchCV"]
+
+
+def _strategy(candidates):
+    from hpsearch.strategies import CoarseToFine
+    from hpsearch.strategies.stage import Stage
+
+    return CoarseToFine([Stage(len(candidates.params), 1, candidates)])
+
+
+def _plan(params, alternatives):
+    if not params:
+        raise ValueError("No fits were performed. Was the CV iterator empty? Were there no candidates?")
+    candidates = Candidates(params, alternatives.ranges())
+    return candidates.space(), _strategy(candidates), candidates, len(params)
+
+
+class RandomizedSearchCV(BaseSearch):
+    """scikit-learn's ``RandomizedSearchCV``, run by hpsearch (see the module docstring).
+
+    Args:
+        estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, pre_dispatch,
+            random_state, error_score, return_train_score: scikit-learn's, with its defaults and
+            meaning. ``param_distributions`` is a dict (or a list of dicts: alternatives) of
+            parameter name -> list of values, scipy.stats distribution or hpsearch distribution
+            (``hp.LogUniform(1e-3, 1e3)``). ``pre_dispatch`` is accepted and has no effect
+            (hpsearch's pool hands out one candidate at a time).
+        storage: None (in memory) or an SQLite file path: an interrupted or repeated fit resumes.
+        name: the study's name in ``storage`` (default ``"sklearn-search"``).
+        progress: show a progress bar (tqdm).
+        backend: the joblib backend of the workers (``"loky"``, ``"threading"``, ...).
+
+    Attributes:
+        cv_results_, best_index_, best_params_, best_score_, best_estimator_, refit_time_,
+        scorer_, multimetric_, n_splits_: scikit-learn's.
+        boundary_: :class:`hpsearch.BoundaryFlag` per continuous range whose best value sits at
+            an edge (each also a ``UserWarning``).
+        result_: the :class:`hpsearch.SearchResult` of the study (trials table, ``summary()``).
+    """
+
+    def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None, n_jobs=None, refit=True,
+                 cv=None, verbose=0, pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
+                 return_train_score=False, storage=None, name=None, progress=False, backend="loky"):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.cv = cv
+        self.verbose = verbose
+        self.pre_dispatch = pre_dispatch
+        self.random_state = random_state
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.storage = storage
+        self.name = name
+        self.progress = progress
+        self.backend = backend
+
+    def _study_seed(self):
+        # trial seeds are unused by cross-validation; an int random_state names the study's seed
+        state = self.random_state
+        return state if isinstance(state, numbers.Integral) and not isinstance(state, bool) and \
+            0 <= state < 2 ** 32 else 0
+
+    def _plan(self, objective):
+        alternatives = Alternatives(self.param_distributions)
+        return _plan(alternatives.sample(self.n_iter, self.random_state), alternatives)
+
+
+class GridSearchCV(BaseSearch):
+    """scikit-learn's ``GridSearchCV``, run by hpsearch (see the module docstring).
+
+    Args:
+        estimator, param_grid, scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score,
+            return_train_score: scikit-learn's, with its defaults and meaning; ``param_grid`` is a
+            dict (or a list of dicts: alternatives) of parameter name -> list of values.
+            ``pre_dispatch`` is accepted and has no effect.
+        storage, name, progress, backend: as in :class:`RandomizedSearchCV`.
+
+    Attributes:
+        as :class:`RandomizedSearchCV`'s.
+    """
+
+    def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False, storage=None, name=None,
+                 progress=False, backend="loky"):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.cv = cv
+        self.verbose = verbose
+        self.pre_dispatch = pre_dispatch
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.storage = storage
+        self.name = name
+        self.progress = progress
+        self.backend = backend
+
+    def _plan(self, objective):
+        alternatives = Alternatives(self.param_grid)
+        return _plan(alternatives.grid(), alternatives)
