@@ -40,6 +40,7 @@ _EXPORTS = {
     "SuccessiveHalving": "hpsearch.strategies",
     "Hyperband": "hpsearch.strategies",
     "StageRecord": "hpsearch.results.search_result",
+    "continuable": "hpsearch.objectives",
     "BoundaryFlag": "hpsearch.diagnostics.boundary",
     "find_boundary_flags": "hpsearch.diagnostics.boundary",
     # errors

@@ -10,13 +10,66 @@ use them to check that a search finds what it should.
 - :class:`LearningCurve`: a LogBowl that is *learned* over epochs, each configuration at its
   own speed, and that can continue from a checkpoint (for multi-fidelity strategies).
 - :func:`trivial`: returns a constant; measures the study's own overhead.
+
+It also holds how an objective *declares* the protocol's optional parts (:func:`continuable`,
+:func:`declares`): an attribute ``supports_checkpoint = True`` / ``supports_final = True`` on the
+callable, its class, or what a ``functools.partial`` or ``functools.wraps`` wrapper wraps.
 """
+import functools
 import json
 import math
 import os
 import time
 
 import numpy as np
+
+#: The optional keywords of the objective protocol and the attribute that declares each.
+DECLARATIONS = {"checkpoint": "supports_checkpoint", "final": "supports_final"}
+
+
+def declares(objective, keyword):
+    """What ``objective`` declares about the protocol keyword ``keyword`` (``"checkpoint"`` or
+    ``"final"``): True or False when it (or the callable a ``functools.partial`` or a
+    ``functools.wraps`` wrapper holds) sets ``supports_<keyword>``, None when nothing says.
+
+    Raises:
+        ValueError: an unknown keyword.
+    """
+    if keyword not in DECLARATIONS:
+        raise ValueError(f"unknown protocol keyword {keyword!r}; expected one of {', '.join(DECLARATIONS)}")
+    attribute, seen = DECLARATIONS[keyword], set()
+    while objective is not None and id(objective) not in seen:
+        seen.add(id(objective))
+        value = getattr(objective, attribute, None)
+        if value is not None:
+            return bool(value)
+        # a partial keeps its function in .func; functools.wraps records the wrapped in __wrapped__
+        objective = objective.func if isinstance(objective, functools.partial) else \
+            getattr(objective, "__wrapped__", None)
+    return None
+
+
+def continuable(objective):
+    """Declare that ``objective`` can continue a trial from a checkpoint (returns it, marked).
+
+    Use as a decorator on an objective that accepts ``checkpoint=`` (bytes it returned earlier,
+    or None) and returns ``"checkpoint"``; see ARCHITECTURE.md, "The objective protocol".
+    Wrappers made with ``functools.wraps`` and ``functools.partial`` keep the declaration::
+
+        @hpsearch.continuable
+        def train(params, budget, seed, report=None, checkpoint=None): ...
+
+    Raises:
+        ValueError: ``objective`` is not callable, or takes no attributes (wrap it in a function).
+    """
+    if not callable(objective):
+        raise ValueError(f"continuable needs a callable objective, got {objective!r}")
+    try:
+        objective.supports_checkpoint = True
+    except (AttributeError, TypeError):
+        raise ValueError(f"cannot mark {objective!r} as continuable (it takes no attributes); declare "
+                         f"supports_checkpoint = True on its class, or decorate a function that calls it") from None
+    return objective
 
 
 class LogBowl:
@@ -156,6 +209,9 @@ class LearningCurve:
         width, metric: as :class:`LogBowl`.
         sleep: seconds to sleep per trained epoch (to make studies slow enough to interrupt).
     """
+
+    supports_checkpoint = True   # the protocol's declarations (see :func:`declares`)
+    supports_final = True
 
     def __init__(self, optimum, speed_param=None, tau0=3.0, speed=1.0, noise=0.0, width=1.0, metric="score",
                  sleep=0.0):

@@ -5,11 +5,12 @@ run loop (:mod:`hpsearch.execution.study_run`); :meth:`Study.optimize` (one stag
 Sobol or Optuna search) and :meth:`Study.coarse_to_fine` are its two common forms.
 With a storage, running the same call again resumes the study.
 """
+from contextlib import ExitStack
 from pathlib import Path
 
 from hpsearch.checks import check_direction
 from hpsearch.errors import StudyMismatchError
-from hpsearch.execution.study_run import RunOptions, StudyRun
+from hpsearch.execution.study_run import RunOptions, StudyRun, told_record
 from hpsearch.results.search_result import SearchResult
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies.stage import Stage
@@ -110,42 +111,114 @@ class Study:
                              retry_failed=retry_failed, progress=progress, callbacks=callbacks,
                              fail_fast=fail_fast, keep_checkpoints=keep_checkpoints, log=log,
                              trial_timeout=trial_timeout)
-        if confirm is not None:
-            import dataclasses
+        with ExitStack() as stack:
+            run, extension = self._begin(stack, self._confirmed(strategy, confirm), options, overwrite)
+            try:
+                result = run.execute(run.storage, run.study_id)
+            except StudyMismatchError:
+                if extension is not None:  # it was not an extension after all: the stored study stays
+                    run.storage.replace_spec(run.study_id, extension[0])
+                raise
+            result.extended = None if extension is None else extension[1]
+            return result
 
-            from hpsearch.execution.worker import protocol_keywords
-            from hpsearch.strategies.confirmed import Confirmation, Confirmed
+    # ------------------------------------------------------------------ ask and tell
+    def ask(self, strategy=None, *, seed=0, confirm=None, overwrite=False, keep_checkpoints=False, fail_fast=5):
+        """The next trial to run, for a training loop of your own (Optuna's ``study.ask()``).
 
-            confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
-            branches = getattr(self.space, "branches", {})
-            if confirmation.per_branch is not None and confirmation.per_branch not in branches:
-                raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
-                                 f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
-            if confirmation.test and "final" not in protocol_keywords(self.objective):
-                # test=True means "when the objective can": store what will run, so that the plan,
-                # the progress bar and `show` never wait for a test run that cannot happen
-                confirmation = dataclasses.replace(confirmation, test=False)
-            strategy = Confirmed(strategy, confirmation)
+        The first call starts the search of ``strategy`` (or resumes it from the storage: a driver
+        that was killed picks up where it stopped; trials it had asked for and not told are asked
+        again). Run the request however you like (``request.params``, ``request.budget``,
+        ``request.seed``; ``request.continue_from``: the trial whose state to train on from, or
+        None) and :meth:`tell` its metrics. Requests come as soon as the strategy can decide them,
+        so several may be running at once; which ones and their numbers never depend on the order
+        the results are told in: the same seed gives the same trials table as :meth:`run`.
+
+        Args:
+            strategy: the :class:`~hpsearch.strategies.Strategy` (first call only; later calls
+                may omit it).
+            seed, confirm, overwrite, keep_checkpoints, fail_fast: as for :meth:`run` (first call).
+
+        Returns:
+            a :class:`~hpsearch.strategies.TrialRequest`, or None when no trial can be decided
+            until running ones are told, or when the search has ended (:attr:`finished`).
+
+        Raises:
+            ValueError: no strategy on the first call, or another one than the session's.
+            StudyMismatchError, StudyLockedError: as for :meth:`run`.
+        """
+        session = self.__dict__.get("_session")
+        if session is None:
+            if strategy is None:
+                raise ValueError("the first ask() needs the strategy to run, e.g. study.ask(hp.Hyperband(...))")
+            options = RunOptions(n_jobs=1, seed=seed, fail_fast=fail_fast, keep_checkpoints=keep_checkpoints)
+            stack = ExitStack()
+            try:
+                run, _ = self._begin(stack, self._confirmed(strategy, confirm), options, overwrite)
+                run.open(run.storage, run.study_id)
+            except BaseException:
+                stack.close()
+                raise
+            session = self._session = _AskTell(run, stack, strategy)
+        elif strategy is not None and strategy is not session.strategy:
+            raise ValueError("this study is running another strategy through ask(); finish it (or make a new "
+                             "Study) before asking for another")
+        return session.ask()
+
+    def tell(self, request, metrics=None, *, duration=None, curve=None, error=None, continued=None):
+        """Record the outcome of ``request`` (from :meth:`ask`), in any order.
+
+        Args:
+            request: the :class:`~hpsearch.strategies.TrialRequest` that ran.
+            metrics: what the objective returned (a dict with the study metric as a number;
+                ``"status": "diverged"`` allowed; a ``"checkpoint"`` of bytes is kept when the
+                request says ``keep_checkpoint``). Ignored when ``error`` is given.
+            duration: seconds it took (None: unknown).
+            curve: its learning curve, a list of ``{"epoch": e, **metrics}`` (optional).
+            error: the trial failed: a one-line message.
+            continued: it trained on from ``request.continue_from``'s state (default: whenever
+                the request says ``continue_from``); False when it trained from scratch.
+
+        Returns:
+            the study's :class:`~hpsearch.results.search_result.SearchResult` when this tell ended
+            the search (the session is then closed), else None.
+
+        Raises:
+            ValueError: no :meth:`ask` session, a request that is not running, or metrics without
+                the study metric as a number.
+        """
+        session = self.__dict__.get("_session")
+        if session is None:
+            raise ValueError("tell() needs a request from ask() of this study")
+        result = session.tell(request, metrics, duration=duration, curve=curve, error=error, continued=continued)
+        if result is not None:
+            self._session = None
+        return result
+
+    @property
+    def finished(self):
+        """The search started by :meth:`ask` has ended (every trial it asked for is told), or none runs."""
+        session = self.__dict__.get("_session")
+        return session is None or session.run.finished
+
+    def _confirmed(self, strategy, confirm):
+        return confirmed(strategy, confirm, self.objective, self.space)
+
+    def _begin(self, stack, strategy, options, overwrite):
+        """Open the storage and the study (checking its spec), take the lease: ``(StudyRun, extension)``;
+        ``stack`` closes them."""
         spec = self._spec(strategy, options.seed)
         storage, owned = self._open_storage()
-        try:
-            study_id, extension = self._open_study(storage, spec, overwrite)
-            with storage.lease(study_id):
-                checkpoints = self._checkpoints(storage)
-                if overwrite:
-                    checkpoints.clear()  # the stored trials they belonged to are gone
-                run = StudyRun(self, strategy, options, checkpoints, extending=extension is not None)
-                try:
-                    result = run.execute(storage, study_id)
-                except StudyMismatchError:
-                    if extension is not None:  # it was not an extension after all: the stored study stays
-                        storage.replace_spec(study_id, extension[0])
-                    raise
-                result.extended = None if extension is None else extension[1]
-                return result
-        finally:
-            if owned:
-                storage.close()
+        if owned:
+            stack.callback(storage.close)
+        study_id, extension = self._open_study(storage, spec, overwrite)
+        stack.enter_context(storage.lease(study_id))
+        checkpoints = self._checkpoints(storage)
+        if overwrite:
+            checkpoints.clear()  # the stored trials they belonged to are gone
+        run = StudyRun(self, strategy, options, checkpoints, extending=extension is not None)
+        run.storage, run.study_id = storage, study_id
+        return run, extension
 
     def _open_study(self, storage, spec, overwrite):
         """``(study_id, None)``, or ``(study_id, (old spec, changes))`` when ``spec`` extends it."""
@@ -237,6 +310,59 @@ class Study:
         if isinstance(self.storage, Storage):
             return self.storage, False
         return Storage(self.storage), True
+
+
+def confirmed(strategy, confirm, objective, space):
+    """``strategy`` followed by the confirmation ``confirm`` (a Confirmation, a dict of its fields or
+    None). ``test=True`` means "when the objective can": for an objective that takes no ``final``
+    the stored plan says ``test=False``, so the plan, the progress bar and ``show`` never wait for a
+    test run that cannot happen.
+
+    Raises:
+        ValueError: ``per_branch`` names no branch parameter of ``space``.
+    """
+    if confirm is None:
+        return strategy
+    import dataclasses
+
+    from hpsearch.execution.worker import protocol_keywords
+    from hpsearch.strategies.confirmed import Confirmation, Confirmed
+
+    confirmation = confirm if isinstance(confirm, Confirmation) else Confirmation(**confirm)
+    branches = getattr(space, "branches", {})
+    if confirmation.per_branch is not None and confirmation.per_branch not in branches:
+        raise ValueError(f"confirm per_branch={confirmation.per_branch!r} is not a branch parameter of the "
+                         f"space; expected one of {', '.join(branches) or 'none (the space has no Branch)'}")
+    if confirmation.test and "final" not in protocol_keywords(objective):
+        confirmation = dataclasses.replace(confirmation, test=False)
+    return Confirmed(strategy, confirmation)
+
+
+class _AskTell:
+    """One ask/tell session: a :class:`StudyRun` driven by the caller instead of a worker pool."""
+
+    def __init__(self, run, stack, strategy):
+        self.run, self.stack, self.strategy = run, stack, strategy
+        self.queue = []   # decided, not yet asked
+
+    def ask(self):
+        if not self.queue:
+            self.queue = self.run.pending()
+        return self.queue.pop(0) if self.queue else None
+
+    def tell(self, request, metrics, duration=None, curve=None, error=None, continued=None):
+        record = told_record(request, metrics, self.run.metric, duration=duration, curve=curve, error=error)
+        if (request.continue_from is not None) if continued is None else continued:
+            self.run.continued(request)
+        self.queue = [r for r in self.queue if r.number != request.number]
+        self.run.finish(request, record)
+        if not self.run.finished:
+            return None
+        try:
+            self.run.close()
+            return self.run.result()
+        finally:
+            self.stack.close()
 
 
 def load_study(storage, name, select="highest-budget"):

@@ -146,6 +146,11 @@ class MLPObjective:
             construction for the fixed settings.
     """
 
+    # hpsearch's objective protocol, declared as plain attributes (models never imports hpsearch):
+    # calls continue from the "checkpoint" they return, and final=True adds test metrics
+    supports_checkpoint = True
+    supports_final = True
+
     def __init__(self, dataset="digits", **fixed_settings):
         if isinstance(dataset, Dataset):
             self._source_options = ()

@@ -17,37 +17,17 @@ def _save_plots(kind, *args):
     return list(getattr(plots, kind)(*args))
 
 
-def _print_plan(sf, name, strategy, n_jobs):
-    """What ``--dry-run`` (and a run's header) prints: the stages, or the brackets and rungs."""
-    from hpsearch.strategies import CoarseToFine
-
+def _print_plan(sf, name, strategy, built, n_jobs):
+    """What ``--dry-run`` (and a run's header) prints: the plan, as ``built`` (the run's strategy)
+    describes it; returns the planned stages."""
     _say_plan_head(sf, name, strategy)
-    runner = sf.search.convert(strategy).make_strategy()
-    planned = runner.planned_stages(sf.space, sf.seed, sf.direction)
-    if isinstance(runner, CoarseToFine):
-        for stage, asked in zip(planned, runner.stages):
-            extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
-            say(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, "
-                f"{runner.samplers[stage.index]!r}")
-            shares = getattr(runner.samplers[stage.index], "branch_shares", None)
-            if stage.index == 0 and sf.space.is_conditional and callable(shares):
-                # a grid over branches: an equal share of the budget per combination of branches
-                say("    grid per branch (an equal share each): " + ", ".join(
-                    f"{', '.join(f'{k}={v}' for k, v in choice.items())}: {n}"
-                    for choice, n in shares(sf.space, asked.n_trials)))
-        say(f"total: {sum(s.n_trials for s in planned)} trials, {sum(s.epochs for s in planned)} epochs, "
-            f"n_jobs={_jobs(n_jobs)}")
-        _say_confirm_plan(sf, planned)
-        return planned
-    say(f"  eta={runner.eta}, budgets {runner.min_budget}..{runner.max_budget} epochs, configurations from "
-        f"{runner.sampler!r}; promoted trials continue from their checkpoints")
-    for bracket in runner.brackets:
-        rungs = ", ".join(f"{n} x {b}" for n, b in zip(bracket.rung_sizes(), bracket.budgets))
-        say(f"  bracket {bracket.index}: {bracket.n_configs} configurations; rungs (trials x epochs reached) "
-            f"{rungs}: {bracket.epochs()} epochs")
-    say(f"total: {sum(b.n_configs for b in runner.brackets)} configurations, {len(planned)} rungs, "
-        f"{runner.total_epochs()} epochs, n_jobs={_jobs(n_jobs)}")
-    _say_confirm_plan(sf, planned)
+    planned = built.planned(sf.space, sf.seed, sf.direction)
+    described = built.describe(planned)
+    for line in described.steps:
+        say(line)
+    say(f"total: {described.total}, n_jobs={_jobs(n_jobs)}")
+    for line in described.after:
+        say(line)
     return planned
 
 
@@ -55,18 +35,6 @@ def _jobs(n_jobs):
     import os
 
     return f"auto ({os.cpu_count() or 1} cores)" if n_jobs == "auto" else str(n_jobs)
-
-
-def _say_confirm_plan(sf, planned):
-    c = sf.confirm
-    if c is None:
-        return
-    budget = max(s.budget for s in planned)
-    tested = "; then the winner is evaluated on the test set once" if c.test else ""
-    what = f"the top {c.top}" if c.per_branch is None else \
-        f"the best configuration of each of the top {c.top} {c.per_branch} branches"
-    say(f"then confirm: {what} trained again with {c.seeds} fresh seeds at budget {budget} "
-        f"({c.top * c.seeds * budget} epochs){tested}")
 
 
 def _say_plan_head(sf, name, strategy):
@@ -89,11 +57,12 @@ def cmd_run(args, argv):
     # a planted link stops it before anything runs
     folder = RunFolder(RunFolder.for_study(name, args.out).path.absolute()).refuse_links()
     n_jobs = args.n_jobs or sf.n_jobs or "auto"
+    built = sf.build_strategy(strategy)  # the one strategy object the header and the run share
     if args.dry_run:
-        _print_plan(sf, name, strategy, n_jobs)
+        _print_plan(sf, name, strategy, built, n_jobs)
         say(f"would write: {folder.db}, {folder.trials_csv} and plots (dry run: nothing ran)")
         return 0
-    planned = sf.planned_stages(strategy)
+    planned = built.planned(sf.space, sf.seed, sf.direction)
     folder.create()
     resume = resume_command(argv)
     before = _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
@@ -103,11 +72,11 @@ def cmd_run(args, argv):
     folder.write_info(study_file=str(Path(sf.path).resolve()), name=name, cwd=str(Path.cwd()), resume=resume,
                       **drawn)
     if not args.quiet:
-        _print_plan(sf, name, strategy, n_jobs)
+        _print_plan(sf, name, strategy, built, n_jobs)
     study = sf.make_study(folder.db, name)
     new = []   # trials this command ran (a resume of a finished study runs none)
     try:
-        result = sf.run(study, strategy=strategy, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
+        result = sf.run(study, built, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler,
                         retry_failed=args.retry_failed, overwrite=args.overwrite, progress=not args.quiet,
                         log=None if args.quiet else say, callbacks=[new.append], trial_timeout=args.trial_timeout)
     except (StudyLockedError, StudyMismatchError):

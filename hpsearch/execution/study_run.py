@@ -9,9 +9,13 @@ runs only the missing ones, so an interrupted study resumes into exactly the tab
 uninterrupted run would have produced.
 """
 import dataclasses
+import math
 import re
 import warnings
 from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
 
 from hpsearch import seeding
 from hpsearch.execution.backends import check_backend, check_trial_timeout
@@ -20,11 +24,12 @@ from hpsearch.execution.trial_pool import AutoPool, TrialPool
 from hpsearch.errors import START_OVER, StudyFailedError, StudyInterrupted, StudyMetricError, StudyMismatchError
 from hpsearch.execution.progress import ProgressBar
 from hpsearch.results.search_result import SearchResult
-from hpsearch.execution.worker import protocol_keywords
+from hpsearch.execution.worker import classify, protocol_keywords
 from hpsearch.storage.specs import json_roundtrip
 from hpsearch.strategies import RunContext, TrialRequest
+from hpsearch.strategies.schedule import Schedule
 
-__all__ = ["RunOptions", "StudyRun", "warn_at"]
+__all__ = ["RunOptions", "StudyRun", "told_record", "usable_cores", "warn_at"]
 
 
 def warn_at(objective, message):
@@ -86,10 +91,8 @@ class RunOptions:
     def __post_init__(self):
         n_jobs = self.n_jobs
         if (n_jobs == -1 and not isinstance(n_jobs, bool)) or n_jobs == "auto":
-            import joblib
-
             object.__setattr__(self, "auto", n_jobs == "auto")
-            n_jobs = joblib.cpu_count()
+            n_jobs = usable_cores()
         else:
             object.__setattr__(self, "auto", False)
         object.__setattr__(self, "n_jobs", positive_int(n_jobs, "n_jobs"))
@@ -104,6 +107,57 @@ class RunOptions:
             positive_int(self.fail_fast, "fail_fast")
         if self.trial_timeout is not None:
             check_trial_timeout(self.trial_timeout, self.backend)
+
+
+def usable_cores():
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (what
+    ``joblib.cpu_count()`` answers, without importing joblib when no worker is needed)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def told_record(request, metrics, metric, duration=None, curve=None, error=None):
+    """The trial record of ``request`` from what an ask/tell caller says of it (the shape
+    :func:`~hpsearch.execution.worker.run_trial` returns; the same status rules).
+
+    Raises:
+        ValueError: ``metrics`` is not a dict, has a status other than ``"ok"``/``"diverged"``, or
+            lacks ``metric`` as a number (for an ok trial).
+    """
+    import time
+
+    record = {"number": request.number, "stage": request.stage, "status": "failed", "params": dict(request.params),
+              "metrics": {}, "budget": request.budget, "seed": request.seed, "error": None,
+              "curve": list(curve or [])}
+    if error is not None:
+        record["error"] = " ".join(str(error).split())
+    else:
+        if not isinstance(metrics, dict):
+            raise ValueError(f"tell() needs metrics as a dict (what the objective returns), got {metrics!r:.80}")
+        status = metrics.get("status", "ok")
+        if status not in ("ok", "diverged"):
+            raise ValueError(f"tell(): metrics status must be 'ok' or 'diverged', got {status!r}")
+        numbers = {str(k): float(v) for k, v in metrics.items()
+                   if isinstance(v, Real) and not isinstance(v, (bool, np.bool_))}
+        if status == "ok" and metric not in numbers:
+            raise ValueError(f"tell(): metrics must hold the study metric {metric!r} as a number, got "
+                             f"{sorted(numbers) or 'no numbers'}")
+        record.update(metrics=numbers, status=classify(numbers, status, metric))
+        state = metrics.get("checkpoint")
+        if request.keep_checkpoint and isinstance(state, (bytes, bytearray)):
+            record["checkpoint"] = bytes(state)
+    end = time.time()
+    duration = None if duration is None else float(duration)
+    record.update(start=end - (duration or 0.0), end=end, duration=duration)
+    return record
 
 
 class StudyRun(RunContext):
@@ -123,6 +177,8 @@ class StudyRun(RunContext):
         self._next_number = 0
         self._resumed = {}       # number -> budget its checkpoint was taken at
         self._said_no_checkpoints = False
+        self._ran = 0            # trials run (not replayed) by this run
+        self._stored = {}
 
     # ------------------------------------------------------------------ the strategy's context
     def begin_stage(self, stage):
@@ -139,18 +195,25 @@ class StudyRun(RunContext):
         self.storage.save_stage(self.study_id, stage.index, stage.space.to_dict(), stage.sampler,
                                 stage.n_trials, stage.budget)
         self.stages.append(stage)
+        self.stages.sort(key=lambda s: s.index)   # lanes side by side begin their rungs in any order
         planned = self._planned_counts.get(stage.index)
         if planned is not None:
             self.bar.resize(stage.n_trials - planned)
 
     def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
-                **labels):
-        number = self._next_number
-        self._next_number += 1
+                number=None, **labels):
+        if number is None:
+            number = self._next_number
+            self._next_number += 1
         if seed is None:
             seed = seeding.trial_seed(self.seed, stage, number)
         return TrialRequest(number, stage, params, budget, seed, continue_from, bool(keep_checkpoint), labels,
                             bool(final))
+
+    def reserve(self, n):
+        first = self._next_number
+        self._next_number += int(n)
+        return first
 
     def release(self, numbers):
         if not self.options.keep_checkpoints:
@@ -163,30 +226,79 @@ class StudyRun(RunContext):
         Raises:
             StudyInterrupted: Ctrl-C; ``.result`` holds every stored trial.
         """
-        self.storage, self.study_id = storage, study_id
-        self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
-        self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
-        planned = self.strategy.planned_stages(self.space, self.seed, self.direction)
-        self._planned_counts = {s.index: s.n_trials for s in planned}
-        epochs = self.strategy.total_epochs() if hasattr(self.strategy, "total_epochs") else \
-            sum(s.epochs for s in planned)
-        extra = self.strategy.planned_extra_trials() if hasattr(self.strategy, "planned_extra_trials") else 0
-        if extra:  # confirmation and test runs are trials (and epochs) the bar counts too
-            epochs += self.strategy.planned_extra_epochs(planned)
-        self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
-                               self.direction, epochs=epochs)
+        epochs = self.open(storage, study_id)
         try:
-            with self._pool(epochs) as pool:
-                self._drive(pool)
-            if not self.options.keep_checkpoints:
-                self.checkpoints.clear()  # the study is complete: no rung is left to continue
+            todo = self.pending()
+            if todo:  # a finished study run again replays its stored trials: no pool to start
+                with self._pool(epochs) as pool:
+                    self._drive(pool, todo)
+            elif not self.finished:
+                raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
+            self.close()
         except KeyboardInterrupt:
             self.bar.close()
-            raise StudyInterrupted(self._result(partial=True),
+            raise StudyInterrupted(self.result(partial=True),
                                    f"study {self.name!r} interrupted; run it again to resume") from None
         finally:
             self.bar.close()
-        return self._result()
+        return self.result()
+
+    def open(self, storage, study_id, side_by_side=True):
+        """Read what ``storage`` holds of the study, set up the progress bar and start the strategy's
+        :class:`~hpsearch.strategies.schedule.Schedule` (``side_by_side``: see there); returns the
+        planned epochs."""
+        self.storage, self.study_id = storage, study_id
+        self._stored = {r["number"]: r for r in storage.load_trials(study_id)}
+        self._stored_stages = {d["index"]: d for d in storage.load_stages(study_id)}
+        planned = self.strategy.planned(self.space, self.seed, self.direction)
+        self._planned_counts = {s.index: s.n_trials for s in planned}
+        # confirmation and test runs are trials (and epochs) the bar counts too
+        epochs = self.strategy.planned_epochs(planned) + self.strategy.planned_extra_epochs(planned)
+        extra = self.strategy.planned_extra_trials()
+        self.bar = ProgressBar(self.options.progress, sum(s.n_trials for s in planned) + extra, self.metric,
+                               self.direction, epochs=epochs)
+        self.schedule = Schedule(self.strategy.rounds(self), side_by_side=side_by_side)
+        return epochs
+
+    @property
+    def finished(self):
+        """The strategy has ended: every trial it asked for is recorded."""
+        return self.schedule.finished
+
+    def pending(self):
+        """The requests to run now, in trial-number order. Stored trials are told back to the
+        schedule at once (a resume replays them), which may make more requests ready."""
+        todo = []
+        ready = self.schedule.ready()
+        while ready:
+            for request in ready:
+                old = self._stored.get(request.number)
+                if old is not None:
+                    self._check_stored_trial(old, request)
+                    if old["status"] != "failed" or not self.options.retry_failed:
+                        self.records[request.number] = old
+                        self.bar.update(old)
+                        self.schedule.tell(old)
+                        continue
+                todo.append(request)
+            ready = self.schedule.ready()
+        return todo
+
+    def finish(self, request, record):
+        """Store ``request``'s finished ``record`` and tell the schedule (which may make requests ready)."""
+        self._finish(request, record)
+        self.schedule.tell(self.records[request.number])
+
+    def continued(self, request):
+        """``request`` trained on from its ``continue_from`` trial's state (an ask/tell caller says so)."""
+        if request.continue_from is not None:
+            self._resumed[request.number] = self.records[request.continue_from]["budget"]
+
+    def close(self):
+        """After the last trial: delete the checkpoints no rung is left to continue, close the bar."""
+        if self.finished and not self.options.keep_checkpoints:
+            self.checkpoints.clear()
+        self.bar.close()
 
     def _pool(self, planned_epochs):
         o = self.options
@@ -196,31 +308,15 @@ class StudyRun(RunContext):
                             log=o.log, trial_timeout=o.trial_timeout)
         return TrialPool(self.study.objective, self.metric, o.n_jobs, o.backend, o.scheduler, o.trial_timeout)
 
-    def _drive(self, pool):
-        rounds = self.strategy.rounds(self)
-        requests = next(rounds, None)
-        while requests is not None:
-            records = self._run_round(pool, requests)
-            try:
-                requests = rounds.send(records)
-            except StopIteration:
-                requests = None
-
-    def _run_round(self, pool, requests):
-        """The records of ``requests``, in order: stored ones reused, the others run now."""
-        todo = []
-        for request in requests:
-            old = self._stored.get(request.number)
-            if old is not None:
-                self._check_stored_trial(old, request)
-                if old["status"] != "failed" or not self.options.retry_failed:
-                    self.records[request.number] = old
-                    self.bar.update(old)
-                    continue
-            todo.append(request)
-        for request, record in pool.run(todo, self._extras):
-            self._finish(request, record)
-        return [self.records[r.number] for r in requests]
+    def _drive(self, pool, todo):
+        """Hand the pool ``todo``, then whatever the schedule has ready, until the strategy ends. A
+        pool call runs its requests to the end; what their records make ready goes in the next call."""
+        while todo:
+            for request, record in pool.run(todo, self._extras):
+                self.finish(request, record)
+            todo = self.pending()
+        if not self.finished:
+            raise RuntimeError(f"study {self.name!r}: the strategy waits for trials it never asked for")
 
     def _extras(self, request):
         """The protocol keywords of ``request``'s task (called as it is dispatched)."""
@@ -232,8 +328,9 @@ class StudyRun(RunContext):
             if request.continue_from is not None and not self._said_no_checkpoints:
                 self._said_no_checkpoints = True
                 warn_at(self.study.objective,
-                        f"the objective of study {self.name!r} cannot continue trials from checkpoints (its "
-                        f"signature has no 'checkpoint' parameter): promoted trials are trained from scratch")
+                        f"the objective of study {self.name!r} cannot continue trials from checkpoints (it does "
+                        f"not declare supports_checkpoint = True, e.g. with @hpsearch.continuable): promoted "
+                        f"trials are trained from scratch")
             return {}
         state = None
         if request.continue_from is not None:
@@ -249,13 +346,14 @@ class StudyRun(RunContext):
         record.update(request.labels)
         resumed_at = self._resumed.pop(request.number, None)   # the budget of the checkpoint it got
         record["trial_epochs"] = request.budget - (resumed_at or 0)
-        if request.continue_from is not None:
+        if resumed_at is not None:  # it really continued: the objective got the checkpoint's state
             record["continued_from"] = request.continue_from
-            if record["status"] == "failed" and resumed_at is not None and self.checkpoints.folder is not None:
+            if record["status"] == "failed" and self.checkpoints.folder is not None:
                 # say where the state came from: a damaged or planted file there is the likely cause
                 record["error"] = f"{record['error']} (continuing a paused trial from its checkpoint in " \
                                   f"{self.checkpoints.folder})"
         metric_error = record.pop("metric_error", False)
+        self._ran += 1
         self.storage.save_trial(self.study_id, record)
         self.records[record["number"]] = record
         self.bar.update(record)
@@ -296,7 +394,7 @@ class StudyRun(RunContext):
         space, ok = self.strategy.boundary_trials(records, self.stages, self.metric, self.direction)
         if space is None or not ok:
             return []
-        narrowing = getattr(self.strategy, "narrowing", None)
+        narrowing = self.strategy.narrowing_options()
         options = {} if narrowing is None else {"top_fraction": narrowing.top_fraction,
                                                 "min_top": narrowing.min_top}
         # each parameter is tested over the trials where it exists (its branch's), next to the
@@ -312,7 +410,9 @@ class StudyRun(RunContext):
         settle = getattr(self.strategy, "settle_flags", None)  # a follow-up stage settles suspect edges
         return flags if settle is None else settle(flags, records, self.stages, self.metric, self.direction)
 
-    def _result(self, partial=False):
+    def result(self, partial=False):
+        """The :class:`~hpsearch.results.search_result.SearchResult` of the trials so far (``partial``: and
+        every stored one), with the boundary flags (stored too)."""
         if partial:
             # every stored trial counts, including ones this run had not reached yet
             records = {r["number"]: r for r in self.storage.load_trials(self.study_id)}
@@ -320,7 +420,12 @@ class StudyRun(RunContext):
             records = list(records.values())
         else:
             records = [self.records[n] for n in sorted(self.records)]
-        flags = self._flags([r for r in records if r.get("role", "search") == "search"])
-        self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
+        if not partial and not self._ran and self._stored:
+            # a finished study run again: the stored trials and their stored flags are the answer
+            # (the edge test's statistics are not computed, nor scipy.stats imported, again)
+            flags = self.storage.load_flags(self.study_id)
+        else:
+            flags = self._flags([r for r in records if r.get("role", "search") == "search"])
+            self.storage.save_flags(self.study_id, [dataclasses.asdict(f) for f in flags])
         return SearchResult(records, self.metric, self.direction, self.name, param_names=list(self.space),
                             stages=list(self.stages), boundary=flags, checkpoint_bytes=self.checkpoints.peak_bytes)

@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from hpsearch.objectives import DECLARATIONS, declares
+
 STATUSES = ("ok", "diverged", "failed")
 
 # One ThreadpoolController per process, rebuilt when new modules were imported
@@ -76,17 +78,32 @@ def one_line_error(exc):
     return text if len(text) <= 1000 else text[:997] + "..."
 
 
-#: The optional keywords of the objective protocol (see ARCHITECTURE.md): an objective
-#: takes part in one when its call signature names it.
-PROTOCOL_KEYWORDS = ("checkpoint", "final")
+#: The optional keywords of the objective protocol (see ARCHITECTURE.md).
+PROTOCOL_KEYWORDS = tuple(DECLARATIONS)
 
 
 def protocol_keywords(objective):
-    """The optional protocol keywords ``objective``'s signature names (a frozenset).
+    """The optional protocol keywords ``objective`` takes (a frozenset).
 
     ``checkpoint``: it can continue a trial from the state it returned at a lower budget;
-    ``final``: it can add held-out test metrics when asked for the final evaluation.
+    ``final``: it can add held-out test metrics when asked for the final evaluation. An
+    objective declares them (``supports_checkpoint`` / ``supports_final``, see
+    :func:`hpsearch.objectives.declares`); one that declares nothing takes a keyword when its
+    call signature names it (hpsearch 0.1's rule, kept so existing objectives keep working).
     """
+    named = None
+    taken = set()
+    for keyword in PROTOCOL_KEYWORDS:
+        declared = declares(objective, keyword)
+        if declared is None:
+            named = _named_keywords(objective) if named is None else named
+            declared = keyword in named
+        if declared:
+            taken.add(keyword)
+    return frozenset(taken)
+
+
+def _named_keywords(objective):
     import inspect
 
     try:

@@ -13,6 +13,7 @@ so a stage's trials are pending until a fresh trial of the next stage is stored.
 """
 from hpsearch.strategies import Hyperband, RunContext, SuccessiveHalving, TrialRequest
 from hpsearch.strategies.planning import MULTI_FIDELITY
+from hpsearch.strategies.schedule import Schedule
 
 __all__ = ["PendingTrials", "planned_top_budget", "may_prune"]
 
@@ -71,10 +72,15 @@ class _Replay(RunContext):
         pass
 
     def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
-                **labels):
-        number, self._next = self._next, self._next + 1
+                number=None, **labels):
+        if number is None:
+            number, self._next = self._next, self._next + 1
         return TrialRequest(number, stage, params, budget, 0 if seed is None else seed, continue_from,
                             keep_checkpoint, labels, final)
+
+    def reserve(self, n):
+        first, self._next = self._next, self._next + int(n)
+        return first
 
     def release(self, numbers):
         pass
@@ -106,8 +112,12 @@ class PendingTrials:
         self.pending = set()
         self._halving = spec.get("strategy") in MULTI_FIDELITY
         if self._halving:
-            self._rounds = _halving_strategy(spec).rounds(_Replay(spec, name))
-            self._round = self._next_round(None)
+            # the strategy's own Schedule: brackets side by side, as the run loop drives them
+            self._schedule = Schedule(_halving_strategy(spec).rounds(_Replay(spec, name)))
+            self._open = {}      # number -> request handed out, its record not stored yet
+            self._rungs = {}     # (bracket, rung) -> numbers of that rung still to be stored
+            self._members = {}   # (bracket, rung) -> every number of that rung
+            self._take_ready()
         else:
             self._promotes = [bool((s or {}).get("promote")) for s in _stage_specs(spec)]
             self._fresh_stages = set()   # stages with a stored trial that continues nothing
@@ -122,30 +132,32 @@ class PendingTrials:
             self._coarse_to_fine(records)
 
     # ------------------------------------------------------------------ successive halving, Hyperband
-    def _next_round(self, records):
-        try:
-            requests = next(self._rounds) if records is None else self._rounds.send(records)
-        except StopIteration:
-            return None
-        for request in requests:   # promoted: pending until the continuation is stored
-            if request.continue_from is not None:
+    def _take_ready(self):
+        for request in self._schedule.ready():
+            key = (request.labels.get("bracket"), request.labels.get("rung"))
+            self._open[request.number] = request
+            self._rungs.setdefault(key, set()).add(request.number)
+            self._members.setdefault(key, set()).add(request.number)
+            if request.continue_from is not None:   # promoted: pending until the continuation is stored
                 self.pending.add(request.continue_from)
-        return requests
 
     def _advance(self):
-        while self._round is not None:
-            stored = [self._records.get(r.number) for r in self._round]
-            for request, record in zip(self._round, stored):
-                if record is None:
-                    continue
+        progressed = True
+        while progressed:
+            progressed = False
+            for number in sorted(n for n in self._open if n in self._records):
+                request, record = self._open.pop(number), self._records[number]
                 self.pending.discard(request.continue_from)
                 if request.keep_checkpoint and record["status"] == "ok":
-                    self.pending.add(request.number)   # its rung is not decided yet
-            if any(record is None for record in stored):
-                return
-            for request in self._round:
-                self.pending.discard(request.number)   # decided: the next round re-adds the promoted
-            self._round = self._next_round(stored)
+                    self.pending.add(number)   # its rung is not decided yet
+                key = (request.labels.get("bracket"), request.labels.get("rung"))
+                self._rungs[key].discard(number)
+                if not self._rungs[key]:
+                    # decided: the next rung's requests re-add the promoted
+                    self.pending -= self._members[key]
+                self._schedule.tell(record)
+                self._take_ready()
+                progressed = True
 
     # ------------------------------------------------------------------ coarse-to-fine
     def _coarse_to_fine(self, records):

@@ -8,9 +8,9 @@
 A new strategy subclasses :class:`Strategy` (see :mod:`hpsearch.strategies._base` for the
 protocol) and goes in its own module here, re-exported below.
 """
-from hpsearch.strategies._base import DEFAULT_BATCH, RunContext, Strategy, TrialRequest
+from hpsearch.strategies._base import DEFAULT_BATCH, PlanDescription, RunContext, Strategy, TrialRequest
 from hpsearch.strategies._coarse_to_fine import CoarseToFine, Narrowing
-from hpsearch.strategies._halving import Bracket, Hyperband, SuccessiveHalving, rung_budgets
+from hpsearch.strategies._halving import Bracket, Hyperband, SuccessiveHalving, plan_brackets, rung_budgets, rung_stages
 
-__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH", "CoarseToFine", "Narrowing",
-           "SuccessiveHalving", "Hyperband", "Bracket", "rung_budgets"]
+__all__ = ["Strategy", "TrialRequest", "RunContext", "PlanDescription", "DEFAULT_BATCH", "CoarseToFine", "Narrowing",
+           "SuccessiveHalving", "Hyperband", "Bracket", "rung_budgets", "plan_brackets", "rung_stages"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from hpsearch.records import best_record, competing
 
-__all__ = ["Strategy", "TrialRequest", "RunContext", "DEFAULT_BATCH"]
+__all__ = ["Strategy", "TrialRequest", "RunContext", "PlanDescription", "DEFAULT_BATCH"]
 
 #: Trials asked at a time from an adaptive sampler (Optuna's TPE, ...) unless the study says
 #: otherwise. Fixed, not n_jobs: the proposals must not depend on how many workers run them.
@@ -66,16 +66,75 @@ class RunContext(ABC):
 
     @abstractmethod
     def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
-                **labels):
-        """A :class:`TrialRequest` with the next trial number and (unless given) its own seed."""
+                number=None, **labels):
+        """A :class:`TrialRequest` with the next trial number (or ``number``, one of a block from
+        :meth:`reserve`) and (unless given) its own seed."""
+
+    @abstractmethod
+    def reserve(self, n):
+        """Reserve the next ``n`` trial numbers (for a lane that runs side by side with others);
+        returns the first. Later :meth:`request` calls number after the block."""
+
+    def lane(self, first):
+        """A context whose :meth:`request` numbers trials ``first, first + 1, ...`` (a lane's block
+        from :meth:`reserve`), so a lane's numbers never depend on when its rounds run."""
+        return _LaneContext(self, first)
 
     @abstractmethod
     def release(self, numbers):
         """The checkpoints of trials ``numbers`` will not be continued: they may be deleted."""
 
 
+@dataclass(frozen=True)
+class PlanDescription:
+    """What ``--dry-run`` (and a run's header) prints of a strategy's plan.
+
+    Attributes:
+        steps: one line per stage or bracket.
+        total: the plan's size, e.g. ``"16 trials, 24 epochs"`` (the CLI adds the workers).
+        after: lines for what runs after the search (the confirmation).
+    """
+
+    steps: tuple
+    total: str
+    after: tuple = ()
+
+
+class _LaneContext(RunContext):
+    """A :class:`RunContext` seen by one lane: the same study, its own block of trial numbers."""
+
+    def __init__(self, ctx, first):
+        self._ctx, self._next = ctx, first
+        self.space, self.metric, self.direction = ctx.space, ctx.metric, ctx.direction
+        self.seed, self.name, self.supports_final = ctx.seed, ctx.name, ctx.supports_final
+
+    def begin_stage(self, stage):
+        self._ctx.begin_stage(stage)
+
+    def request(self, stage, params, budget, continue_from=None, seed=None, keep_checkpoint=False, final=False,
+                number=None, **labels):
+        if number is None:
+            number, self._next = self._next, self._next + 1
+        return self._ctx.request(stage, params, budget, continue_from=continue_from, seed=seed,
+                                 keep_checkpoint=keep_checkpoint, final=final, number=number, **labels)
+
+    def reserve(self, n):
+        raise RuntimeError("a lane cannot reserve trial numbers: when it runs depends on timing, so the "
+                           "numbers would too; reserve every lane's block before yielding SideBySide")
+
+    def release(self, numbers):
+        self._ctx.release(numbers)
+
+
 class Strategy(ABC):
-    """Base of every search strategy (see the module docstring for the protocol)."""
+    """Base of every search strategy (see the module docstring for the protocol).
+
+    Besides :meth:`spec`, :meth:`rounds` and :meth:`planned_stages`, a strategy answers what
+    the run loop and the CLI ask of every strategy alike; the defaults here fit a strategy
+    whose planned stages are its whole cost and that narrows nothing.
+    """
+
+    name = None   # the strategy's name in the registry (``planning.STRATEGIES``)
 
     @abstractmethod
     def spec(self):
@@ -98,3 +157,36 @@ class Strategy(ABC):
     def planned_stages(self, space, seed, direction):
         """The stages this strategy will run, as :class:`~hpsearch.strategies.stage.Stage` plans (for
         ``--dry-run`` and accounting); counts of later stages may be upper bounds."""
+
+    def planned(self, space, seed, direction):
+        """:meth:`planned_stages`, computed once per strategy and arguments (a grid's size is
+        found by starting its sampler: the CLI's header and the run loop share one answer)."""
+        last = self.__dict__.get("_planned_last")
+        if last is None or last[:3] != (space, seed, direction):
+            last = (space, seed, direction, tuple(self.planned_stages(space, seed, direction)))
+            self.__dict__["_planned_last"] = last
+        return list(last[3])
+
+    def planned_epochs(self, planned):
+        """Epochs the search trains, given its ``planned`` stages (continued trials count only
+        the epochs they add)."""
+        return sum(s.epochs for s in planned)
+
+    def planned_extra_trials(self):
+        """Trials run after the search (confirmation, test), besides the ``planned`` stages."""
+        return 0
+
+    def planned_extra_epochs(self, planned):
+        """Epochs of the trials of :meth:`planned_extra_trials`."""
+        return 0
+
+    def narrowing_options(self):
+        """The :class:`~hpsearch.strategies.Narrowing` whose ``top_fraction`` and ``min_top`` the
+        edge test shares, or None (the edge test's defaults)."""
+        return None
+
+    def describe(self, planned):
+        """A :class:`PlanDescription` of ``planned`` (from :meth:`planned_stages`) for ``--dry-run``."""
+        steps = tuple(f"  stage {s.index}: {s.n_trials} trials x {s.budget} epochs, {s.sampler}" for s in planned)
+        return PlanDescription(steps, f"{sum(s.n_trials for s in planned)} trials, "
+                                      f"{self.planned_epochs(planned)} epochs")

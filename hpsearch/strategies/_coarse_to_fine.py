@@ -15,7 +15,7 @@ from hpsearch import seeding
 from hpsearch.checks import positive_int
 from hpsearch.records import best_record, competing, ranked
 from hpsearch.strategies.stage import Stage
-from hpsearch.strategies._base import DEFAULT_BATCH, Strategy
+from hpsearch.strategies._base import DEFAULT_BATCH, PlanDescription, Strategy
 
 __all__ = ["CoarseToFine", "Narrowing"]
 
@@ -116,6 +116,26 @@ class CoarseToFine(Strategy):
         only the epochs they add."""
         total = sum(s.epochs for s in self.stages)
         return total + sum(s.promote * (s.budget - prev.budget) for prev, s in zip(self.stages, self.stages[1:]))
+
+    def planned_epochs(self, planned):
+        return self.total_epochs()
+
+    def narrowing_options(self):
+        return self.narrowing
+
+    def describe(self, planned):
+        steps = []
+        for stage, asked, sampler in zip(planned, self.stages, self.samplers):
+            extra = "" if stage.n_trials == asked.n_trials else f" (its largest grid; {asked.n_trials} asked)"
+            steps.append(f"  stage {stage.index}: {stage.n_trials} trials{extra} x {stage.budget} epochs, {sampler!r}")
+            shares = getattr(sampler, "branch_shares", None)   # a sampler's optional extra, not the strategy's
+            if stage.index == 0 and getattr(stage.space, "is_conditional", False) and callable(shares):
+                # a grid over branches: an equal share of the budget per combination of branches
+                steps.append("    grid per branch (an equal share each): " + ", ".join(
+                    f"{', '.join(f'{k}={v}' for k, v in choice.items())}: {n}"
+                    for choice, n in shares(stage.space, asked.n_trials)))
+        return PlanDescription(tuple(steps), f"{sum(s.n_trials for s in planned)} trials, "
+                                             f"{sum(s.epochs for s in planned)} epochs")
 
     def planned_stages(self, space, seed, direction):
         planned = []

@@ -18,7 +18,7 @@ import numpy as np
 from hpsearch import seeding
 from hpsearch.checks import positive_int
 from hpsearch.records import branch_bests, top_configurations
-from hpsearch.strategies import Strategy
+from hpsearch.strategies import PlanDescription, Strategy
 
 __all__ = ["Confirmation", "Confirmed", "ConfirmationReport", "confirmation_report", "welch_pvalue"]
 
@@ -63,11 +63,6 @@ class Confirmed(Strategy):
         self.strategy, self.confirmation = strategy, confirmation
         self.name = strategy.name
 
-    def __getattr__(self, name):  # narrowing, total_epochs, brackets...: the search's own
-        if name in ("strategy", "confirmation"):
-            raise AttributeError(name)
-        return getattr(self.strategy, name)
-
     def spec(self):
         return {**self.strategy.spec(), "confirm": self.confirmation.to_dict()}
 
@@ -76,6 +71,22 @@ class Confirmed(Strategy):
 
     def boundary_trials(self, records, stages, metric, direction):
         return self.strategy.boundary_trials(records, stages, metric, direction)
+
+    def planned_epochs(self, planned):
+        return self.strategy.planned_epochs(planned)
+
+    def narrowing_options(self):
+        return self.strategy.narrowing_options()
+
+    def describe(self, planned):
+        inner, c = self.strategy.describe(planned), self.confirmation
+        budget = max((s.budget for s in planned), default=0)
+        tested = "; then the winner is evaluated on the test set once" if c.test else ""
+        what = f"the top {c.top}" if c.per_branch is None else \
+            f"the best configuration of each of the top {c.top} {c.per_branch} branches"
+        line = (f"then confirm: {what} trained again with {c.seeds} fresh seeds at budget {budget} "
+                f"({c.top * c.seeds * budget} epochs){tested}")
+        return PlanDescription(inner.steps, inner.total, inner.after + (line,))
 
     def planned_extra_trials(self):
         c = self.confirmation
@@ -184,12 +195,39 @@ def _lead_test(first, second):
 
 def welch_pvalue(a, b):
     """Two-sided p-value of Welch's t-test of samples ``a`` and ``b`` (two or more values each,
-    not both constant): ``scipy.stats.ttest_ind(a, b, equal_var=False).pvalue``, computed from
-    the t distribution in ``scipy.special`` because importing ``scipy.stats`` costs ``show``
-    0.4 s."""
-    from scipy.special import stdtr
-
+    not both constant): ``scipy.stats.ttest_ind(a, b, equal_var=False).pvalue``, computed here from
+    the regularised incomplete beta function (``2 * P(T_df > |t|) = I_{df / (df + t^2)}(df / 2, 1 / 2)``)
+    because importing scipy's statistics costs a re-run of a finished study most of its second."""
     va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
     t = (np.mean(a) - np.mean(b)) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return float(2 * stdtr(df, -abs(t)))
+    return float(_betainc(df / 2, 0.5, df / (df + t * t)))
+
+
+def _betainc(a, b, x):
+    """The regularised incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1 (a continued
+    fraction, Numerical Recipes' ``betai``; relative error below 1e-12)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def _beta_fraction(a, b, x, tiny=1e-300, eps=1e-15):
+    """The continued fraction of the incomplete beta function (modified Lentz's method)."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h

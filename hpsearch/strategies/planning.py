@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from hpsearch.checks import did_you_mean, positive_int
 from hpsearch.samplers import SAMPLERS
+from hpsearch.strategies import plan_brackets, rung_stages
 from hpsearch.strategies.stage import Stage
 
 __all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "MULTI_FIDELITY", "FIDELITY_DEFAULTS", "scale_counts"]
@@ -73,10 +74,14 @@ class SearchPlan:
         if self.strategy in MULTI_FIDELITY:
             fidelity = {**FIDELITY_DEFAULTS, **self.fidelity}
             object.__setattr__(self, "fidelity", fidelity)
-            strategy = self.make_strategy()
-            object.__setattr__(self, "stages", tuple(strategy.planned_stages(None, 0, "maximize")))
-            object.__setattr__(self, "_totals", (sum(b.n_configs for b in strategy.brackets),
-                                                 strategy.total_epochs()))
+            from hpsearch.samplers import for_budgets
+
+            # a sampler that cannot keep budgets apart is refused here, when the plan is read
+            for_budgets(self.sampler(fidelity["sampler"]), self.strategy)
+            brackets = self.brackets()
+            object.__setattr__(self, "stages", tuple(rung_stages(brackets, fidelity["sampler"])))
+            object.__setattr__(self, "_totals", (sum(b.n_configs for b in brackets),
+                                                 sum(b.epochs() for b in brackets)))
         else:
             object.__setattr__(self, "stages", tuple(self.stages))
             if not self.stages:
@@ -84,6 +89,19 @@ class SearchPlan:
             promoted = [(s.promote, s.budget - prev.budget) for prev, s in zip(self.stages, self.stages[1:])]
             object.__setattr__(self, "_totals", (sum(s.n_trials for s in self.stages) + sum(p for p, _ in promoted),
                                                  sum(s.epochs for s in self.stages) + sum(p * d for p, d in promoted)))
+
+    def brackets(self):
+        """The brackets of a multi-fidelity plan (see :func:`~hpsearch.strategies.plan_brackets`).
+
+        Raises:
+            ValueError: a stage plan, no ``max_budget``, or budgets that hold no bracket.
+        """
+        if self.strategy not in MULTI_FIDELITY:
+            raise ValueError(f"strategy {self.strategy!r} runs stages, not brackets")
+        f = self.fidelity
+        if f["max_budget"] is None:
+            raise ValueError(f"strategy {self.strategy!r} needs max_budget (the budget of its last rung)")
+        return plan_brackets(self.strategy, f["min_budget"], f["max_budget"], f["eta"], f["total_budget"])
 
     @property
     def total_trials(self):

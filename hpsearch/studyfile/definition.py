@@ -56,12 +56,21 @@ class StudyDefinition:
         """The stages to run, possibly converted at equal compute (see :meth:`SearchPlan.stages_for`)."""
         return self.search.stages_for(strategy, n_trials)
 
+    def build_strategy(self, strategy=None, n_trials=None):
+        """The :class:`~hpsearch.strategies.Strategy` this definition runs: its plan (or the plan
+        converted to ``strategy`` / ``n_trials`` at equal compute, see :meth:`plan`), followed by
+        the confirmation when the definition has one. Built once per run: ``--dry-run``, the
+        run's header and the run itself all read this one object."""
+        from hpsearch.study import confirmed
+
+        return confirmed(self.search.convert(strategy, n_trials).make_strategy(), self.confirm, self.objective,
+                         self.space)
+
     def planned_stages(self, strategy=None, n_trials=None):
         """The stages the (converted) plan will run, as the strategy sees them before running: a
         grid stage's count is its largest grid (an upper bound for later coarse-to-fine stages);
         for sha/hyperband, every rung of every bracket."""
-        return self.search.convert(strategy, n_trials).make_strategy().planned_stages(self.space, self.seed,
-                                                                                      self.direction)
+        return self.build_strategy(strategy, n_trials).planned(self.space, self.seed, self.direction)
 
     def make_study(self, storage=None, name=None):
         """A :class:`~hpsearch.study.Study` of this definition's objective, space and metric."""
@@ -70,11 +79,14 @@ class StudyDefinition:
         return Study(self.objective, self.space, metric=self.metric, direction=self.direction,
                      storage=None if storage is None else str(storage), name=name or self.name)
 
-    def run(self, study, *, strategy=None, n_trials=None, seed=None, n_jobs=None, backend=None, **run_options):
+    def run(self, study, built=None, *, strategy=None, n_trials=None, seed=None, n_jobs=None, backend=None,
+            **run_options):
         """Run this definition's search (or its equal-compute conversion) on ``study``.
 
         Args:
             study: from :meth:`make_study`.
+            built: the strategy from :meth:`build_strategy`, when the caller has it already;
+                else it is built from ``strategy`` and ``n_trials``.
             strategy, n_trials: convert the plan (see :meth:`plan`).
             seed, n_jobs, backend: override the definition's (n_jobs default ``"auto"``: all cores
                 unless the study is too small to pay for starting workers).
@@ -83,12 +95,12 @@ class StudyDefinition:
         Returns:
             the :class:`~hpsearch.results.search_result.SearchResult`.
         """
-        plan = self.search.convert(strategy, n_trials)
+        if built is None:
+            built = self.build_strategy(strategy, n_trials)
         n_jobs = n_jobs or self.n_jobs or "auto"
-        run_options.setdefault("confirm", self.confirm)
         if run_options.get("trial_timeout") is None:
             run_options["trial_timeout"] = self.trial_timeout
-        return study.run(plan.make_strategy(), seed=self.seed if seed is None else seed,
+        return study.run(built, seed=self.seed if seed is None else seed,
                          n_jobs=n_jobs, backend=backend or self.backend or "loky", **run_options)
 
     @classmethod

@@ -77,6 +77,13 @@ class StudyFile(StudyDefinition):
         except ValueError as exc:
             raise StudyFileError(f"{self.path}: {one_line(exc)}") from None
 
+    def build_strategy(self, strategy=None, n_trials=None):
+        """As :meth:`StudyDefinition.build_strategy`; errors name the file."""
+        try:
+            return super().build_strategy(strategy, n_trials)
+        except ValueError as exc:
+            raise StudyFileError(f"{self.path}: {one_line(exc)}") from None
+
     def planned_stages(self, strategy=None, n_trials=None):
         """As :meth:`StudyDefinition.planned_stages`; errors name the file."""
         try:

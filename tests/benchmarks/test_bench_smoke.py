@@ -190,6 +190,18 @@ def test_bench_mlp_quick_with_torch_peer(tmp_path, capsys, bench_script):
     assert any(p["user_api"] == "blas" for p in data["machine"]["threadpools"])
 
 
+def test_bench_schedule_quick_gives_one_table_for_any_number_of_workers(tmp_path, capsys, bench_script):
+    data, printed = _run(bench_script, "bench_schedule", tmp_path, capsys)
+    # the same trials for 1, 2 and 8 workers (and 32), whatever the schedule
+    assert data["goals"]["identical_1_2_8"] and all(data["identical_tables"].values())
+    results = data["results"]
+    for workers in (2, 8, 32):
+        side, sync = results[f"side by side/{workers}"], results[f"synchronous/{workers}"]
+        assert side["wall"] <= sync["wall"] and side["search_utilisation"] >= sync["search_utilisation"]
+        assert 0 < side["utilisation"] <= 1
+    assert data["critical_path"] > 0 and "longest chain of rungs" in printed
+
+
 def test_bench_optimizers_quick(tmp_path, capsys, bench_script):
     data, printed = _run(bench_script, "bench_optimizers", tmp_path, capsys)
     found = data["finding"]

@@ -46,11 +46,21 @@ def test_appended_stages_run_after_the_stored_ones(tmp_path):
 def test_a_larger_total_budget_adds_brackets(tmp_path):
     db = tmp_path / "s.db"
     curve = LearningCurve({"lr": 1e-3, "reg": 1e-3}, noise=0.01)
-    small = _study(db, curve).run(Hyperband(max_budget=9, total_budget=80), seed=0)
+    # 97 epochs are one whole iteration (lead bracket included): 200 keeps it and adds brackets
+    small = _study(db, curve).run(Hyperband(max_budget=9, total_budget=97), seed=0)
     large = _study(db, curve).run(Hyperband(max_budget=9, total_budget=200), seed=0)
-    assert large.extended == ["total_budget: 80 -> 200"] and len(large.trials) > len(small.trials)
+    assert large.extended == ["total_budget: 97 -> 200"] and len(large.trials) > len(small.trials)
     fresh = hp.Study(curve, SPACE, metric="score").run(Hyperband(max_budget=9, total_budget=200), seed=0)
     assert _table(large).equals(_table(fresh))
+
+
+def test_a_larger_total_budget_cannot_regrow_brackets_sized_to_fit_the_smaller_one(tmp_path):
+    db = tmp_path / "s.db"
+    curve = LearningCurve({"lr": 1e-3, "reg": 1e-3}, noise=0.01)
+    small = _study(db, curve).run(Hyperband(max_budget=9, total_budget=80), seed=0)  # its tail is partial
+    with pytest.raises(StudyMismatchError, match="stage 2 now searches"):
+        _study(db, curve).run(Hyperband(max_budget=9, total_budget=200), seed=0)
+    assert _table(_study(db, curve).run(Hyperband(max_budget=9, total_budget=80), seed=0)).equals(_table(small))
 
 
 @pytest.mark.parametrize("first, second", [

@@ -68,19 +68,54 @@ def test_budgets_round_to_rising_integers_ending_at_the_maximum():
     assert SuccessiveHalving(min_budget=1, max_budget=9, eta=3).brackets[0].rung_sizes() == [9, 3, 1]
 
 
-def test_a_total_budget_runs_as_many_brackets_as_fit():
+def test_a_total_budget_runs_whole_brackets_then_smaller_ones_and_spends_all_of_it():
     one = Hyperband(min_budget=1, max_budget=9, eta=3, lead=False)
     more = Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=int(2.5 * one.total_epochs()), lead=False)
-    assert len(more.brackets) > 2 * len(one.brackets) and more.total_epochs() <= 2.5 * one.total_epochs()
+    whole = [b for b in more.brackets if (b.n_configs, b.budgets) in {(w.n_configs, w.budgets) for w in one.brackets}]
+    assert len(whole) >= 2 * len(one.brackets)   # two iterations of whole brackets first
+    assert more.total_epochs() == int(2.5 * one.total_epochs())
     assert [b.index for b in more.brackets] == list(range(len(more.brackets)))
     sha = SuccessiveHalving(min_budget=1, max_budget=9, eta=3, total_budget=3 * 27)
-    assert len(sha.brackets) == 3
+    assert [b.n_configs for b in sha.brackets] == [9, 9, 9, 8] and sha.total_epochs() == 81
+    # what no smaller bracket can take screens more configurations, promotions unchanged
+    sha = SuccessiveHalving(min_budget=2, max_budget=18, eta=3, total_budget=99)
+    assert [(b.n_configs, b.rung_sizes()) for b in sha.brackets] == [(9, [9, 3, 1]), (16, [16, 3, 1])]
+    assert 99 - sha.total_epochs() < 2
+
+
+@pytest.mark.parametrize("total", list(range(9, 200, 7)))
+def test_any_total_budget_is_spent_to_within_one_first_rung(total):
+    for cls in (Hyperband, SuccessiveHalving):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            planned = cls(min_budget=1, max_budget=9, eta=3, total_budget=total).total_epochs()
+        assert total - 1 < planned <= total
+
+
+def test_min_budget_is_the_first_rung():
+    assert rung_budgets(1, 52, 3, 3) == (1, 6, 17, 52)   # it was 2, 6, 17, 52
+    assert Hyperband(min_budget=1, max_budget=52, eta=3, lead=False).brackets[0].budgets[0] == 1
+    assert SuccessiveHalving(min_budget=2, max_budget=40, eta=3).brackets[0].budgets == (2, 13, 40)
+
+
+def test_a_budget_below_one_bracket_runs_a_smaller_one_and_says_so():
+    with pytest.warns(UserWarning, match=r"total_budget=15 epochs holds no whole sha bracket \(the cheapest costs "
+                                         r"21\): running 1 smaller one\(s\) of 7 configurations in all"):
+        sha = SuccessiveHalving(min_budget=1, max_budget=9, eta=3, total_budget=15)
+    # 5 configurations fit (13 epochs); the 2 left screen 2 more at the first rung
+    assert [(b.n_configs, b.rung_sizes()) for b in sha.brackets] == [(7, [7, 1, 1])] and sha.total_epochs() == 15
+
+
+def test_a_study_with_a_total_budget_spends_at_least_98_percent_of_it():
+    res = _study().run(Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=150), seed=0)
+    assert 0.98 * 150 <= res.trials["trial_epochs"].sum() <= 150
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(eta=1), "eta must be an integer >= 2, got 1"),
     (dict(min_budget=10, max_budget=9), "min_budget must be at most max_budget"),
-    (dict(total_budget=5, lead=False), "total_budget=5 epochs cannot hold one bracket of hyperband (the cheapest costs"),
+    (dict(total_budget=5, lead=False), "total_budget=5 epochs cannot train one configuration to max_budget=9; "
+                                       "give total_budget >= 9"),
     (dict(max_budget=0), "max_budget must be a positive integer"),
 ])
 def test_bad_settings_are_named(kwargs, message):
@@ -287,8 +322,11 @@ def test_show_counts_the_planned_rungs_of_a_stopped_hyperband_run(tmp_path, caps
     strategy = Hyperband(min_budget=1, max_budget=9, eta=3)
     planned = sum(sum(b.rung_sizes()) for b in strategy.brackets)
 
-    def stop_after_ten(record):
-        if record["number"] == 9:
+    seen = []
+
+    def stop_after_ten(record):   # the tenth trial to finish (brackets side by side: not number 9)
+        seen.append(record)
+        if len(seen) == 10:
             raise KeyboardInterrupt
 
     study = _study(storage=tmp_path / "study.db", name="hb")

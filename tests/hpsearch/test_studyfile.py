@@ -154,7 +154,7 @@ BAD = {
                                ["[space] unknown parameter 'momentun'", "did you mean 'momentum'"]),
     "hb-eta": (HYPERBAND + "eta = 1\n", ["[search] 'eta' must be an integer >= 2"]),
     "hb-min-above-max": (HYPERBAND + "min_budget = 10\n", ["min_budget must be at most max_budget"]),
-    "hb-tiny-total": (HYPERBAND + "total_budget = 3\n", ["total_budget=3 epochs cannot hold one bracket"]),
+    "hb-tiny-total": (HYPERBAND + "total_budget = 3\n", ["total_budget=3 epochs cannot train one configuration to max_budget"]),
     "hb-n-trials": (HYPERBAND + "n_trials = 10\n", ["'n_trials' does not apply to strategy 'hyperband'"]),
     "hb-no-max": (HYPERBAND.replace("max_budget = 9\n", ""), ["[search] missing key 'max_budget'"]),
     "hb-sampler": (HYPERBAND + 'sampler = "tpee"\n', ["unknown sampler 'tpee'", "did you mean 'tpe'"]),
