@@ -80,7 +80,7 @@ class Study:
                 f"storage={self.storage!r})")
 
     # ------------------------------------------------------------------ public
-    def run(self, strategy, *, n_jobs=1, seed=0, backend="loky", scheduler=None, retry_failed=False,
+    def run(self, strategy, *, n_jobs=1, seed=0, backend=None, scheduler=None, retry_failed=False,
             overwrite=False, progress=False, callbacks=(), fail_fast=5, keep_checkpoints=False, confirm=None,
             log=None, trial_timeout=None):
         """Run ``strategy`` (a :class:`~hpsearch.strategies.Strategy`) on this study.

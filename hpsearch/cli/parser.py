@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from hpsearch.checks import SEED_LIMIT, check_name
+from hpsearch.checks import check_name, check_seed
 from hpsearch.cli.output import PROG
 from hpsearch.storage.runfolder import COMPARISON_CSV
 
@@ -51,12 +51,9 @@ def _seconds(text):
 
 def _seed(text):
     try:
-        value = int(text)
+        return check_seed(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if not 0 <= value < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}") from None
 
 
 def _study_name(text):

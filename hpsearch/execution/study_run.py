@@ -59,7 +59,11 @@ class RunOptions:
         n_jobs: parallel workers (a positive int, -1 for all cores, or ``"auto"``: all cores
             unless the first trial shows the study too small to pay for starting them).
         seed: the study seed (an int in [0, 2**32)); it fixes every proposal and trial seed.
-        backend: ``"loky"`` (processes), ``"threading"``, ``"multiprocessing"`` or ``"dask"``.
+        backend: ``"loky"`` (processes), ``"threading"``, ``"multiprocessing"`` or ``"dask"``;
+            None (the default): one job runs in this process, as Optuna's and scikit-learn's
+            do (a debugger works, the objective's side effects are seen), several run on
+            isolated worker processes (``"loky"``), and so does any study with a
+            ``trial_timeout`` or ``n_jobs="auto"``. ``hpsearch run`` always isolates.
         scheduler: a Dask scheduler address (``backend="dask"`` only; None starts a LocalCluster).
         retry_failed: on resume, run stored ``"failed"`` trials again.
         progress: show a tqdm progress bar (best so far, failures).
@@ -78,7 +82,7 @@ class RunOptions:
 
     n_jobs: int = 1
     seed: int = 0
-    backend: str = "loky"
+    backend: str = None
     scheduler: str = None
     retry_failed: bool = False
     progress: bool = False
@@ -97,6 +101,9 @@ class RunOptions:
             object.__setattr__(self, "auto", False)
         object.__setattr__(self, "n_jobs", positive_int(n_jobs, "n_jobs"))
         object.__setattr__(self, "seed", check_seed(self.seed))
+        if self.backend is None:
+            in_process = self.n_jobs == 1 and not self.auto and self.trial_timeout is None
+            object.__setattr__(self, "backend", "threading" if in_process else "loky")
         check_backend(self.backend, self.scheduler)
         callbacks = tuple(self.callbacks)
         for callback in callbacks:

@@ -9,10 +9,10 @@ resumes), ``progress``, ``backend``; ``hp.LogUniform`` and friends as values, an
 warning (``boundary_``) when the best value of a continuous range sits at its edge. Both run on
 the one engine of :class:`~hpsearch.sklearn.BaseSearch`, as :class:`~hpsearch.sklearn.SearchCV` does.
 """
-import numbers
 
 import numpy as np
 
+from hpsearch.checks import check_seed
 from hpsearch.sklearn._base_search import BaseSearch
 from hpsearch.sklearn._candidates import Alternatives, Candidates
 
@@ -46,7 +46,9 @@ class RandomizedSearchCV(BaseSearch):
         storage: None (in memory) or an SQLite file path: an interrupted or repeated fit resumes.
         name: the study's name in ``storage`` (default ``"sklearn-search"``).
         progress: show a progress bar (tqdm).
-        backend: the joblib backend of the workers (``"loky"``, ``"threading"``, ...).
+        backend: where the fits run: None (the default) runs ``n_jobs=None``/1 in this process, as
+            scikit-learn does, and several jobs on isolated worker processes; or a name
+            (``"loky"``, ``"threading"``, ``"multiprocessing"``, ``"dask"``).
 
     Attributes:
         cv_results_, best_index_, best_params_, best_score_, best_estimator_, refit_time_,
@@ -58,7 +60,7 @@ class RandomizedSearchCV(BaseSearch):
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None, n_jobs=None, refit=True,
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
-                 return_train_score=False, storage=None, name=None, progress=False, backend="loky"):
+                 return_train_score=False, storage=None, name=None, progress=False, backend=None):
         self.estimator = estimator
         self.param_distributions = param_distributions
         self.n_iter = n_iter
@@ -78,9 +80,10 @@ class RandomizedSearchCV(BaseSearch):
 
     def _study_seed(self):
         # trial seeds are unused by cross-validation; an int random_state names the study's seed
-        state = self.random_state
-        return state if isinstance(state, numbers.Integral) and not isinstance(state, bool) and \
-            0 <= state < 2 ** 32 else 0
+        try:
+            return check_seed(self.random_state)
+        except ValueError:  # None, a RandomState, or an int out of range: the study's seed is 0
+            return 0
 
     def _plan(self, objective):
         alternatives = Alternatives(self.param_distributions)
@@ -103,7 +106,7 @@ class GridSearchCV(BaseSearch):
 
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False, storage=None, name=None,
-                 progress=False, backend="loky"):
+                 progress=False, backend=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.scoring = scoring

@@ -42,7 +42,9 @@ class SearchCV(BaseSearch):
         storage: None (in memory) or an SQLite file path: interrupted or repeated fits resume.
         name: the study's name in ``storage`` (default ``"sklearn-search"``).
         progress: show a progress bar (tqdm).
-        backend: the joblib backend of the workers (``"loky"``, ``"threading"``, ...).
+        backend: where the fits run: None (the default) runs ``n_jobs=None``/1 in this process, as
+            scikit-learn does, and several jobs on isolated worker processes; or a name
+            (``"loky"``, ``"threading"``, ``"multiprocessing"``, ``"dask"``).
 
     Attributes:
         cv_results_, best_index_, best_params_, best_score_, best_estimator_, refit_time_,
@@ -55,7 +57,7 @@ class SearchCV(BaseSearch):
     def __init__(self, estimator, space, *, strategy="random", n_trials=10, stages=None, resource=None,
                  max_resource=None, min_resource=None, scoring=None, cv=None, refit=True, n_jobs=None, seed=0,
                  storage=None, name=None, progress=False, error_score=np.nan, return_train_score=False,
-                 backend="loky", verbose=0):
+                 backend=None, verbose=0):
         self.estimator = estimator
         self.space = space
         self.strategy = strategy

@@ -34,7 +34,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from hpsearch.checks import check_budget, check_name, did_you_mean, one_line
+from hpsearch.checks import check_budget, check_name, check_seed, did_you_mean, one_line
 from hpsearch.studyfile.definition import StudyDefinition
 from hpsearch.distributions import Choice, Fixed
 from hpsearch.errors import StudyFileError
@@ -223,8 +223,10 @@ def _load(reader, path, doc):
         raise reader.error("", one_line(exc)) from None
     metric, direction = _objective_direction(reader, doc)
     seed = reader.get("", doc, "seed", "int", default=0)
-    if not 0 <= seed < 2 ** 32:
-        raise reader.error("", f"'seed' must be an integer in [0, 2**32), got {seed}")
+    try:
+        check_seed(seed, "'seed'")
+    except ValueError as exc:
+        raise reader.error("", one_line(exc)) from None
     trainer = dict(reader.get("", doc, "trainer", "table", default={}))
     space_table = reader.get("", doc, "space", "table", required=True)
     search_table = reader.get("", doc, "search", "table", required=True)

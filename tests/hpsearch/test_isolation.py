@@ -275,10 +275,31 @@ def test_a_script_without_a_main_guard_runs_its_trials_in_workers(tmp_path):
         def objective(params, budget, seed, report=None):
             return {"score": -params["lr"], "pid": float(os.getpid())}
 
-        res = hp.Study(objective, {"lr": hp.LogUniform(1e-4, 1e-1)}, metric="score").optimize(n_trials=4, seed=0)
+        res = hp.Study(objective, {"lr": hp.LogUniform(1e-4, 1e-1)}, metric="score").optimize(
+            n_trials=4, seed=0, backend="loky")
         print(res.trials["status"].tolist(), os.getpid() in res.trials["pid"].tolist())
     '''))
     proc = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, env=env(), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "['ok', 'ok', 'ok', 'ok'] False\n"
+
+
+def test_one_job_in_python_runs_in_this_process_unless_isolation_is_asked_for():
+    """Optuna's and scikit-learn's habit: n_jobs=1 runs the objective here (a debugger works,
+    its side effects are seen); a process backend, a trial_timeout or n_jobs="auto" isolate."""
+    import os
+
+    import hpsearch as hp
+
+    def objective(params, budget, seed, report=None):
+        return {"score": -params["lr"], "pid": float(os.getpid())}
+
+    study = hp.Study(objective, {"lr": hp.LogUniform(1e-4, 1e-1)}, metric="score")
+    here = study.optimize(n_trials=2, seed=0)
+    assert set(here.trials["pid"]) == {os.getpid()}
+    for options in (dict(backend="loky"), dict(trial_timeout=60)):
+        isolated = hp.Study(objective, {"lr": hp.LogUniform(1e-4, 1e-1)}, metric="score").optimize(
+            n_trials=2, seed=0, **options)
+        assert os.getpid() not in set(isolated.trials["pid"]), options
+        assert isolated.trials["score"].tolist() == here.trials["score"].tolist()
