@@ -1,5 +1,4 @@
 """``hpsearch sanity``: the lecture's babysitting checks on a study's trainer."""
-from pathlib import Path
 
 from hpsearch.cli.output import say
 from hpsearch.errors import HpsearchError

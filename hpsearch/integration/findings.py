@@ -93,7 +93,7 @@ def study_findings(metric, direction, flags=(), records=(), lr_range=None, trial
             lines += ["", "### Held-out test set (evaluated once, for the confirmed winner)", ""]
             lines += [f"- {k}: **{_fmt(v)}**" for k, v in scores.items()]
         else:
-            lines += ["", f"### Held-out test set", "", f"The test run ended {test['status']}."]
+            lines += ["", "### Held-out test set", "", f"The test run ended {test['status']}."]
     if lr_range:
         attrs["lr_range"] = {k: lr_range.get(k) for k in ("good", "best_lr", "suggested")}
         lines += ["", "### Learning-rate range check (hpsearch sanity)", ""]

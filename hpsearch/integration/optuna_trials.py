@@ -216,7 +216,7 @@ def _curve(chain, metric):
 
 
 def _user_attrs(chain, metric):
-    first, record = chain[0], chain[-1]
+    record = chain[-1]
     metrics = record.get("metrics") or {}
     attrs = {"number": record["number"], "stage": record["stage"], "budget": record.get("budget"),
              "seed": record.get("seed"), "status": record["status"], "duration": record.get("duration")}

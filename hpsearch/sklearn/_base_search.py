@@ -13,7 +13,6 @@ and the decoder of the stored params). Nothing is validated or computed in ``__i
 import time
 import warnings
 
-import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils.metaestimators import available_if

@@ -146,7 +146,7 @@ def read_bytes(path, root=None, limit=None):
     path = refuse_links(path, root)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
+    except OSError:
         if path.is_symlink():
             raise _link_error(path) from None
         raise

@@ -9,7 +9,7 @@ the ``repr`` of its sampler and the number of trials the sampler really proposed
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hpsearch.checks import check_budget, check_trials, positive_int
+from hpsearch.checks import check_budget, check_trials
 
 __all__ = ["Stage", "StageRecord"]
 

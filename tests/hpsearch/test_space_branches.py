@@ -1,5 +1,4 @@
 """Spaces with branches (hp.Branch, a list of alternative spaces): shape, validation, round trip."""
-import math
 
 import numpy as np
 import pytest
