@@ -1,21 +1,30 @@
 """What the commands print: one-line messages, the result summary and its boundary flags."""
 import copy
+import os
 import shlex
 import sys
 
 from hpsearch.checks import one_line
 
-__all__ = ["PROG", "say", "err", "error_line", "resume_command", "report"]
+__all__ = ["PROG", "for_humans", "say", "err", "error_line", "resume_command", "report"]
 
 PROG = "hpsearch"
 
 
+def for_humans(text):
+    """``text`` with absolute paths under the working folder written relative to it. The run
+    folder is made absolute before any trial runs (so an objective's chdir moves nothing), but
+    the user reads the paths as they typed them."""
+    here = os.path.join(os.getcwd(), "")
+    return str(text).replace(here, "") if len(here) > 1 else str(text)
+
+
 def say(text=""):
-    print(text, flush=True)
+    print(for_humans(text), flush=True)
 
 
 def err(message):
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {for_humans(message)}", file=sys.stderr, flush=True)
 
 
 def error_line(exc):

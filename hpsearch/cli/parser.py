@@ -108,7 +108,8 @@ def _add_run(sub):
                      help="fail a trial whose objective call takes longer, stop its worker and go on "
                           "(default: the file's trial_timeout, else none)")
     run.add_argument("--strategy", metavar="S", help="another strategy at the same compute "
-                     "(random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, cmaes, qmc, gp, optuna-random); "
+                     "(random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, bohb, cmaes, qmc, gp, "
+                     "optuna-random); "
                      "the study is then named <name>-<strategy>")
     run.add_argument("--name", type=_study_name, help="study name (default: the file's name)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -126,10 +127,9 @@ def _add_compare(sub):
     cmp_.add_argument("study", metavar="STUDY.toml")
     cmp_.add_argument("--strategies", type=_strategy_list, default=None, metavar="LIST",
                       help="comma-separated, from random, grid, sobol, coarse-to-fine, sha, hyperband, tpe, "
-                           "cmaes, qmc, gp, optuna-random (default: grid,random,sobol,coarse-to-fine)")
-    cmp_.add_argument("--trials", "--budget", dest="trials", type=_positive_int, metavar="N",
-                      help="trials per run (default: the file's total); epochs scale with it "
-                           "(--budget is an older spelling of --trials, kept working)")
+                           "bohb, cmaes, qmc, gp, optuna-random (default: grid,random,sobol,coarse-to-fine)")
+    cmp_.add_argument("--trials", dest="trials", type=_positive_int, metavar="N",
+                      help="trials per run (default: the file's total); epochs scale with it")
     cmp_.add_argument("--repeats", type=_positive_int, default=5, metavar="R", help="runs per strategy (default 5)")
     cmp_.add_argument("--out", metavar="DIR", help="output folder (default: runs/<name>-compare/)")
     cmp_.add_argument("--n-jobs", type=_n_jobs, metavar="N", help="parallel trials (default: as for run)")

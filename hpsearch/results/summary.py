@@ -132,7 +132,13 @@ def _small_study_lines(result):
     stage = next((s for s in result.stages if best is not None and s.index == best["stage"]), None)
     if stage is None or stage.space is None or not any(d.ordered for d in stage.space.values()):
         return []
-    n = len(competing([r for r in search if r["stage"] == stage.index], result.metric))
+    ok = competing(search, result.metric)
+    if any(r.get("rung") is not None for r in search):
+        # successive halving and Hyperband test the budget level where the most trials compete
+        # (each rung is a stage of its own there)
+        n = max(sum(1 for r in ok if r["budget"] == b) for b in {r["budget"] for r in ok})
+    else:
+        n = sum(1 for r in ok if r["stage"] == stage.index)
     if n >= MIN_TEST_TRIALS:
         return []
     heuristic = [f for f in result.boundary if f.evidence == "heuristic"]

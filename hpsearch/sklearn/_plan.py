@@ -8,13 +8,11 @@ then 25% at the full resource, in the narrowed space); ``"sha"`` and
 The budget is the resource (samples or an estimator parameter); without one it is 1.
 """
 from hpsearch.checks import check_trials, did_you_mean, positive_int
+from hpsearch.strategies import DEFAULT_ETA
 from hpsearch.strategies.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
 from hpsearch.strategies.stage import Stage
 
-__all__ = ["make_strategy", "is_staged", "DEFAULT_ETA"]
-
-#: The halving rate of ``"sha"`` / ``"hyperband"`` (HalvingRandomSearchCV's ``factor``).
-DEFAULT_ETA = 3
+__all__ = ["make_strategy", "is_staged"]
 
 
 def is_staged(strategy, resource):

@@ -10,7 +10,8 @@ protocol) and goes in its own module here, re-exported below.
 """
 from hpsearch.strategies._base import DEFAULT_BATCH, PlanDescription, RunContext, Strategy, TrialRequest
 from hpsearch.strategies._coarse_to_fine import CoarseToFine, Narrowing
-from hpsearch.strategies._halving import Bracket, Hyperband, SuccessiveHalving, plan_brackets, rung_budgets, rung_stages
+from hpsearch.strategies._halving import (DEFAULT_ETA, Bracket, Hyperband, SuccessiveHalving, plan_brackets,
+                                         rung_budgets, rung_stages)
 
-__all__ = ["Strategy", "TrialRequest", "RunContext", "PlanDescription", "DEFAULT_BATCH", "CoarseToFine", "Narrowing",
+__all__ = ["Strategy", "TrialRequest", "RunContext", "PlanDescription", "DEFAULT_BATCH", "DEFAULT_ETA", "CoarseToFine", "Narrowing",
            "SuccessiveHalving", "Hyperband", "Bracket", "rung_budgets", "plan_brackets", "rung_stages"]

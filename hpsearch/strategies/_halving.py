@@ -22,7 +22,10 @@ from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import PlanDescription, Strategy
 from hpsearch.strategies.schedule import SideBySide
 
-__all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets", "plan_brackets", "rung_stages"]
+__all__ = ["Bracket", "SuccessiveHalving", "Hyperband", "rung_budgets", "plan_brackets", "rung_stages", "DEFAULT_ETA"]
+
+#: Keep the best third at each rung and train it three times longer (Li et al. 2018's choice).
+DEFAULT_ETA = 3
 
 
 @dataclass(frozen=True)
@@ -360,7 +363,7 @@ class SuccessiveHalving(_Halving):
 
     name = "sha"
 
-    def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None):
+    def __init__(self, min_budget=1, max_budget=27, eta=DEFAULT_ETA, total_budget=None, sampler="random", batch_size=None):
         super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size)
 
     def __repr__(self):
@@ -385,7 +388,7 @@ class Hyperband(_Halving):
 
     name = "hyperband"
 
-    def __init__(self, min_budget=1, max_budget=27, eta=3, total_budget=None, sampler="random", batch_size=None,
+    def __init__(self, min_budget=1, max_budget=27, eta=DEFAULT_ETA, total_budget=None, sampler="random", batch_size=None,
                  lead=True):
         self.lead = bool(lead)
         super().__init__(min_budget, max_budget, eta, total_budget, sampler, batch_size, self.lead)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from hpsearch.checks import did_you_mean, positive_int
 from hpsearch.samplers import SAMPLERS
-from hpsearch.strategies import plan_brackets, rung_stages
+from hpsearch.strategies import DEFAULT_ETA, plan_brackets, rung_stages
 from hpsearch.strategies.stage import Stage
 
 __all__ = ["SearchPlan", "STRATEGIES", "COARSE_TO_FINE", "MULTI_FIDELITY", "FIDELITY_DEFAULTS", "scale_counts"]
@@ -21,7 +21,7 @@ MULTI_FIDELITY = ("sha", "hyperband")
 #: Every valid strategy name: a sampler name (one stage), ``"coarse-to-fine"``, ``"sha"`` or ``"hyperband"``.
 STRATEGIES = tuple(SAMPLERS) + (COARSE_TO_FINE,) + MULTI_FIDELITY
 #: Settings of the multi-fidelity strategies (and their defaults).
-FIDELITY_DEFAULTS = {"min_budget": 1, "max_budget": None, "eta": 3, "total_budget": None, "sampler": "random"}
+FIDELITY_DEFAULTS = {"min_budget": 1, "max_budget": None, "eta": DEFAULT_ETA, "total_budget": None, "sampler": "random"}
 
 
 def scale_counts(counts, total):

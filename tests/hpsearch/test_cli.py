@@ -362,7 +362,6 @@ def test_parser_knows_every_command():
           "--n-jobs", "1", "--seed", "4", "--backend", "threading", "--quiet"],
          dict(compare_defaults, strategies=["grid", "random"], trials=9, repeats=3, out="d", n_jobs=1, seed=4,
               backend="threading", quiet=True)),
-        (["compare", "s.toml", "--budget", "9"], dict(compare_defaults, trials=9)),   # the 0.1 name of --trials
         (["show", "d"], {"command": "show", "run_dir": "d", "top": 10, "name": None}),
         (["show", "d", "--top", "5", "--name", "n"], {"command": "show", "run_dir": "d", "top": 5, "name": "n"}),
         (["plot", "d"], {"command": "plot", "run_dir": "d", "out": None, "name": None}),

@@ -188,7 +188,7 @@ def test_run_and_compare_help_name_every_strategy(run_cli, monkeypatch):
     strategies_help = compare_help.split("\n  --strategies LIST", 1)[1].split("\n  --")[0]
     for name in STRATEGIES:
         assert name in strategy_help and name in strategies_help, name
-    assert "0.1 name" not in compare_help and "older spelling of --trials" in compare_help
+    assert "0.1 name" not in compare_help and "--budget" not in compare_help
 
 
 def test_a_study_whose_objective_cannot_test_is_complete_after_its_confirmation(tmp_path, run_cli):
