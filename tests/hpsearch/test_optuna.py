@@ -199,7 +199,7 @@ def test_tell_rejects_unknown_and_repeated_indices():
 
 def test_coarse_to_fine_with_optuna_stages():
     stages = [hp.Stage(n_trials=12, budget=1, sampler="tpe"), hp.Stage(n_trials=8, budget=2, sampler="cmaes")]
-    res = _study().coarse_to_fine(stages, seed=0)
+    res = _study().coarse_to_fine(stages, seed=0, follow_up=False)   # the two stages alone
     assert list(res.trials.groupby("stage").size()) == [12, 8]
     second = res.stages[1].space
     assert second["lr"].high - second["lr"].low < SPACE["lr"].high - SPACE["lr"].low
