@@ -85,5 +85,6 @@ def test_a_study_file_that_is_no_regular_file_is_refused_at_once(tmp_path, kind)
     proc = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(path), "--dry-run"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     what = "a FIFO" if kind == "fifo" else "a device"
-    assert proc.returncode == 2 and proc.stderr == f"hpsearch: error: {path}: is {what}, not a regular file; " \
+    # the path is printed relative to the working folder (tmp_path here)
+    assert proc.returncode == 2 and proc.stderr == f"hpsearch: error: study.toml: is {what}, not a regular file; " \
                                                    f"a study file is a TOML text file\n", proc.stderr
