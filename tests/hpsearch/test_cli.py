@@ -213,8 +213,9 @@ def test_ctrl_c_keeps_trials_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     last = stderr.strip().splitlines()[-1]
-    assert last.startswith("hpsearch: interrupted: ") and f"trials saved in {db}" in last
-    assert f"resume with: hpsearch run {study} --out {out} --n-jobs 1 --quiet" in last
+    # paths under the working folder (tmp_path) are printed relative to it
+    assert last.startswith("hpsearch: interrupted: ") and "trials saved in run/study.db" in last
+    assert "resume with: hpsearch run slow.toml --out run --n-jobs 1 --quiet" in last
     from hpsearch.study import load_study
 
     kept = len(load_study(db, "bowl"))
