@@ -414,8 +414,8 @@ class StudyRun(RunContext):
                              if f.param in names)
         order = {name: i for i, name in enumerate(space)}
         flags = sorted(flags, key=lambda f: order[f.param])  # space order; a parameter's low edge first
-        settle = getattr(self.strategy, "settle_flags", None)  # a follow-up stage settles suspect edges
-        return flags if settle is None else settle(flags, records, self.stages, self.metric, self.direction)
+        # a follow-up stage settles the edges it tested
+        return self.strategy.settle_flags(flags, records, self.stages, self.metric, self.direction)
 
     def result(self, partial=False):
         """The :class:`~hpsearch.results.search_result.SearchResult` of the trials so far (``partial``: and

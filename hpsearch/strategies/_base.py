@@ -144,6 +144,11 @@ class Strategy(ABC):
     def rounds(self, ctx):
         """The generator of rounds: yields lists of :class:`TrialRequest`, receives their records."""
 
+    def settle_flags(self, flags, records, stages, metric, direction):
+        """The edge flags as the strategy's own evidence leaves them: unchanged by default; a
+        coarse-to-fine run with a follow-up stage confirms or clears its suspect edges here."""
+        return flags
+
     def boundary_trials(self, records, stages, metric, direction):
         """``(space, ok records)`` the edge test reads: by default the stage holding the best
         trial, over that stage's space (coarse-to-fine narrows the space stage by stage)."""

@@ -72,6 +72,9 @@ class Confirmed(Strategy):
     def boundary_trials(self, records, stages, metric, direction):
         return self.strategy.boundary_trials(records, stages, metric, direction)
 
+    def settle_flags(self, flags, records, stages, metric, direction):
+        return self.strategy.settle_flags(flags, records, stages, metric, direction)
+
     def planned_epochs(self, planned):
         return self.strategy.planned_epochs(planned)
 
