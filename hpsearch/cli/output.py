@@ -19,8 +19,9 @@ def for_humans(text):
     return str(text).replace(here, "") if len(here) > 1 else str(text)
 
 
-def say(text=""):
-    print(for_humans(text), flush=True)
+def say(text="", verbatim=False):
+    """Print ``text``; ``verbatim``: as it is (a command to paste elsewhere keeps its absolute paths)."""
+    print(text if verbatim else for_humans(text), flush=True)
 
 
 def err(message):

@@ -55,7 +55,7 @@ def cmd_show(args, argv):
     if not progress.complete:
         command = RunFolder(db.parent).rerun_command()
         if command:
-            say(f"resume with: {command}")
+            say(f"resume with: {command}", verbatim=True)
     report(result, top=args.top)
     if not _writable(db.parent):
         say(f"({db.parent} is read-only: opened for reading, nothing was written)")
