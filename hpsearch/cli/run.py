@@ -17,6 +17,11 @@ def _save_plots(kind, *args):
     return list(getattr(plots, kind)(*args))
 
 
+def _regular_file(path):
+    """A file of the run's own, not a link a colleague could have planted (those are refused on write)."""
+    return not path.is_symlink() and path.is_file()
+
+
 def _print_plan(sf, name, strategy, built, n_jobs):
     """What ``--dry-run`` (and a run's header) prints: the plan, as ``built`` (the run's strategy)
     describes it; returns the planned stages."""
@@ -90,7 +95,11 @@ def cmd_run(args, argv):
             exc.result.to_csv(folder.trials_csv)
         err(f"{stopped()}: {n} trials saved in {folder.db}; resume with: {resume}")
         return exit_status()
-    csv = [result.to_csv(folder.trials_csv)]
+    plotted = result.stored_count()
+    # a finished run asked again: its tables and plots already say all there is (no pandas, no redraw)
+    up_to_date = not new and before == plotted and previous.get("plotted_trials") == plotted
+    tables_current = up_to_date and _regular_file(folder.trials_csv)
+    csv = [folder.trials_csv if tables_current else result.to_csv(folder.trials_csv)]
     say("")
     if result.extended:
         say(f"extended study {name!r}, its stored trials kept: {'; '.join(result.extended)}")
@@ -102,11 +111,10 @@ def cmd_run(args, argv):
         err(f"error: study {name!r} produced no ok trial{why}; its trials are in {folder.db}")
         return 1
     report(result, top=10)
-    confirmed = result.confirmation_table()
-    if confirmed is not None:
+    if tables_current and _regular_file(folder.confirmation_csv):
+        csv.append(folder.confirmation_csv)
+    elif (confirmed := result.confirmation_table()) is not None:
         csv.append(folder.write_table(folder.confirmation_csv, confirmed))
-    plotted = result.stored_count()
-    up_to_date = not new and before == plotted and previous.get("plotted_trials") == plotted
     try:
         if args.no_plots or up_to_date:
             plots = []

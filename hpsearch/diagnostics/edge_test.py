@@ -31,7 +31,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["EdgeEvidence", "edge_evidence", "evidence_label", "top_count", "EDGE_LEVEL", "residual_ranks", "holm"]
 
@@ -78,6 +77,7 @@ def _shift(u, good, top_fraction, min_top):
     top = good >= threshold  # metric ties at the threshold all count as top
     if top.sum() < _MIN_GROUP or (~top).sum() < _MIN_GROUP or np.ptp(u) == 0:
         return 1.0, 1.0
+    from scipy import stats  # scipy.stats costs most of a second to import: only when a test runs
     low = _p(stats.mannwhitneyu(u[top], u[~top], alternative="less"))
     high = _p(stats.mannwhitneyu(u[top], u[~top], alternative="greater"))
     return low, high
@@ -88,6 +88,7 @@ def _trend(u, good, edge):
     half = u >= 1.0 - TREND_ZONE if edge == "high" else u <= TREND_ZONE
     if half.sum() < _MIN_HALF or np.ptp(u[half]) == 0 or np.ptp(good[half]) == 0:
         return 1.0
+    from scipy import stats
     return _p(stats.kendalltau(u[half], good[half], alternative="greater" if edge == "high" else "less"))
 
 
@@ -97,6 +98,7 @@ def residual_ranks(good, others):
     ``others``: shape (n, k), the other parameters' unit positions. Returns plain ranks when
     there are fewer than ten trials per coefficient (the fit would chase noise).
     """
+    from scipy import stats
     ranks = stats.rankdata(good)
     if others is None or others.shape[1] == 0 or len(good) < _PER_COEFFICIENT * (1 + 2 * others.shape[1]):
         return ranks

@@ -27,7 +27,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from hpsearch import seeding
 from hpsearch.checks import positive_int
@@ -216,6 +215,7 @@ def settle(space, records, metric, direction, level=EDGE_LEVEL):
             (outside if beyond else inside).append(sign * r["metrics"][metric])
         pvalue = 1.0
         if len(inside) >= 2 and len(outside) >= 2 and len(set(inside + outside)) > 1:
+            from scipy import stats  # slow to import: only when a follow-up is tested
             pvalue = float(stats.mannwhitneyu(outside, inside, alternative="greater").pvalue)
             pvalue = pvalue if math.isfinite(pvalue) else 1.0
         better = sum(1 for v in outside if v > max(inside)) / len(outside) if inside and outside else 0.0

@@ -387,3 +387,14 @@ def test_parser_knows_every_command():
         assert vars(parser.parse_args(argv)) == expected, argv
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {argv[0] for argv, _ in cases}   # every command is covered here
+
+
+def test_show_and_a_finished_rerun_do_not_import_scipy_stats():
+    # scipy.stats costs most of a second to import: `show`, `run` of a finished study and the
+    # study file's checks must not pay it (the edge test imports it when it tests)
+    code = ("import sys; import hpsearch.cli.view, hpsearch.cli.run, hpsearch.diagnostics.boundary, "
+            "hpsearch.strategies.follow_up, hpsearch.studyfile.definition; "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    assert out.stdout.strip() == "False"

@@ -57,15 +57,19 @@ def test_resuming_a_finished_study_counts_by_role_and_draws_nothing_again(tmp_pa
     study_file(tmp_path)
     code, out, err = run_cli("run", "msg.toml", "--n-jobs", 1, "--quiet")
     assert code == 0, err
-    plots = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs" / "msg").glob("*.png")}
+    folder = tmp_path / "runs" / "msg"
+    plots = {p: p.stat().st_mtime_ns for p in folder.glob("*.png")}
     assert plots
+    # the tables too: a finished run asked again writes nothing (nor imports pandas to do so)
+    plots.update({p: p.stat().st_mtime_ns for p in (folder / "trials.csv", folder / "confirmation.csv")})
     for _ in range(2):
         code, out, err = run_cli("run", "msg.toml", "--n-jobs", 1)
         assert code == 0, err
         assert ("resuming study 'msg': 6 of 6 search trials done; confirmation and test done in "
                 "runs/msg/study.db; nothing left to run") in out
         assert "nothing new since the last run: its plots in runs/msg are up to date" in out
-        assert {p: p.stat().st_mtime_ns for p in plots} == plots   # not drawn again
+        assert {p: p.stat().st_mtime_ns for p in plots} == plots   # not drawn or written again
+        assert "runs/msg/trials.csv" in out and "runs/msg/confirmation.csv" in out
     code, out, _ = run_cli("show", "runs/msg")
     assert "6 of 6 search trials done; confirmation and test done, complete" in out
 
