@@ -37,10 +37,11 @@ import numpy as np
 from hpsearch.checks import check_direction
 from hpsearch.distributions import IntUniform, ScipyDistribution
 from hpsearch.diagnostics.edge_test import EDGE_LEVEL, edge_evidence, evidence_label, top_count
+from hpsearch.records import best_record, competing
 
 __all__ = ["BoundaryFlag", "EDGES", "MIN_TEST_TRIALS", "find_boundary_flags", "edge_of", "at_hard_bound", "uses_rule", "ok_trials",
            "format_value", "widened_edge",
-           "evidence_by_param", "top_indices"]
+           "evidence_by_param", "top_indices", "tested_trials"]
 
 EDGES = ("low", "high")
 #: Below this many trials a parameter the edge test does not flag is judged by the heuristic
@@ -168,6 +169,39 @@ def top_indices(values, direction, top_fraction=0.2, min_top=3):
     (all of them when there are fewer)."""
     order = sorted(range(len(values)), key=lambda i: values[i], reverse=(direction == "maximize"))
     return order[:top_count(len(values), top_fraction, min_top)]
+
+
+def tested_trials(records, stages, metric, direction, by_budget=False):
+    """Which of a study's trials the edge test reads: the one rule that the strategies'
+    ``boundary_trials`` apply and that the summary counts a small study by.
+
+    Args:
+        records: the search's trial records (a follow-up stage's left out by the caller).
+        stages: the stages as they ran (``.index``, ``.space``).
+        metric, direction: the study's.
+        by_budget: successive halving and Hyperband, whose rungs are stages of a few trials
+            each: read the budget level where the most ok trials compete (ties: the higher
+            budget), over the first stage's space (the one every bracket samples). Otherwise
+            the stage holding the best trial, over that stage's space (coarse-to-fine narrows
+            it stage by stage).
+
+    Returns:
+        ``(space, ok records)``, or ``(None, [])`` when no trial competes.
+    """
+    ok = competing(records, metric)
+    if by_budget:
+        if not ok or not stages:
+            return None, []
+        counts = {}
+        for r in ok:
+            counts[r["budget"]] = counts.get(r["budget"], 0) + 1
+        level = max(counts, key=lambda b: (counts[b], b))
+        return stages[0].space, [r for r in ok if r["budget"] == level]
+    best = best_record(records, metric, direction)
+    stage = next((s for s in stages if best is not None and s.index == best["stage"]), None)
+    if stage is None:
+        return None, []
+    return stage.space, [r for r in ok if r["stage"] == stage.index]
 
 
 def _columns(space, params, values, direction):

@@ -3,7 +3,7 @@ import math
 
 from hpsearch.records import branch_bests
 
-__all__ = ["summarize", "text_table"]
+__all__ = ["summarize", "text_table", "edge_lines", "small_study_lines"]
 
 
 def fmt(value):
@@ -30,11 +30,7 @@ def summarize(result, top=10):
     lines += _best_lines(result, top)
     lines += _branch_lines(result)
     lines += _stage_lines(result)
-    lines += _small_study_lines(result)
-    if result.boundary:
-        lines.append("boundary flags (the good trials crowd toward the edge of a range; widen it):")
-        lines.extend(f"  {flag}" for flag in result.boundary)
-    lines += _follow_up_lines(result)
+    lines += edge_lines(result)
     lines += _failure_lines(result.records)
     lines += _confirmation_lines(result)
     return "\n".join(lines)
@@ -120,39 +116,47 @@ def _stage_lines(result):
     return lines
 
 
-def _small_study_lines(result):
-    """One line when the stage the flags read is too small for the edge test (heuristic flags
-    below say which edges the old rule would warn about)."""
-    from hpsearch.diagnostics.boundary import MIN_TEST_TRIALS
-    from hpsearch.records import best_record, competing
+def edge_lines(result, fits_per_trial=None):
+    """What the report says about the edges of the searched ranges: the small-study line, the
+    boundary flags, the follow-up's outcomes and cost (``fits_per_trial``: the fits one trial
+    makes, e.g. a scikit-learn search's folds, to say the cost in fits too)."""
+    lines = small_study_lines(result)
+    if result.boundary:
+        lines.append("boundary flags (the good trials crowd toward the edge of a range; widen it):")
+        lines.extend(f"  {flag}" for flag in result.boundary)
+    return lines + _follow_up_lines(result, fits_per_trial)
+
+
+def small_study_lines(result):
+    """One line when the trials the edge test reads are too few for it (the heuristic's flags,
+    if any, say which edges the old rule would warn about), else none."""
+    from hpsearch.diagnostics.boundary import MIN_TEST_TRIALS, edge_of, tested_trials
+    from hpsearch.records import best_record
     from hpsearch.strategies.follow_up import LABEL
 
     search = [r for r in result.records if not r.get(LABEL)]
-    best = best_record(search, result.metric, result.direction)
-    stage = next((s for s in result.stages if best is not None and s.index == best["stage"]), None)
-    if stage is None or stage.space is None or not any(d.ordered for d in stage.space.values()):
+    # successive halving and Hyperband read the budget level where the most trials compete
+    space, ok = tested_trials(search, result.stages, result.metric, result.direction,
+                              by_budget=any(r.get("rung") is not None for r in search))
+    if space is None or not any(d.ordered for d in space.values()) or len(ok) >= MIN_TEST_TRIALS:
         return []
-    ok = competing(search, result.metric)
-    if any(r.get("rung") is not None for r in search):
-        # successive halving and Hyperband test the budget level where the most trials compete
-        # (each rung is a stage of its own there)
-        n = max(sum(1 for r in ok if r["budget"] == b) for b in {r["budget"] for r in ok})
-    else:
-        n = sum(1 for r in ok if r["stage"] == stage.index)
-    if n >= MIN_TEST_TRIALS:
-        return []
+    best = best_record(search, result.metric, result.direction)["params"]
+    ordered = [name for name, dist in space.items() if dist.ordered and name in best]
     heuristic = [f for f in result.boundary if f.evidence == "heuristic"]
-    where = [f"{name} at {stage.space[name].to_unit(best['params'][name]):.0%}"
-             for name, dist in stage.space.items() if dist.ordered and name in best["params"]]
+    if heuristic:
+        said = "; the heuristic flags below only say where the best value sits"
+    elif not any(edge_of(space[name], best[name]) for name in ordered):
+        said = "; no best value sits in the outer 5% of its range"
+    else:  # a best value in an edge zone whose flag a test or the follow-up decided (or a hard bound)
+        said = ""
+    where = [f"{name} at {space[name].to_unit(best[name]):.0%}" for name in ordered]
     where = " and ".join([", ".join(where[:-1]), where[-1]] if len(where) > 1 else where)
-    return [f"{n} trials: too few to test edges (the edge test needs about {MIN_TEST_TRIALS}); "
-            + ("the heuristic flags below only say where the best value sits" if heuristic
-               else "no best value sits in the outer 5% of its range")
+    return [f"{len(ok)} trials: too few to test edges (the edge test needs about {MIN_TEST_TRIALS})" + said
             + (f"; the best trial has {where} of {'its range' if ' and ' not in where else 'their ranges'} "
                f"(log scale for log ranges)" if where else "")]
 
 
-def _follow_up_lines(result):
+def _follow_up_lines(result, fits_per_trial=None):
     """What the follow-up stage found, and the trials it cost."""
     from hpsearch.strategies.follow_up import LABEL, follow_up_outcomes
 
@@ -160,7 +164,9 @@ def _follow_up_lines(result):
     if not outcomes:
         return []
     cost = sum(1 for r in result.records if r.get(LABEL))
-    lines = [f"follow-up ({cost} extra trials, one decade or one range-width either side of each suspect edge):"]
+    fits = f" = {cost * fits_per_trial} fits" if fits_per_trial else ""
+    lines = [f"follow-up ({cost} extra trials{fits}, one decade or one range-width either side of each suspect "
+             f"edge):"]
     return lines + [f"  {o}" for o in outcomes]
 
 

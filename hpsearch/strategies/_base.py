@@ -12,8 +12,6 @@ strategy numbers its trials, records its stages and learns what the objective su
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from hpsearch.records import best_record, competing
-
 __all__ = ["Strategy", "TrialRequest", "RunContext", "PlanDescription", "DEFAULT_BATCH"]
 
 #: Trials asked at a time from an adaptive sampler (Optuna's TPE, ...) unless the study says
@@ -151,12 +149,11 @@ class Strategy(ABC):
 
     def boundary_trials(self, records, stages, metric, direction):
         """``(space, ok records)`` the edge test reads: by default the stage holding the best
-        trial, over that stage's space (coarse-to-fine narrows the space stage by stage)."""
-        best = best_record(records, metric, direction)
-        stage = next((s for s in stages if best is not None and s.index == best["stage"]), None)
-        if stage is None:
-            return None, []
-        return stage.space, competing([r for r in records if r["stage"] == stage.index], metric)
+        trial, over that stage's space (coarse-to-fine narrows the space stage by stage); the rule
+        is :func:`~hpsearch.diagnostics.boundary.tested_trials`."""
+        from hpsearch.diagnostics.boundary import tested_trials
+
+        return tested_trials(records, stages, metric, direction)
 
     @abstractmethod
     def planned_stages(self, space, seed, direction):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from hpsearch import seeding
 from hpsearch.checks import MAX_TRIALS, check_budget, positive_int
-from hpsearch.records import competing, rank_key
+from hpsearch.records import rank_key
 from hpsearch.strategies.stage import Stage
 from hpsearch.strategies._base import PlanDescription, Strategy
 from hpsearch.strategies.schedule import SideBySide
@@ -335,15 +335,11 @@ class _Halving(Strategy):
 
     def boundary_trials(self, records, stages, metric, direction):
         """The budget level with the most ok trials (where the most configurations compete on
-        equal terms), over the one space every bracket samples."""
-        ok = competing(records, metric)
-        if not ok or not stages:
-            return None, []
-        counts = {}
-        for r in ok:
-            counts[r["budget"]] = counts.get(r["budget"], 0) + 1
-        level = max(counts, key=lambda b: (counts[b], b))
-        return stages[0].space, [r for r in ok if r["budget"] == level]
+        equal terms), over the one space every bracket samples (see
+        :func:`~hpsearch.diagnostics.boundary.tested_trials`)."""
+        from hpsearch.diagnostics.boundary import tested_trials
+
+        return tested_trials(records, stages, metric, direction, by_budget=True)
 
 
 class SuccessiveHalving(_Halving):

@@ -31,10 +31,10 @@ import numpy as np
 from hpsearch import seeding
 from hpsearch.checks import positive_int
 from hpsearch.diagnostics.boundary import (BoundaryFlag, EDGES, at_hard_bound, evidence_by_param, format_value,
-                                           find_boundary_flags, ok_trials, top_indices, widened_edge)
+                                           find_boundary_flags, ok_trials, tested_trials, top_indices, widened_edge)
 from hpsearch.diagnostics.edge_test import EDGE_LEVEL
 from hpsearch.distributions import IntUniform
-from hpsearch.records import best_record, competing
+from hpsearch.records import competing
 
 __all__ = ["FollowUp", "EdgeOutcome", "LABEL", "suspect_edges", "probe_space", "probe_params", "settle",
            "follow_up_rounds", "probes_of", "follow_up_outcomes", "outcome_flags"]
@@ -269,9 +269,7 @@ def follow_up_outcomes(records, stages, metric, direction, level=EDGE_LEVEL):
         metric, direction: the study's.
     """
     follow = [r for r in records if r.get(LABEL)]
-    search = [r for r in records if not r.get(LABEL)]
-    best = best_record(search, metric, direction)
-    stage = next((s for s in stages if best is not None and s.index == best["stage"]), None)
-    if not follow or stage is None or stage.space is None:
+    space, _ = tested_trials([r for r in records if not r.get(LABEL)], stages, metric, direction)
+    if not follow or space is None:
         return None, []
-    return stage.space, settle(stage.space, follow, metric, direction, level)
+    return space, settle(space, follow, metric, direction, level)
