@@ -53,6 +53,7 @@ _EXPORTS = {
     "StorageError": "hpsearch.errors",
     "UnsafePathError": "hpsearch.errors",
     "StudyInterrupted": "hpsearch.errors",
+    "EdgeWarning": "hpsearch.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -1,4 +1,4 @@
-"""Errors that are the user's to fix, and the interruption that keeps results.
+"""Errors that are the user's to fix, the interruption that keeps results, and the edge warning.
 
 The CLI turns every :class:`HpsearchError` (and ``ValueError`` raised while a
 study is being configured) into a one-line message and exit status 2.
@@ -58,3 +58,11 @@ class StudyInterrupted(KeyboardInterrupt):
     def __init__(self, result=None, message="study interrupted"):
         super().__init__(message)
         self.result = result
+
+
+class EdgeWarning(UserWarning):
+    """A search's ranges may be too narrow (an edge the good trials crowd toward), or the search
+    was too small to test that: what hpsearch's scikit-learn estimators warn about (each flag of
+    ``boundary_``, and a study too small for the edge test in one warning). A ``UserWarning``, so
+    ``warnings.simplefilter("ignore", hpsearch.EdgeWarning)`` silences exactly these.
+    """

@@ -18,6 +18,7 @@ from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from hpsearch.results.summary import edge_lines, small_study_lines
 from hpsearch.sklearn._objective import SEARCH_SCORE, CVObjective
 from hpsearch.sklearn._results import best_index, cv_results, metric_names
 from hpsearch.sklearn._scoring import Scoring, check_refit_for_multimetric
@@ -80,6 +81,10 @@ class BaseSearch(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
         return [decoder.decode(r["params"]) for r in records]
 
     def _staged(self):
+        return False
+
+    def _follow_up(self):
+        """True when the strategy ends with a follow-up stage (``cv_results_`` then has its column)."""
         return False
 
     def __sklearn_tags__(self):
@@ -214,15 +219,16 @@ class BaseSearch(MetaEstimatorMixin, CallbackSupportMixin, BaseEstimator):
             check_refit_for_multimetric(self.refit, names)
             refit_metric = self.refit
         self.cv_results_ = cv_results(records, self._candidate_params(records, decoder), objective.n_splits, names,
-                                      self.error_score, self.return_train_score, stages=self._staged())
+                                      self.error_score, self.return_train_score, stages=self._staged(),
+                                      follow_up=self._follow_up())
         if self.refit or not self.multimetric_:
             self.best_index_ = best_index(self.cv_results_, records, refit_metric, self.refit)
             if not callable(self.refit):
                 self.best_score_ = self.cv_results_[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = self.cv_results_["params"][self.best_index_]
         self.boundary_ = list(result.boundary)
-        for flag in self.boundary_:
-            warnings.warn(f"{type(self).__name__}: {flag.suggestion}", UserWarning, stacklevel=4)
+        self.edge_report_ = "\n".join(edge_lines(result, fits_per_trial=objective.n_splits))
+        _warn_edges(type(self).__name__, result)
         self.result_ = result
         return refit_metric
 
@@ -372,6 +378,22 @@ def _check_failures(records, objective):
                   f"for these parameters will be set to {objective.error_score}.\nIf these failures are not "
                   f"expected, you can try to debug them by setting error_score='raise'.\n\n"
                   f"Below are more details about the failures:\n{summary}", FitFailedWarning, stacklevel=4)
+
+
+def _warn_edges(owner, result):
+    """An :class:`~hpsearch.errors.EdgeWarning` per boundary flag, with its evidence, as the summary
+    prints it; a search too small for the edge test gets one, the summary's line with the
+    heuristic's flags below it (``[evidence: heuristic]``)."""
+    from hpsearch.errors import EdgeWarning
+
+    small = small_study_lines(result)
+    heuristic = [f for f in result.boundary if f.evidence == "heuristic"] if small else []
+    if small:
+        text = "".join([small[0]] + [f"\n  {flag}" for flag in heuristic])
+        warnings.warn(f"{owner}: {text}", EdgeWarning, stacklevel=5)
+    for flag in result.boundary:
+        if flag not in heuristic:
+            warnings.warn(f"{owner}: {flag}", EdgeWarning, stacklevel=5)
 
 
 class _Reraise:

@@ -80,7 +80,7 @@ def _store(results, key, array, splits=False, rank=False):
         results[f"rank_{key}"] = _rank(means)
 
 
-def cv_results(records, params, n_splits, names, error_score, return_train_score, stages=False):
+def cv_results(records, params, n_splits, names, error_score, return_train_score, stages=False, follow_up=False):
     """The ``cv_results_`` dict of a search.
 
     Args:
@@ -91,6 +91,8 @@ def cv_results(records, params, n_splits, names, error_score, return_train_score
         error_score: the score recorded for failed fits.
         return_train_score: add the ``split<k>_train_<m>`` columns.
         stages: add ``stage`` and ``n_resources`` (the budget) columns, for staged searches.
+        follow_up: add the ``follow_up`` column: the edge a follow-up candidate probes
+            (``"gamma:high"``), ``""`` for the search's own candidates.
 
     Returns:
         dict of column name -> array (``params`` is a list of dicts).
@@ -109,6 +111,10 @@ def cv_results(records, params, n_splits, names, error_score, return_train_score
     if stages:
         results["stage"] = np.array([r["stage"] for r in records], dtype=np.int64)
         results["n_resources"] = np.array([r["budget"] for r in records], dtype=np.int64)
+    if follow_up:
+        from hpsearch.strategies.follow_up import LABEL
+
+        results["follow_up"] = np.array([r.get(LABEL) or "" for r in records], dtype=object)
     return results
 
 

@@ -4,15 +4,16 @@
 ``RandomizedSearchCV`` (the same ``cv_results_``, ``best_*`` and delegated methods: the one
 engine of :class:`~hpsearch.sklearn.BaseSearch`), but its candidates come from an hpsearch
 strategy: random, grid, Sobol or Optuna samplers over log ranges, coarse-to-fine, successive
-halving and Hyperband over a resource. A best value at the edge of its range is flagged (a
-``UserWarning`` and ``boundary_``). Every ``fit`` starts a fresh search, unless ``storage``
-holds the study ``name``, which it resumes.
+halving and Hyperband over a resource. A best value at the edge of its range is flagged (an
+:class:`~hpsearch.errors.EdgeWarning` and ``boundary_``), and a follow-up stage settles the
+edges the search left suspect (``follow_up``; on after coarse-to-fine). Every ``fit`` starts a
+fresh search, unless ``storage`` holds the study ``name``, which it resumes.
 """
 import numpy as np
 
 from hpsearch.sklearn._base_search import BaseSearch
 from hpsearch.sklearn._objective import N_SAMPLES
-from hpsearch.sklearn._plan import is_staged, make_strategy
+from hpsearch.sklearn._plan import check_follow_up, is_staged, make_strategy
 from hpsearch.sklearn._space import SklearnSpace
 
 __all__ = ["SearchCV"]
@@ -45,19 +46,28 @@ class SearchCV(BaseSearch):
         backend: where the fits run: None (the default) runs ``n_jobs=None``/1 in this process, as
             scikit-learn does, and several jobs on isolated worker processes; or a name
             (``"loky"``, ``"threading"``, ``"multiprocessing"``, ``"dask"``).
+        follow_up: after the last stage, settle each edge the search left suspect (at most 2) with
+            10 more candidates, the best one's with that parameter a step inside or outside the
+            edge (:mod:`hpsearch.strategies.follow_up`): True, False, or None (the default: on
+            for ``"coarse-to-fine"``, off for a sampler; not for sha/hyperband).
 
     Attributes:
         cv_results_, best_index_, best_params_, best_score_, best_estimator_, refit_time_,
-        scorer_, multimetric_, n_splits_: as in ``RandomizedSearchCV``.
+        scorer_, multimetric_, n_splits_: as in ``RandomizedSearchCV``. With the follow-up on,
+        ``cv_results_`` has a row per follow-up candidate too (ranked with the others: one may
+        be the best) and a ``follow_up`` column (``"gamma:high"``, ``""`` for the search's own).
         boundary_: list of :class:`hpsearch.BoundaryFlag` for parameters whose best value sits at
-            an edge of its range (each also warned as a ``UserWarning``).
+            an edge of its range (each also warned as an :class:`~hpsearch.errors.EdgeWarning`).
+        edge_report_: what the search says about its ranges' edges, as ``result_.summary()``
+            words it: a search too small for the edge test (also one ``EdgeWarning``), the flags,
+            each followed-up edge confirmed or cleared and the extra fits it cost.
         result_: the :class:`hpsearch.SearchResult` (trials table, stages, summary()).
     """
 
     def __init__(self, estimator, space, *, strategy="random", n_trials=10, stages=None, resource=None,
                  max_resource=None, min_resource=None, scoring=None, cv=None, refit=True, n_jobs=None, seed=0,
                  storage=None, name=None, progress=False, error_score=np.nan, return_train_score=False,
-                 backend=None, verbose=0):
+                 backend=None, verbose=0, follow_up=None):
         self.estimator = estimator
         self.space = space
         self.strategy = strategy
@@ -78,6 +88,7 @@ class SearchCV(BaseSearch):
         self.return_train_score = return_train_score
         self.backend = backend
         self.verbose = verbose
+        self.follow_up = follow_up
 
     def _study_seed(self):
         return self.seed
@@ -85,10 +96,13 @@ class SearchCV(BaseSearch):
     def _staged(self):
         return is_staged(self.strategy, self.resource)
 
+    def _follow_up(self):
+        return check_follow_up(self.follow_up, self.strategy)
+
     def _plan(self, objective):
         space = SklearnSpace(self.space)
         strategy = make_strategy(self.strategy, self.n_trials, self.stages, self.resource,
-                                 self._max_resource(objective), self.min_resource)
+                                 self._max_resource(objective), self.min_resource, self.follow_up)
         return space.space, strategy, space, None
 
     def _max_resource(self, objective):

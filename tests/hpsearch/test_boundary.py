@@ -232,7 +232,8 @@ def test_bad_input():
 
 def test_the_svc_example_tells_a_12_candidate_search_about_gamma():
     """Issue 26: SVC on digits, 12 candidates, gamma in [1e-6, 1e-4] (the good values lie above
-    1e-3). Twelve trials are too few for the test; SearchCV shows the heuristic's words."""
+    1e-3). Twelve trials are too few for the test; SearchCV says so in one warning, the summary's
+    line with the heuristic's flag below it."""
     import warnings
 
     from sklearn.datasets import load_digits
@@ -247,8 +248,13 @@ def test_the_svc_example_tells_a_12_candidate_search_about_gamma():
         warnings.simplefilter("always")
         search = SearchCV(SVC(), space, n_trials=12, cv=3, seed=2).fit(X, y)
     said = [str(w.message) for w in caught if str(w.message).startswith("SearchCV: ")]
-    assert said == ["SearchCV: gamma: 12 trials: too few to test edges; the best gamma sits in the top 5% of its "
-                    "range (a heuristic, not a test): best 8.5e-05 is at the high edge of [1e-06, 1e-04]; widen "
-                    "above, e.g. to 1e-03; top trials at this edge: 1 of 3"]
+    line = ("12 trials: too few to test edges (the edge test needs about 20); the heuristic flags below only say "
+            "where the best value sits; the best trial has C at 47% and gamma at 96% of their ranges (log scale for "
+            "log ranges)")
+    flag = ("gamma: 12 trials: too few to test edges; the best gamma sits in the top 5% of its range (a heuristic, "
+            "not a test): best 8.5e-05 is at the high edge of [1e-06, 1e-04]; widen above, e.g. to 1e-03; top "
+            "trials at this edge: 1 of 3")
+    assert said == [f"SearchCV: {line}\n  {flag} [evidence: heuristic]"]
     assert [(f.param, f.edge, f.evidence) for f in search.boundary_] == [("gamma", "high", "heuristic")]
-    assert "12 trials: too few to test edges" in search.result_.summary()
+    assert search.result_.summary().splitlines().count(line) == 1
+    assert search.edge_report_.splitlines()[0] == line and f"  {flag} [evidence: heuristic]" in search.edge_report_

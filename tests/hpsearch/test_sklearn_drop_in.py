@@ -11,9 +11,11 @@ from scipy.stats import loguniform
 from sklearn import model_selection as sk
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC
 
 import hpsearch as hp
+from hpsearch.errors import StudyInterrupted
 from hpsearch.sklearn import BaseSearch, GridSearchCV, RandomizedSearchCV, SearchCV
 
 
@@ -150,3 +152,144 @@ def test_callbacks_hear_every_fold_of_the_drop_ins_and_the_search_and_refit_of_s
     tasks = _Tasks()
     SearchCV(SVC(), {"C": hp.LogUniform(1, 10)}, n_trials=2, cv=2).set_callbacks(tasks).fit(X, y)
     assert sorted(tasks.begun) == ["fit", "refit-with-best-params", "search"]
+
+
+# ---------------------------------------------------------------- small studies and the follow-up (issue 26)
+#: The issue's example: a scikit-learn user tunes an SVC on digits with gamma in [1e-6, 1e-4]
+#: (the good gammas lie above 1e-3, so accuracy climbs to the top edge).
+SVC_EXAMPLE = {"gamma": hp.LogUniform(1e-6, 1e-4), "C": hp.LogUniform(0.1, 100)}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(return_X_y=True)
+
+
+def _fit_edge_warnings(search, X, y):
+    """Fit ``search``; the messages of the EdgeWarnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    return [str(w.message) for w in caught if w.category is hp.EdgeWarning]
+
+
+@pytest.mark.parametrize("space", [SVC_EXAMPLE, {"gamma": loguniform(1e-6, 1e-4), "C": loguniform(0.1, 100)}],
+                         ids=["hpsearch", "scipy"])
+def test_the_svc_example_with_12_candidates_tells_the_user_about_gamma(digits, space):
+    """Twelve candidates are too few for the edge test: one EdgeWarning says so in the summary's
+    words, with where the best gamma sits, and edge_report_ holds the same line."""
+    X, y = digits[0][:600], digits[1][:600]
+    search = RandomizedSearchCV(SVC(), space, n_iter=12, cv=3, random_state=0)
+    said = _fit_edge_warnings(search, X, y)
+    at = hp.LogUniform(1e-6, 1e-4).to_unit(search.best_params_["gamma"])
+    line = ("12 trials: too few to test edges (the edge test needs about 20); no best value sits in the outer 5% of "
+            f"its range; the best trial has gamma at {at:.0%} and C at 78% of their ranges (log scale for log ranges)")
+    assert f"{at:.0%}" == "87%"
+    assert said == [f"RandomizedSearchCV: {line}"]
+    assert search.boundary_ == [] and search.edge_report_ == line
+    assert line in search.result_.summary().splitlines()
+
+
+def test_a_no_effect_parameter_at_12_candidates_is_not_described_as_an_edge(digits):
+    """cache_size (megabytes of the kernel cache) changes no score. Searched beside gamma and C, its
+    best value sits high in its range (87%): the words give that position and nothing more, while
+    gamma, whose best sits in the top 5%, gets the heuristic's edge words, marked as a heuristic."""
+    X, y = digits[0][:600], digits[1][:600]
+    search = RandomizedSearchCV(SVC(), {**SVC_EXAMPLE, "cache_size": hp.LogUniform(50, 500)}, n_iter=12, cv=3,
+                                random_state=0)
+    said = _fit_edge_warnings(search, X, y)
+    assert [(f.param, f.edge, f.evidence) for f in search.boundary_] == [("gamma", "high", "heuristic")]
+    assert len(said) == 1 and said[0].startswith("RandomizedSearchCV: 12 trials: too few to test edges")
+    assert said[0].count("cache_size") == 1 and "gamma at 98%, C at 78% and cache_size at 87% of their ranges" in said[0]
+    assert "\n  gamma: 12 trials: too few to test edges; the best gamma sits in the top 5% of its range (a heuristic, " \
+           "not a test)" in said[0] and said[0].endswith("[evidence: heuristic]")
+
+
+def test_40_candidates_get_the_edge_test_and_no_small_study_words(digits):
+    X, y = digits[0][:600], digits[1][:600]
+    search = RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_iter=40, cv=3, random_state=0)
+    said = _fit_edge_warnings(search, X, y)
+    assert [(f.param, f.edge, f.evidence) for f in search.boundary_] == [("gamma", "high", "moderate"),
+                                                                          ("C", "high", "strong")]
+    assert said == [f"RandomizedSearchCV: {f}" for f in search.boundary_]   # with its evidence
+    assert "too few" not in search.edge_report_ and "gamma: the top trials crowd toward the high edge" in said[0]
+
+
+def test_follow_up_candidates_are_real_fits_in_cv_results_and_the_report_says_what_they_found(digits):
+    X, y = digits[0][:1000], digits[1][:1000]
+    plain = RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_iter=12, cv=3, random_state=0).fit(X, y)
+    search = RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_iter=12, cv=3, random_state=0, follow_up=True)
+    said = _fit_edge_warnings(search, X, y)
+    results = search.cv_results_
+    assert "follow_up" not in plain.cv_results_
+    # the 12 candidates as without the follow-up, then 10 per suspect edge, in the order it probed them
+    assert results["follow_up"].tolist() == [""] * 12 + ["C:high"] * 10 + ["gamma:high"] * 10
+    assert results["params"][:12] == plain.cv_results_["params"]
+    np.testing.assert_array_equal(results["mean_test_score"][:12], plain.cv_results_["mean_test_score"])
+    best = plain.best_params_   # every probe is the best candidate with one range moved
+    probes = results["params"][22:]
+    assert all(p["C"] == best["C"] for p in probes) and sum(p["gamma"] > 1e-4 for p in probes) == 5
+    # real cross-validation fits, ranked with the others: a probe past gamma's edge wins
+    i = search.best_index_
+    assert results["follow_up"][i] == "gamma:high" and search.best_params_["gamma"] > 1e-4
+    assert results["mean_test_score"][i] == cross_val_score(SVC(**results["params"][i]), X, y, cv=3).mean()
+    assert results["rank_test_score"][i] == 1 and search.best_score_ > plain.best_score_
+    report = search.edge_report_.splitlines()
+    # C's best sits in its top 5%, whose heuristic flag the follow-up replaced: the line does not deny it
+    assert report[0] == ("12 trials: too few to test edges (the edge test needs about 20); the best trial has gamma "
+                         "at 80% and C at 98% of their ranges (log scale for log ranges)")
+    assert "follow-up (20 extra trials = 60 fits, one decade or one range-width either side of each suspect edge):" \
+        in report
+    assert [line.split(" (")[0] for line in report if " edge: " in line] == [
+        "  C high edge: confirmed: the metric keeps improving past it",
+        "  gamma high edge: confirmed: the metric keeps improving past it"]
+    assert [(f.param, f.evidence) for f in search.boundary_] == [("gamma", "follow-up"), ("C", "follow-up")]
+    assert said[1:] == [f"RandomizedSearchCV: {f}" for f in search.boundary_]
+
+
+class _InterruptingSVC(SVC):
+    """An SVC whose fit presses Ctrl-C once, when a shared countdown reaches zero."""
+
+    countdown = [None]
+
+    def fit(self, X, y, sample_weight=None):
+        if self.countdown[0] is not None:
+            self.countdown[0] -= 1
+            if self.countdown[0] == 0:
+                self.countdown[0] = None
+                raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_follow_up_is_stored_resumed_and_the_same_for_any_n_jobs(digits, tmp_path):
+    X, y = digits[0][:600], digits[1][:600]
+    settings = dict(n_iter=12, cv=3, random_state=0, follow_up=True)
+    straight = RandomizedSearchCV(SVC(), SVC_EXAMPLE, **settings).fit(X, y)
+    assert straight.cv_results_["follow_up"].tolist() == [""] * 12 + ["C:high"] * 10
+    assert "follow-up (10 extra trials = 30 fits" in straight.edge_report_
+    assert "  C high edge: cleared: the metric does not clearly improve past it" in straight.edge_report_
+    _same_search(RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_jobs=2, **settings).fit(X, y), straight)
+    # Ctrl-C in the follow-up's second candidate (the 40th fit); the same fit again resumes it
+    search = RandomizedSearchCV(_InterruptingSVC(), SVC_EXAMPLE, storage=tmp_path / "s.db", name="svc",
+                                backend="threading", **settings)
+    _InterruptingSVC.countdown[0] = 12 * 3 + 4
+    with pytest.raises(StudyInterrupted):
+        search.fit(X, y)
+    assert len(hp.load_study(tmp_path / "s.db", "svc")) == 13
+    search.fit(X, y)
+    _same_search(search, straight)
+    assert search.edge_report_ == straight.edge_report_
+
+
+def test_follow_up_goes_through_get_params_and_clone_and_is_checked_at_fit(digits):
+    X, y = digits[0][:300], digits[1][:300]
+    search = RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_iter=2, cv=2, follow_up="yes")   # stored as given
+    assert search.get_params()["follow_up"] == "yes" and clone(search).follow_up == "yes"
+    assert RandomizedSearchCV(SVC(), SVC_EXAMPLE).follow_up is False and GridSearchCV(SVC(), {}).follow_up is False
+    with pytest.raises(ValueError, match=r"^follow_up must be True, False or None \(the strategy's default\), "
+                                         r"got 'yes'$"):
+        search.fit(X, y)
+    assert clone(search).set_params(follow_up=True).follow_up is True
+    with pytest.raises(ValueError, match=r"^follow_up=True needs a continuous range .* GridSearchCV's param_grid "
+                                         r"holds lists"):
+        GridSearchCV(SVC(), {"C": [1, 10]}, cv=2, follow_up=True).fit(X, y)
