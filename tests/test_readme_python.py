@@ -121,6 +121,16 @@ def _lr_ranges(block, printed):
     assert ["good"] in zones and ["too", "low"] in zones and ["too", "high"] in zones
 
 
+def _follow_up_confirms_both_edges(block, printed):
+    lines = _lines(printed)
+    assert lines[0].startswith("12 trials: too few to test edges (the edge test needs about 20); ")
+    assert "follow-up (20 extra trials = 60 fits, one decade or one range-width either side of each suspect " \
+           "edge):" in lines
+    assert sorted(line.split(":")[0] for line in lines if ": confirmed: " in line) == \
+        ["  C high edge", "  gamma high edge"]
+    assert lines[-1].endswith("gamma:high")   # the best candidate is one the follow-up tried
+
+
 #: a line of a README block -> the check of what that block printed
 PROMISES = {
     "print(flag)\n# lr:": _shows_its_output,
@@ -130,6 +140,7 @@ PROMISES = {
     'print(hist["status"], hist["best_val_acc"], hist["best_epoch"])': _trains_digits,
     'print(report["initial_loss"], report["expected_initial_loss"])': _sanity_numbers,
     'print(check["good"], check["suggested"])': _lr_ranges,
+    'print(search.best_params_, search.cv_results_["follow_up"][search.best_index_])': _follow_up_confirms_both_edges,
 }
 
 

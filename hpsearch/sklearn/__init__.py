@@ -2,7 +2,8 @@
 
 - :class:`RandomizedSearchCV`, :class:`GridSearchCV`: scikit-learn's, with the same signatures,
   candidates and results (change one import line), plus hpsearch's extras as keyword arguments:
-  ``storage=`` (resume), ``progress``, edge warnings, the same results for any ``n_jobs``.
+  ``storage=`` (resume), ``progress``, ``follow_up``, edge warnings (:class:`hpsearch.EdgeWarning`),
+  the same results for any ``n_jobs``.
 - :class:`SearchCV`: hpsearch's strategies as a search estimator: log ranges, coarse-to-fine,
   successive halving over a resource, Sobol and Optuna samplers.
 - :class:`BaseSearch`: the one engine the three share (a study of a :class:`CVObjective`).

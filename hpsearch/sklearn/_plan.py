@@ -36,8 +36,8 @@ def check_follow_up(follow_up, strategy=None):
     if not isinstance(follow_up, (bool, np.bool_)):
         raise ValueError(f"follow_up must be True, False or None (the strategy's default), got {follow_up!r}")
     if follow_up and strategy in MULTI_FIDELITY:
-        raise ValueError(f"follow_up=True does not apply to strategy={strategy!r} (its rungs keep the best "
-                         f"configurations already); use strategy='coarse-to-fine' or a sampler's name")
+        raise ValueError(f"follow_up=True does not apply to strategy={strategy!r}: the follow-up comes after "
+                         f"the last stage of coarse-to-fine or of a sampler ('random', 'sobol', ...)")
     return bool(follow_up)
 
 
