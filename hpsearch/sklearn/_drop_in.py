@@ -14,7 +14,7 @@ import numpy as np
 
 from hpsearch.checks import check_seed
 from hpsearch.sklearn._base_search import BaseSearch
-from hpsearch.sklearn._candidates import Alternatives, Candidates
+from hpsearch.sklearn._candidates import Alternatives
 
 __all__ = ["RandomizedSearchCV", "GridSearchCV"]
 
@@ -29,7 +29,7 @@ def _strategy(candidates):
 def _plan(params, alternatives):
     if not params:
         raise ValueError("No fits were performed. Was the CV iterator empty? Were there no candidates?")
-    candidates = Candidates(params, alternatives.ranges())
+    candidates = alternatives.candidates(params)
     return candidates.space(), _strategy(candidates), candidates, len(params)
 
 

@@ -7,6 +7,8 @@ then 25% at the full resource, in the narrowed space); ``"sha"`` and
 ``"hyperband"`` spend the compute of ``n_trials`` full fits in brackets of successive halving.
 The budget is the resource (samples or an estimator parameter); without one it is 1.
 """
+import warnings
+
 from hpsearch.checks import check_trials, did_you_mean, positive_int
 from hpsearch.strategies import DEFAULT_ETA
 from hpsearch.strategies.planning import COARSE_TO_FINE, MULTI_FIDELITY, STRATEGIES, SearchPlan
@@ -37,7 +39,7 @@ def _stage(i, stage, resource):
     return stage
 
 
-def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resource):
+def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resource, one_candidate=False):
     """The :class:`~hpsearch.strategies.Strategy` to run.
 
     Args:
@@ -47,6 +49,9 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
         resource: None, ``"n_samples"`` or an estimator parameter.
         max_resource: the largest budget (a positive int; 1 without a resource).
         min_resource: the smallest budget of sha/hyperband (None: ``max_resource // 9``).
+        one_candidate: the space is empty: one trial (the estimator as given, at ``max_resource``),
+            with scikit-learn's warning when ``n_trials`` asked for more (but for ``"grid"``, as
+            ``GridSearchCV`` gives none).
 
     Raises:
         ValueError: an unknown strategy, stages without coarse-to-fine, a multi-fidelity
@@ -65,7 +70,14 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
             positive_int(min_resource, "min_resource")
         fidelity = {"min_budget": min(low, max_resource), "max_budget": max_resource, "eta": DEFAULT_ETA,
                     "total_budget": n_trials * max_resource}
-        return SearchPlan(strategy, (), fidelity=fidelity).make_strategy()
+        if not one_candidate:
+            return SearchPlan(strategy, (), fidelity=fidelity).make_strategy()
+    if one_candidate:
+        if n_trials > 1 and strategy != "grid":
+            # RandomizedSearchCV's warning for a space smaller than n_iter, in SearchCV's words
+            warnings.warn(f"The total space of parameters 1 is smaller than n_trials={n_trials}. Running 1 trial: "
+                          f"an empty space has one candidate, the estimator as given.", UserWarning, stacklevel=5)
+        return SearchPlan("grid", (Stage(1, max_resource, "grid"),)).make_strategy()
     if strategy == COARSE_TO_FINE:
         if stages is not None:
             stages = [_stage(i, s, resource) for i, s in enumerate(stages)]
