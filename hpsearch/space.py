@@ -35,7 +35,7 @@ import numpy as np
 
 from hpsearch.distributions import Choice, Distribution, Fixed, ScipyDistribution, distribution_from_dict
 
-__all__ = ["Space", "Branch", "ALTERNATIVE", "is_branch_table"]
+__all__ = ["Space", "Branch", "ALTERNATIVE", "branch_key", "is_branch_table"]
 
 #: The branch parameter of a list of alternative spaces when no parameter tells them apart.
 ALTERNATIVE = "alternative"
@@ -157,9 +157,11 @@ def _merge(name, dist, condition, dists, conditions, branch_params, is_branch):
     conditions[name] = (old[0], old[1] + (condition[1],))
 
 
-def _branch_key(alternatives):
-    """The parameter every alternative fixes to a string of its own (scikit-learn's
-    ``{"kernel": ["linear"]}``), or None."""
+def branch_key(alternatives):
+    """The branch parameter of a list of alternative spaces (dicts of name -> distribution): the
+    first parameter every alternative fixes to a string of its own (scikit-learn's
+    ``{"kernel": ["linear"]}``), as ``(name, [its string in each alternative])``; None when no
+    parameter tells them apart (the Space then branches on :data:`ALTERNATIVE`)."""
     def fixed_string(dist):
         if isinstance(dist, Fixed) and isinstance(dist.value, str):
             return dist.value
@@ -185,7 +187,7 @@ def _from_alternatives(alternatives):
         elif not isinstance(alt, Mapping):
             raise TypeError(f"alternative {i} of the space must be a dict of parameter names to distributions, "
                             f"got {alt!r}")
-    key = _branch_key(alternatives)
+    key = branch_key(alternatives)
     if key is not None:
         name, branch_names = key
         branches = {b: {n: d for n, d in alt.items() if n != name} for b, alt in zip(branch_names, alternatives)}

@@ -70,7 +70,9 @@ def cmd_run(args, argv):
     planned = built.planned(sf.space, sf.seed, sf.direction)
     folder.create()
     resume = resume_command(argv)
-    before = _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
+    before, complete = _say_resuming(folder, name, sum(s.n_trials for s in planned), args.quiet)
+    if not complete:
+        _import_in_background(plots=not args.no_plots)
     previous = folder.read_info()
     # how many stored trials the folder's plots show, kept until plots are drawn again
     drawn = {"plotted_trials": previous["plotted_trials"]} if "plotted_trials" in previous else {}
@@ -136,23 +138,48 @@ def cmd_run(args, argv):
 
 
 def _say_resuming(folder, name, planned, quiet):
-    """Say how far the stored study got (search, confirmation, test); returns its stored trial count."""
+    """Say how far the stored study got (search, confirmation, test); returns its stored trial
+    count and whether it is complete."""
     if not folder.db.exists():
-        return 0
+        return 0, False
     from hpsearch.cli.completion import completion
     from hpsearch.results.search_result import SearchResult
     from hpsearch.storage.storage import Storage
 
     with Storage(folder.db, readonly=True) as storage:
         if name not in storage.study_names():
-            return 0
+            return 0, False
         _, spec = storage.find_study(name)
         stored = SearchResult.from_storage(storage, name)
     state = completion(stored, spec, planned)
     if not quiet:
         rest = "nothing left to run" if state.complete else "running the rest"
         say(f"resuming study {name!r}: {state.describe()} in {folder.db}; {rest}")
-    return state.stored
+    return state.stored, state.complete
+
+
+def _import_in_background(plots):
+    """Import, on a thread of its own, the libraries the end of a run needs: scipy.stats (the edge
+    test, the confirmation's t-test), pandas (the tables) and matplotlib (the plots).
+
+    They cost about 2 s on two cores, paid after the last trial when imported where they are
+    first used; here they load while the workers train and the main thread waits for results.
+    Only third-party packages, whose imports do not depend on ours, so the two threads never
+    wait for each other's half-imported modules.
+    """
+    import importlib
+    import threading
+
+    modules = ["scipy.stats", "pandas"] + (["matplotlib.figure", "matplotlib.backends.backend_agg"] if plots else [])
+
+    def load():
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - where it is used, the import runs again and reports
+                return
+
+    threading.Thread(target=load, name="hpsearch-imports", daemon=True).start()
 
 
 def cmd_compare(args, argv):

@@ -32,6 +32,20 @@ MAX_POINTS = 1500
 KEEP_BEST = 150
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def power_of_ten(value):
+    """A log axis's label: ``10⁻³`` for a power of ten (as matplotlib writes it, in Unicode
+    superscripts rather than mathtext, whose parser costs a plot a tenth of its drawing time),
+    else the plain number."""
+    if value > 0:
+        exponent = round(math.log10(value))
+        if math.isclose(value, 10.0 ** exponent, rel_tol=1e-9):
+            return "10" + str(exponent).translate(_SUPERSCRIPT)
+    return f"{value:g}"
+
+
 def set_log_axis(ax, which, low=None, high=None):
     """Put the ``which`` ("x" or "y") axis of ``ax`` on a log scale with readable labels.
 
@@ -47,6 +61,7 @@ def set_log_axis(ax, which, low=None, high=None):
         # minor marks at 2 and 5 times each power only: eight per decade over six decades are
         # unreadable anyway, and each tick costs drawing time
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: power_of_ten(v)))
         return
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
@@ -237,7 +252,7 @@ def metric_scale(ax, values, direction):
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if direction == "minimize" and len(values) > 1 and values.min() > 0 and values.max() / values.min() > 100:
-        ax.set_yscale("log")
+        set_log_axis(ax, "y")
 
 
 def is_multi_fidelity(trials):

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import fixed_layout, fmt, integer_ticks, message_figure
+from hpsearch.plots._style import fixed_layout, fmt, integer_ticks, message_figure, set_log_axis
 from hpsearch.records import top_configurations
 
 __all__ = ["plot_learning_curves", "top_curves", "joined_curve"]
@@ -221,7 +221,7 @@ def _label_panel(ax, panel, has_iters):
     elif panel == "lr":
         ax.set_title("learning rate per epoch")
         ax.set_ylabel("lr (log scale)")
-        ax.set_yscale("log")
+        set_log_axis(ax, "y")
     else:
         ax.set_title(f"{panel} per epoch")
         ax.set_ylabel(panel)

@@ -3,7 +3,7 @@ import math
 
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import FLAG_COLOR, fixed_layout, fmt, save_figure
+from hpsearch.plots._style import FLAG_COLOR, fixed_layout, fmt, save_figure, set_log_axis
 
 __all__ = ["plot_lr_range", "save_lr_range_plot"]
 
@@ -40,7 +40,7 @@ def plot_lr_range(check, current=None):
             ax.axvline(x, color="k", lw=1.2, ls="--")
         ax.annotate("study's lr range", xy=(math.sqrt(current.low * current.high), top), ha="center", va="bottom",
                     fontsize=8)
-    ax.set_xscale("log")
+    set_log_axis(ax, "x")
     ax.set_xlim(lrs[0] / 1.5, lrs[-1] * 1.5)
     ax.set_ylim(0, top * 1.08)
     ax.set_xlabel("learning rate")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from hpsearch.plots._style import FLAG_COLOR, fmt
+from hpsearch.plots._style import FLAG_COLOR, fmt, set_log_axis
 
 __all__ = ["plot_sanity", "REPORT_KEYS"]
 
@@ -128,7 +128,7 @@ def _grad_norms(ax, layers):
         ax.bar(np.arange(len(norms)), shown, color="#4c72b0", gid="grad-norms")
         ax.set_xticks(np.arange(len(norms)), names, rotation=30 if max(map(len, names)) > 6 else 0)
         if np.isfinite(shown).any():
-            ax.set_yscale("log")
+            set_log_axis(ax, "y")
             # at least two decades below the smallest bar: bar heights on a log axis only
             # compare fairly from a common, distant baseline
             ax.set_ylim(np.nanmin(shown) / 100, np.nanmax(shown) * 3)

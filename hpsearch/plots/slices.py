@@ -290,7 +290,7 @@ def plot_slices(result):
         if rng is not None:
             rng.apply(ax, bad_strip=bool((~ok).any()))
         elif log:
-            ax.set_yscale("log")
+            set_log_axis(ax, "y")
     for ax in list(axes.flat)[len(params):]:
         ax.set_axis_off()
     if rng is None:

@@ -10,10 +10,16 @@ whole grid once in order with scikit-learn's warning when ``n_iter`` covers it) 
 ``ParameterGrid`` enumerate them, by calling them, with hpsearch distributions
 (``hp.LogUniform``) and scipy.stats distributions both accepted as values.
 
+The same list is also an hp.Space with alternatives: :meth:`Alternatives.space` is the one
+:class:`~hpsearch.sklearn.SklearnSpace` (hence ``hp.Space([...])``) builds, kept to what the
+edge test reads (the branches and the continuous ranges), so a range of some alternatives is
+tested over the candidates drawn from them, as for any conditional space.
+
 The drawn list becomes a study through :class:`Candidates`: a sampler that proposes them in
 order, and the decoder the objective uses to get a candidate's real values back (estimators,
-arrays, callables included). A trial stores the candidate's position (``"#candidate"``) and
-its plain values (numbers, strings; others by ``repr``), so stored studies stay readable.
+arrays, callables included). A trial stores the candidate's position (``"#candidate"``), its
+plain values (numbers, strings; others by ``repr``), so stored studies stay readable, and
+what places it in its branch (hpsearch's ``"alternative"`` when no parameter of its own does).
 """
 import hashlib
 import json
@@ -23,12 +29,16 @@ import numpy as np
 
 from hpsearch.distributions import Choice, Distribution
 from hpsearch.samplers import BaseSampler
-from hpsearch.space import Space
+from hpsearch.space import Branch, Space
 
 __all__ = ["Alternatives", "Candidates", "CANDIDATE"]
 
 #: The key of a candidate's position in its trial's stored params (never an estimator parameter).
 CANDIDATE = "#candidate"
+
+#: The key that marks which alternative ParameterSampler drew a candidate from; each alternative
+#: gets it as a list of one value, which consumes no random draw, so the candidates are unchanged.
+_ORIGIN = "#alternative"
 
 
 class _Draws:
@@ -57,52 +67,105 @@ class Alternatives:
 
     Attributes:
         subspaces: the dicts, one per alternative (``[spec]`` for one dict).
+        origins: the alternative each candidate of the last :meth:`sample` / :meth:`grid` came from
+            (None when that is unknown: alternatives with keys that are not strings).
     """
 
     def __init__(self, spec):
         self.spec = spec
         self.subspaces = [spec] if isinstance(spec, Mapping) else \
             (list(spec) if isinstance(spec, (list, tuple)) else None)
+        self.origins = []
+        self._sklearn_space = None
 
     def _for_sklearn(self):
-        """The spec with hpsearch distributions given the ``rvs`` scikit-learn samples through."""
+        """The spec with hpsearch distributions given the ``rvs`` scikit-learn samples through, and
+        (several alternatives) each marked with its index under :data:`_ORIGIN`."""
         if self.subspaces is None or not all(isinstance(s, Mapping) for s in self.subspaces):
             return self.spec   # not ours to judge: scikit-learn raises its TypeError
         wrapped = [{k: _Draws(v) if isinstance(v, Distribution) else v
                     for k, v in s.items()} for s in self.subspaces]
-        return wrapped[0] if isinstance(self.spec, Mapping) else wrapped
+        if isinstance(self.spec, Mapping):
+            return wrapped[0]
+        if len(wrapped) > 1 and all(isinstance(k, str) for s in wrapped for k in s):
+            # ParameterSampler sorts each dict's keys: string keys only, as scikit-learn's own need
+            wrapped = [{_ORIGIN: [i], **s} for i, s in enumerate(wrapped)]
+        return wrapped
 
     def sample(self, n_iter, random_state):
         """``n_iter`` candidates as ``ParameterSampler(spec, n_iter, random_state=random_state)`` draws them."""
         from sklearn.model_selection import ParameterSampler
 
-        return list(ParameterSampler(self._for_sklearn(), n_iter, random_state=random_state))
+        drawn = list(ParameterSampler(self._for_sklearn(), n_iter, random_state=random_state))
+        marked = any(_ORIGIN in p for p in drawn)
+        self.origins = [p.pop(_ORIGIN, 0) for p in drawn] if marked or len(self.subspaces or []) < 2 else None
+        return drawn
 
     def grid(self):
         """Every candidate of the grid, in ``ParameterGrid``'s order."""
         from sklearn.model_selection import ParameterGrid
 
-        return list(ParameterGrid(self.spec))
+        drawn = list(ParameterGrid(self.spec))
+        # ParameterGrid enumerates the alternatives one after the other
+        self.origins = [i for i, s in enumerate(self.subspaces) for _ in range(len(ParameterGrid(s)))]
+        return drawn
 
-    def ranges(self):
-        """name -> ordered continuous range that every alternative searches the same way: what
-        the edge test reads (a list, an int range or a parameter of only some alternatives is never
-        flagged). scipy.stats ``loguniform``/``uniform`` count as the range they cover."""
-        from hpsearch.sklearn._space import range_of
+    def _sklearn(self):
+        from hpsearch.sklearn._space import SklearnSpace
 
-        common = None
-        for subspace in self.subspaces or []:
-            found = {}
-            for name, value in subspace.items():
-                dist = range_of(value)
-                if dist is not None and dist.ordered and not _is_int(dist):
-                    found[name] = dist
-            common = found if common is None else {k: v for k, v in common.items() if found.get(k) == v}
-        return common or {}
+        if self._sklearn_space is None:
+            self._sklearn_space = SklearnSpace(self.spec, strict=False)
+        return self._sklearn_space
+
+    def space(self):
+        """What the edge test reads of the space: the hp.Space that
+        :class:`~hpsearch.sklearn.SklearnSpace` builds from the spec (a list of dicts: one branch per
+        alternative), kept to its branches and ordered continuous ranges (hpsearch's, scipy's
+        ``loguniform``/``uniform``); lists, integer ranges and other distributions are never flagged.
+        A parameter of several alternatives searched differently in them (which scikit-learn
+        accepts, but one Space cannot hold) is left out.
+
+        Returns:
+            dict of name -> distribution or :class:`~hpsearch.space.Branch` (``Space(...)`` of it is
+            the view), ``{}`` when nothing is left; a Branch none of whose branches keeps a range
+            is left out too (nothing to place a candidate in).
+        """
+        if self.subspaces is None:
+            return {}
+        return _edge_view(self._sklearn().space.nested())
+
+    def candidates(self, params):
+        """The :class:`Candidates` of the last draw, ``params``, placed in the branches of :meth:`space`.
+
+        Raises:
+            ValueError: ``params`` is not the last :meth:`sample` / :meth:`grid`'s list.
+        """
+        if self.origins is not None and len(self.origins) != len(params):
+            raise ValueError(f"candidates() takes the {len(self.origins)} candidates of the last sample() or grid(), "
+                             f"got {len(params)}")
+        if self.origins is None:   # no branch to place the candidates in: only the position
+            return Candidates(params)
+        view = self.space()
+        sklearn_space = self._sklearn()
+        return Candidates(params, view, [{k: v for k, v in sklearn_space.placement(i).items() if k in view}
+                                         for i in self.origins])
 
 
 def _is_int(dist):
     return type(dist).__name__.startswith("Int")
+
+
+def _edge_view(level):
+    """A level of ``Space.nested()`` with only the branches and the ranges the edge test reads."""
+    out = {}
+    for name, spec in level.items():
+        if isinstance(spec, Branch):
+            branches = {b: _edge_view(params) for b, params in spec.branches.items()}
+            if any(branches.values()):
+                out[name] = Branch(branches)
+        elif spec.ordered and not _is_int(spec):
+            out[name] = spec
+    return out
 
 
 def _plain(value):
@@ -119,21 +182,29 @@ class Candidates(BaseSampler):
 
     Args:
         params: the candidates (dicts of parameter name -> value), in trial order.
-        ranges: name -> hpsearch range searched by every candidate (for the edge test).
+        ranges: name -> hpsearch range or :class:`~hpsearch.space.Branch`: the study's space beside
+            the candidate's position (what the edge test reads, :meth:`Alternatives.space`).
+        tags: per candidate, the stored params that place it in its branch of ``ranges`` (its
+            ``"alternative"``) besides its own values; None for none.
     """
 
     is_adaptive = False
 
-    def __init__(self, params, ranges=None):
+    def __init__(self, params, ranges=None, tags=None):
         self.params = list(params)
         self.ranges = dict(ranges or {})
-        self._encoded = [{CANDIDATE: i, **{k: _plain(v) for k, v in p.items()}} for i, p in enumerate(self.params)]
+        tags = [{}] * len(self.params) if tags is None else list(tags)
+        if len(tags) != len(self.params):
+            raise ValueError(f"Candidates needs one tag per candidate, got {len(tags)} for {len(self.params)}")
+        self._encoded = [{CANDIDATE: i, **{k: _plain(v) for k, v in p.items()}, **tag}
+                         for i, (p, tag) in enumerate(zip(self.params, tags))]
         text = json.dumps(self._encoded, sort_keys=True, allow_nan=True)
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         self._next = 0
 
     def space(self):
-        """The study's :class:`~hpsearch.space.Space`: the candidate's position, and the ranges."""
+        """The study's :class:`~hpsearch.space.Space`: the candidate's position, and the ranges in
+        their branches."""
         return Space({CANDIDATE: Choice(list(range(len(self.params)))), **self.ranges})
 
     # the sampler protocol

@@ -15,7 +15,7 @@ import numpy as np
 
 from hpsearch.checks import check_seed
 from hpsearch.sklearn._base_search import BaseSearch
-from hpsearch.sklearn._candidates import Alternatives, Candidates
+from hpsearch.sklearn._candidates import Alternatives
 from hpsearch.sklearn._plan import check_follow_up
 
 __all__ = ["RandomizedSearchCV", "GridSearchCV"]
@@ -31,22 +31,25 @@ def _strategy(candidates, follow_up=False):
 def _plan(params, alternatives, follow_up=False):
     if not params:
         raise ValueError("No fits were performed. Was the CV iterator empty? Were there no candidates?")
-    candidates = Candidates(params, alternatives.ranges())
+    candidates = alternatives.candidates(params)
     decoder = _Probes(candidates) if follow_up else candidates
     return candidates.space(), _strategy(candidates, follow_up), decoder, len(params)
 
 
 class _Probes:
     """The decoder of a search with a follow-up stage: a follow-up trial is the best candidate
-    with one of its ranges moved a step inside or past an edge, so a range value that differs
-    from its candidate's is the trial's own (the others decode as :class:`Candidates` does)."""
+    with one of its continuous ranges moved a step inside or past an edge, so a range value that
+    differs from its candidate's is the trial's own (the others decode as
+    :class:`~hpsearch.sklearn._candidates.Candidates` does)."""
 
     def __init__(self, candidates):
         self.candidates = candidates
+        # the ranges the follow-up may move, those inside branches too (never a branch's own name)
+        self.ranges = [name for name, dist in candidates.space().items() if dist.ordered]
 
     def _moved(self, params):
         values = self.candidates.decode(params)
-        return values, {name: params[name] for name in self.candidates.ranges
+        return values, {name: params[name] for name in self.ranges
                         if name in params and params[name] != values.get(name)}
 
     def decode(self, params):

@@ -9,6 +9,8 @@ The budget is the resource (samples or an estimator parameter); without one it i
 ``follow_up`` adds the follow-up stage after the last one (:mod:`hpsearch.strategies.follow_up`),
 by default as :class:`~hpsearch.study.Study` does: on after coarse-to-fine, off after one stage.
 """
+import warnings
+
 import numpy as np
 
 from hpsearch.checks import check_trials, did_you_mean, positive_int
@@ -58,7 +60,8 @@ def _stage(i, stage, resource):
     return stage
 
 
-def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resource, follow_up=None):
+def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resource, one_candidate=False,
+                  follow_up=None):
     """The :class:`~hpsearch.strategies.Strategy` to run.
 
     Args:
@@ -68,6 +71,9 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
         resource: None, ``"n_samples"`` or an estimator parameter.
         max_resource: the largest budget (a positive int; 1 without a resource).
         min_resource: the smallest budget of sha/hyperband (None: ``max_resource // 9``).
+        one_candidate: the space is empty: one trial (the estimator as given, at ``max_resource``),
+            with scikit-learn's warning when ``n_trials`` asked for more (but for ``"grid"``, as
+            ``GridSearchCV`` gives none).
         follow_up: True, False or None (see :func:`check_follow_up`).
 
     Raises:
@@ -88,7 +94,14 @@ def make_strategy(strategy, n_trials, stages, resource, max_resource, min_resour
             positive_int(min_resource, "min_resource")
         fidelity = {"min_budget": min(low, max_resource), "max_budget": max_resource, "eta": DEFAULT_ETA,
                     "total_budget": n_trials * max_resource}
-        return SearchPlan(strategy, (), fidelity=fidelity).make_strategy()
+        if not one_candidate:
+            return SearchPlan(strategy, (), fidelity=fidelity).make_strategy()
+    if one_candidate:
+        if n_trials > 1 and strategy != "grid":
+            # RandomizedSearchCV's warning for a space smaller than n_iter, in SearchCV's words
+            warnings.warn(f"The total space of parameters 1 is smaller than n_trials={n_trials}. Running 1 trial: "
+                          f"an empty space has one candidate, the estimator as given.", UserWarning, stacklevel=5)
+        return SearchPlan("grid", (Stage(1, max_resource, "grid"),), narrowing=narrowing).make_strategy()
     if strategy == COARSE_TO_FINE:
         if stages is not None:
             stages = [_stage(i, s, resource) for i, s in enumerate(stages)]

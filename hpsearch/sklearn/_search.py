@@ -25,7 +25,8 @@ class SearchCV(BaseSearch):
     Args:
         estimator: the estimator (or Pipeline) to tune; cloned, never fitted itself.
         space: dict of parameter name (``"clf__C"`` for pipelines) -> hpsearch distribution
-            (``LogUniform(1e-3, 1e3)``), scipy.stats frozen distribution or list of values.
+            (``LogUniform(1e-3, 1e3)``), scipy.stats frozen distribution or list of values; or a
+            list of such dicts, alternatives: ``hp.Space([...])`` (see :class:`SklearnSpace`).
         strategy: ``"random"``, ``"grid"``, ``"sobol"``, ``"tpe"`` (any hpsearch sampler name),
             ``"coarse-to-fine"``, ``"sha"`` or ``"hyperband"`` (the last two need ``resource``).
         n_trials: candidates to try (sha/hyperband: full fits worth of compute).
@@ -102,7 +103,8 @@ class SearchCV(BaseSearch):
     def _plan(self, objective):
         space = SklearnSpace(self.space)
         strategy = make_strategy(self.strategy, self.n_trials, self.stages, self.resource,
-                                 self._max_resource(objective), self.min_resource, self.follow_up)
+                                 self._max_resource(objective), self.min_resource, one_candidate=space.empty,
+                                 follow_up=self.follow_up)
         return space.space, strategy, space, None
 
     def _max_resource(self, objective):

@@ -20,3 +20,13 @@ CURVE = LearningCurve({"lr": 1e-3, "reg": 1e-4}, noise=0.01)
 
 #: The text of a small study file over LogBowl (tests/hpsearch/data/bowl.toml).
 BOWL_TOML = (Path(__file__).parent / "data" / "bowl.toml").read_text()
+
+
+def subprocess_env(**extra):
+    """The environment of a test's subprocess: this checkout first on PYTHONPATH (the code under
+    test, whatever is installed), plots without a display, plus ``extra`` variables."""
+    import os
+
+    root = Path(__file__).resolve().parents[2]
+    return dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                MPLBACKEND="Agg", **extra)

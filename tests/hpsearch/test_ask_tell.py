@@ -14,6 +14,7 @@ import pytest
 import hpsearch as hp
 from hpsearch.strategies import Hyperband
 from hpsearch.studyfile.reader import load_study_file
+from study_fixtures import subprocess_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -107,7 +108,7 @@ def test_requests_say_what_to_continue_and_tell_fills_continued_from_only_when_i
 
 def test_a_killed_driver_resumes_into_the_uninterrupted_table(tmp_path, stored_count):
     db = tmp_path / "study.db"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.Popen([sys.executable, str(HERE / "_ask_tell_run.py"), str(db), "kill", "0.02"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from hpsearch.cli import build_parser, main
-from study_fixtures import BOWL_TOML as BOWL
+from study_fixtures import BOWL_TOML as BOWL, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,11 +55,6 @@ def bowl(tmp_path, sleep=0.0, n1=12, name="bowl.toml"):
     return path
 
 
-def subprocess_env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["MPLBACKEND"] = "Agg"
-    return env
 
 
 # -- run / resume / show / plot -------------------------------------------------------------

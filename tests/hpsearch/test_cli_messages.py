@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from study_fixtures import BOWL_TOML as BOWL
+from study_fixtures import BOWL_TOML as BOWL, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,9 +36,7 @@ def objective(params, budget, seed, report=None):
 
 
 def env():
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
-    e["MPLBACKEND"] = "Agg"
+    e = subprocess_env()
     # the `hpsearch` script lives beside this interpreter
     e["PATH"] = str(Path(sys.executable).parent) + os.pathsep + e.get("PATH", "")
     return e

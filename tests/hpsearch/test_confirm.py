@@ -14,6 +14,7 @@ import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.cli import main
 from hpsearch.objectives import LogBowl
+from study_fixtures import subprocess_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -86,7 +87,7 @@ def test_a_finished_search_can_be_confirmed_later(tmp_path):
 
 def test_sigkill_during_confirmation_then_resume_gives_the_uninterrupted_rows(tmp_path, confirmed, stored_count):
     db = tmp_path / "study.db"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.Popen([sys.executable, str(HERE / "_confirm_run.py"), str(db), "kill", "2", "0.03"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -13,7 +13,7 @@ import pytest
 
 import hpsearch as hp
 from hpsearch.strategies import Hyperband, SuccessiveHalving, rung_budgets
-from study_fixtures import CURVE
+from study_fixtures import CURVE, subprocess_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -219,7 +219,7 @@ def _count(tmp_path):
 
 
 def _start(db, name, n_jobs, sleep, sampler="random"):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     return subprocess.Popen([sys.executable, str(HERE / "_halving_run.py"), str(db), name, str(n_jobs), str(sleep),
                              sampler],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

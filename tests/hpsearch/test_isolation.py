@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from study_fixtures import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,10 +95,7 @@ def tells_pid_and_sleeps(params, budget, seed, report=None):
 
 
 def env():
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
-    e["MPLBACKEND"] = "Agg"
-    return e
+    return subprocess_env()
 
 
 def study(tmp_path, objective, n_trials=6, extra=""):

@@ -13,6 +13,7 @@ import pytest
 import hpsearch as hp
 from hpsearch.errors import StudyInterrupted
 from hpsearch.objectives import LearningCurve, LogBowl
+from study_fixtures import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve()
@@ -49,7 +50,7 @@ def study_file(tmp_path, sleep=0.0):
 
 
 def env():
-    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
+    return subprocess_env()
 
 
 def test_resuming_a_finished_study_counts_by_role_and_draws_nothing_again(tmp_path, run_cli, monkeypatch):

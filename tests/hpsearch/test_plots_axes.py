@@ -241,3 +241,17 @@ def test_importing_the_plots_package_imports_no_matplotlib():
     code = "import sys, hpsearch.plots; print('matplotlib' in sys.modules, 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "False"
+
+
+def test_log_axes_label_powers_of_ten_without_mathtext(monkeypatch):
+    # 10⁻³ in Unicode superscripts: what matplotlib shows, without its mathtext parser (a tenth
+    # of a plot's drawing time)
+    import matplotlib.mathtext
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mathtext parsed")
+
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    fig = drawn(plot_slices(main_job_like()))
+    labels = {t.get_text() for t in by_gid(fig, "slice-lr").get_xticklabels()}
+    assert {"10\u207b\u2074", "10\u207b\u00b3", "10\u207b\u00b2"} <= labels

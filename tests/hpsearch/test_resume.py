@@ -15,7 +15,7 @@ import hpsearch as hp
 from hpsearch import seeding
 from hpsearch.errors import StudyInterrupted, StudyMismatchError
 from hpsearch.storage.storage import Storage
-from study_fixtures import BOWL, SPACE
+from study_fixtures import BOWL, SPACE, subprocess_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -31,7 +31,7 @@ def _table(res):
 
 # ---------------------------------------------------------------------- subprocess helpers
 def _start(db, name, n_trials, n_jobs, sleep):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     return subprocess.Popen([sys.executable, str(HERE / "_study_run.py"), str(db), name, str(n_trials),
                              str(n_jobs), str(sleep)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

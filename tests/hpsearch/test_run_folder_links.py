@@ -15,6 +15,7 @@ import pytest
 from hpsearch.errors import UnsafePathError
 from hpsearch.storage import safe_files
 from hpsearch.storage.checkpoints import CheckpointStore
+from study_fixtures import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +47,7 @@ VICTIM_TEXT = "a colleague's file: hpsearch must never touch it\n"
 
 
 def hpsearch(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
+    env = subprocess_env()
     return subprocess.run([sys.executable, "-m", "hpsearch", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -220,7 +220,11 @@ def test_coarse_to_fine_over_samples_and_halving_over_an_estimator_parameter(dat
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(space=[{"C": [1.0]}]), "RandomizedSearchCV and GridSearchCV take one"),
+    (dict(space=[{"C": [1.0]}, {"tol": []}]), r"space\[1\]\['tol'\] is an empty list"),
+    (dict(space=[{"C": [1.0]}, 3]), r"space\[1\] must be a dict"),
+    (dict(space=[{"C": hp.LogUniform(1, 10)}, {"C": hp.LogUniform(1, 100)}]),
+     r"space\[1\]\['C'\] is LogUniform\(1.0, 100.0\) but space\[0\]\['C'\] is LogUniform\(1.0, 10.0\)"),
+    (dict(space=[]), "space is an empty list"),
     (dict(space={"C": []}), r"space\['C'\] is an empty list"),
     (dict(space={"C": 3.0}), r"space\['C'\] must be a list"),
     (dict(strategy="sha"), "needs a resource"),

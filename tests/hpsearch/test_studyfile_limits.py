@@ -14,6 +14,7 @@ import pytest
 
 from hpsearch.checks import MAX_BUDGET
 from hpsearch.studyfile.reader import MAX_STUDY_FILE_BYTES, load_study_file
+from study_fixtures import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +82,7 @@ def test_a_study_file_that_is_no_regular_file_is_refused_at_once(tmp_path, kind)
         os.mkfifo(path)            # reading it would wait for a writer for ever
     else:
         path.symlink_to("/dev/zero")   # reading it would eat memory without end
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-m", "hpsearch", "run", str(path), "--dry-run"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     what = "a FIFO" if kind == "fifo" else "a device"
