@@ -115,10 +115,14 @@ def suspect_edges(space, params, values, direction, settings, level=EDGE_LEVEL):
             :func:`~hpsearch.diagnostics.boundary.find_boundary_flags`.
         settings: a :class:`FollowUp`.
         level: the edge test's level (an edge at or below it is already proven).
+
+    Only a parameter the best trial has is probed (the probes move it in the best trial's
+    params): in a space with branches, one of another branch is not.
     """
     params, values = ok_trials(params, values, direction)
     if not values:
         return []
+    best = params[top_indices(values, direction)[0]]
     flags = find_boundary_flags(space, params, values, direction, level=level)
     proven = {(f.param, f.edge) for f in flags if f.evidence in ("strong", "moderate")}
     candidates = [(0.0, f.param, f.edge) for f in flags if f.evidence == "heuristic"]
@@ -132,7 +136,7 @@ def suspect_edges(space, params, values, direction, settings, level=EDGE_LEVEL):
                 candidates.append((ev.pvalue, name, edge))
     seen, out = set(), []
     for _, name, edge in sorted(candidates, key=lambda c: (c[0], list(space).index(c[1]), c[2])):
-        if (name, edge) in seen or (name, edge) in proven:
+        if (name, edge) in seen or (name, edge) in proven or name not in best:
             continue
         seen.add((name, edge))
         out.append((name, edge))

@@ -101,6 +101,19 @@ def test_suspects_settle_and_placement_directly():
     assert not outcome.confirmed and outcome.pvalue > 0.5
 
 
+def test_in_a_space_with_branches_only_the_best_trials_own_parameters_are_probed():
+    # branch b's top trials lean toward z's high edge (suspect: shift p <= 0.2, unproven); the probes
+    # move the best trial's params, so z is probed when one of b's trials is the best, not when a's is
+    space = hp.Space([{"arm": hp.Fixed("a"), "lr": hp.LogUniform(1e-6, 1e-3)},
+                      {"arm": hp.Fixed("b"), "z": hp.Uniform(0.0, 1.0, bounds=(-1, 2))}])
+    params = [{"arm": "a", "lr": lr} for lr in (2e-6, 1e-5, 3e-5, 1e-4, 3e-4, 6e-4)] + \
+        [{"arm": "b", "z": z} for z in (0.1, 0.3, 0.5, 0.6, 0.8, 0.9, 0.2, 0.4, 0.7, 0.85)]
+    b = [0.3, 0.5, 0.2, 0.4, 0.9, 0.8, 0.1, 0.6, 0.35, 1.0]
+    assert suspect_edges(space, params, [0.0] * 6 + b, "maximize", FollowUp())[0] == ("z", "high")
+    a = [0.2, 0.4, 0.3, 0.1, 0.6, 2.0]   # now a's trial at lr 6e-4 is the best
+    assert suspect_edges(space, params, a + b, "maximize", FollowUp()) == [("lr", "high")]
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="follow_up trials_per_edge must be a positive integer"):
         FollowUp(trials_per_edge=0)

@@ -293,3 +293,16 @@ def test_follow_up_goes_through_get_params_and_clone_and_is_checked_at_fit(digit
     with pytest.raises(ValueError, match=r"^follow_up=True needs a continuous range .* GridSearchCV's param_grid "
                                          r"holds lists"):
         GridSearchCV(SVC(), {"C": [1, 10]}, cv=2, follow_up=True).fit(X, y)
+
+
+def test_follow_up_in_a_list_of_dicts_moves_only_the_best_candidates_own_parameters(data):
+    """The best candidate is a poly one: its C's edge is probed; gamma, an rbf parameter whose edge
+    the rbf candidates lean toward, is not set on it (poly would read it as its coefficient)."""
+    kernels = [{"kernel": ["rbf"], "C": hp.LogUniform(1e-1, 1e2), "gamma": hp.LogUniform(1e-4, 1e-2)},
+               {"kernel": ["poly"], "C": hp.LogUniform(1e-1, 1e2), "degree": [2, 3]}]
+    X, y = data
+    search = RandomizedSearchCV(SVC(), kernels, n_iter=12, cv=2, random_state=3, follow_up=True).fit(X, y)
+    results = search.cv_results_
+    assert search.best_params_["kernel"] == "poly" and results["follow_up"].tolist() == [""] * 12 + ["C:high"] * 10
+    assert all(set(p) == {"kernel", "C", "degree"} for p in results["params"][12:])
+    assert "  C high edge: cleared: the metric does not clearly improve past it" in search.edge_report_
