@@ -22,7 +22,8 @@ The peers search for the whole total and hand over their own best. Problems (``-
 
 Ours (``hpsearch.Study.run``, n_jobs=1; min budget 1, eta 3): ``sha`` and ``hyperband`` (random
 sampler), ``sha-bohb`` and ``hyperband-bohb`` (:class:`hpsearch.samplers.BOHBSampler`, the model per
-budget; ``sampler = "tpe"`` in a study file), ``sha-bohb-noconfirm``. Optuna (ask and tell, the
+budget; ``sampler = "tpe"`` in a study file), ``sha-bohb-noconfirm``, and ``hyperband-rungs2`` (the
+confirmation's candidates taken in turn from the two highest budgets reached: ``[confirm] rungs = 2``). Optuna (ask and tell, the
 same objective, per-epoch ``trial.report`` / ``should_prune``): ``optuna-tpe-hyperband``
 (TPESampler + HyperbandPruner) and ``optuna-random-sha`` (RandomSampler + SuccessiveHalvingPruner),
 min resource 1, reduction factor 3. ``dehb`` (DEHB 0.1, Awad et al. 2021; ask/tell, min fidelity 1,
@@ -73,7 +74,7 @@ PROBLEMS = {"main": (0.975, 40, 656), "sgd": (0.97, 40, 656), "spiral": (0.85, 2
 TARGETS = {name: p[0] for name, p in PROBLEMS.items()}
 QUICK = {"total": 40, "max_budget": 4}
 DEFAULT_REPEATS = 3
-OURS = ("sha", "sha-bohb", "hyperband", "hyperband-bohb", "sha-bohb-noconfirm")
+OURS = ("sha", "sha-bohb", "hyperband", "hyperband-bohb", "sha-bohb-noconfirm", "hyperband-rungs2")
 OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha")
 OTHERS = ("dehb",)
 PEERS = OPTUNA + OTHERS
@@ -177,7 +178,10 @@ def run_ours(name, problem, seed, n_jobs=1):
 
     study = Study(problem.objective, problem.space, metric="val_acc", direction="maximize",
                   name=f"bench-{problem.name}-{name}")
-    confirm = None if name.endswith("-noconfirm") else Confirmation(CONFIRM_TOP, problem.confirm_seeds, test=False)
+    # -rungs2: the confirmation's candidates taken in turn from the two highest budgets reached
+    rungs = 2 if name.endswith("-rungs2") else 1
+    confirm = None if name.endswith("-noconfirm") else Confirmation(CONFIRM_TOP, problem.confirm_seeds, test=False,
+                                                                    rungs=rungs)
     t0 = time.perf_counter()
     result = study.run(make_strategy(name, problem), n_jobs=n_jobs, seed=seed, confirm=confirm)
     wall = time.perf_counter() - t0

@@ -85,16 +85,25 @@ def best_record(records, metric, direction, select="highest-budget"):
     return best[0] if best else None
 
 
-def top_configurations(records, metric, direction, top):
-    """The best ``top`` competing records at the highest budget, one per distinct configuration."""
+def top_configurations(records, metric, direction, top, rungs=1):
+    """The best ``top`` competing records, one per distinct configuration: those at the highest
+    budget, or with ``rungs`` > 1 taken in turn from the ``rungs`` highest budgets reached (the
+    best at the highest, the best at the next, ..., then the second best at each), so that a
+    configuration stopped one rung short can compete for the confirmation."""
+    pool = competing(records, metric)
+    budgets = sorted({r.get("budget") or 0 for r in pool}, reverse=True)[:max(1, int(rungs))]
+    queues = [ranked([r for r in pool if (r.get("budget") or 0) == b], metric, direction) for b in budgets]
     chosen, seen = [], set()
-    for record in ranked(_selected(records, metric, "highest-budget"), metric, direction):
-        key = repr(sorted(record["params"].items()))
-        if key not in seen:
-            seen.add(key)
-            chosen.append(record)
-            if len(chosen) == top:
-                break
+    for position in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if position >= len(queue):
+                continue
+            key = repr(sorted(queue[position]["params"].items()))
+            if key not in seen:
+                seen.add(key)
+                chosen.append(queue[position])
+                if len(chosen) == top:
+                    return chosen
     return chosen
 
 

@@ -65,7 +65,8 @@ def completion(result, spec, search_planned):
     seeds, top = int(confirm.get("seeds", 0)), int(confirm.get("top", 0))
     if done["search_done"] >= done["search_planned"]:
         # the candidates are the top distinct configurations the search found (maybe fewer than top)
-        top = len(top_configurations(result.records, result.metric, result.direction, top))
+        top = len(top_configurations(result.records, result.metric, result.direction, top,
+                                     int(confirm.get("rungs", 1))))
     test = bool(confirm.get("test")) and top > 0
     if test and done["confirm_done"] >= top * seeds:
         # the test runs the confirmed winner: none when every confirmation run failed

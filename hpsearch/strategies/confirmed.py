@@ -35,16 +35,21 @@ class Confirmation:
         per_branch: the name of a branch parameter (e.g. ``"optimizer"``) to confirm the best
             configuration of each of the ``top`` best branches instead of the ``top`` best
             configurations, so the winner's lead is over the runner-up *branch*; None (default).
+        rungs: take the candidates in turn from the ``rungs`` highest budgets a multi-fidelity
+            search reached (1, the default: the highest only; see
+            :func:`~hpsearch.records.top_configurations`).
     """
 
     top: int = 3
     seeds: int = 5
     test: bool = True
     per_branch: str = None
+    rungs: int = 1
 
     def __post_init__(self):
         positive_int(self.top, "confirm top")
         positive_int(self.seeds, "confirm seeds")
+        positive_int(self.rungs, "confirm rungs")
         object.__setattr__(self, "test", bool(self.test))
         if self.per_branch is not None and (not isinstance(self.per_branch, str) or not self.per_branch):
             raise ValueError(f"confirm per_branch must be the name of a branch parameter, got {self.per_branch!r}")
@@ -53,6 +58,8 @@ class Confirmation:
         d = asdict(self)
         if d["per_branch"] is None:  # stored specs from before per_branch stay equal
             del d["per_branch"]
+        if d["rungs"] == 1:  # likewise for rungs
+            del d["rungs"]
         return d
 
 
@@ -87,6 +94,8 @@ class Confirmed(Strategy):
         tested = "; then the winner is evaluated on the test set once" if c.test else ""
         what = f"the top {c.top}" if c.per_branch is None else \
             f"the best configuration of each of the top {c.top} {c.per_branch} branches"
+        if c.per_branch is None and c.rungs > 1:
+            what += f" (taken in turn from the {c.rungs} highest budgets)"
         line = (f"then confirm: {what} trained again with {c.seeds} fresh seeds at budget {budget} "
                 f"({c.top * c.seeds * budget} epochs){tested}")
         return PlanDescription(inner.steps, inner.total, inner.after + (line,))
@@ -116,7 +125,7 @@ class Confirmed(Strategy):
     def _confirm(self, ctx, searched):
         name, top = self.confirmation.per_branch, self.confirmation.top
         if name is None:
-            candidates = top_configurations(searched, ctx.metric, ctx.direction, top)
+            candidates = top_configurations(searched, ctx.metric, ctx.direction, top, self.confirmation.rungs)
         else:
             candidates = branch_bests(searched, ctx.metric, ctx.direction, name)[:top]
         if not candidates:

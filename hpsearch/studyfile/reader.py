@@ -246,7 +246,7 @@ def _load(reader, path, doc):
 
 
 def _confirm(reader, table, objective, ref, space):
-    """The ``[confirm]`` table (``top``, ``seeds``, ``test``, ``per_branch``) as a Confirmation, or None.
+    """The ``[confirm]`` table (``top``, ``seeds``, ``test``, ``per_branch``, ``rungs``) as a Confirmation, or None.
 
     ``test`` defaults to whether the objective can evaluate a test set (its signature takes
     ``final``); ``test = true`` with an objective that cannot is refused, never silently skipped.
@@ -258,7 +258,7 @@ def _confirm(reader, table, objective, ref, space):
     from hpsearch.strategies.confirmed import Confirmation
 
     section = "[confirm]"
-    reader.check_keys(section, table, ("top", "seeds", "test", "per_branch"))
+    reader.check_keys(section, table, ("top", "seeds", "test", "per_branch", "rungs"))
     top = reader.positive_int(section, table, "top", required=False)
     seeds = reader.positive_int(section, table, "seeds", required=False)
     can_test = "final" in protocol_keywords(objective)
@@ -274,7 +274,9 @@ def _confirm(reader, table, objective, ref, space):
     if per_branch is not None and per_branch not in space.branches:
         raise reader.unknown(section, "per_branch", per_branch, list(space.branches), " (not a branch parameter)")
     defaults = Confirmation()
-    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test, per_branch=per_branch)
+    rungs = reader.positive_int(section, table, "rungs", required=False)
+    return Confirmation(top=top or defaults.top, seeds=seeds or defaults.seeds, test=test, per_branch=per_branch,
+                        rungs=rungs or defaults.rungs)
 
 
 def _objective_direction(reader, doc):

@@ -105,6 +105,7 @@ def test_sigkill_during_confirmation_then_resume_gives_the_uninterrupted_rows(tm
     ("top = 0", "[confirm] 'top' must be a positive integer, got 0"),
     ("seeds = 1.5", "[confirm] 'seeds' must be an integer"),
     ("tests = true", "[confirm] unknown key 'tests'; did you mean 'test'?"),
+    ("rungs = 0", "[confirm] 'rungs' must be a positive integer, got 0"),
 ])
 def test_bad_confirm_tables_are_one_line_errors(tmp_path, capsys, table, said):
     text = (HERE / "data" / "bowl.toml").read_text() + f"\n[confirm]\n{table}\n"
@@ -143,3 +144,22 @@ def test_welch_pvalue_is_scipys(a, b):
     from hpsearch.strategies.confirmed import welch_pvalue
 
     assert welch_pvalue(a, b) == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
+
+
+def test_rungs_take_the_candidates_in_turn_from_the_highest_budgets():
+    from study_fixtures import CURVE, CURVE_SPACE
+
+    def run(rungs):
+        study = hp.Study(CURVE, CURVE_SPACE, metric="score", direction="maximize")
+        return study.run(hp.Hyperband(min_budget=1, max_budget=9, eta=3, total_budget=150), seed=3, n_jobs=1,
+                         confirm=hp.Confirmation(top=3, seeds=2, test=False, rungs=rungs))
+
+    plain, two = run(1), run(2)
+    same = ("number", "params", "metrics", "budget", "seed")   # the same search; only the candidates differ
+    assert [{k: r[k] for k in same} for r in plain.records] == [{k: r[k] for k in same} for r in two.records]
+    by_number = {r["number"]: r for r in two.records}
+    confirmed = {r["confirms"] for r in two.confirm_records}
+    budgets = sorted({by_number[n]["budget"] for n in confirmed})
+    assert budgets == [3, 9]                      # the second best budget got a candidate
+    assert {r["budget"] for r in two.confirm_records} == {9}   # all re-trained at the highest budget
+    assert {by_number[n]["budget"] for n in {r["confirms"] for r in plain.confirm_records}} == {9}
