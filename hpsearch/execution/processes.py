@@ -24,6 +24,13 @@ each worker has its own pipe, so the parent always knows which trial each one ru
 The objective is pickled once with cloudpickle (as loky does, so functions and classes
 defined in ``__main__`` work) and sent to each worker once, not with every trial.
 Trial arguments and records are plain data (``pickle`` over our own pipes only).
+
+Workers outlive a study that ends normally, parked for the next one in this process (as
+loky's reusable executor does for scikit-learn), because starting one costs a fresh
+interpreter and its imports: a second of start-up that a ``SearchCV.fit`` of a few seconds
+would otherwise pay on every call. A parked worker drops its objective, takes the next
+study's (with that study's working folder and ``sys.path``), and ends by itself after
+:data:`PARKED_SECONDS` unused; one whose study was interrupted is never parked.
 """
 import os
 import pickle
@@ -40,6 +47,12 @@ PARENT_POLL_SECONDS = 0.5
 
 #: How long a worker asked to stop may take before it is killed, in seconds.
 STOP_GRACE_SECONDS = 2.0
+
+#: How long a parked worker waits for another study before it ends, in seconds.
+PARKED_SECONDS = 300.0
+
+# messages to a worker: the first byte says what follows
+_OBJECTIVE, _TRIAL, _PARK = b"O", b"T", b"P"
 
 
 class Lost:
@@ -100,11 +113,25 @@ def _die_with_parent(parent_pid):
     threading.Thread(target=watch, name="hpsearch-parent-watch", daemon=True).start()
 
 
-def serve(conn, parent_pid, folder):
-    """A worker process's main loop: receive the objective, then run trials until told to stop.
+def _load_objective(body):
+    """The objective of an objective message, and the study's working folder."""
+    import cloudpickle
 
-    Messages from the parent: the pickled objective first, then pickled
-    :func:`~hpsearch.execution.worker.run_trial` keyword arguments per trial, and an empty
+    folder, path, payload = pickle.loads(body)
+    sys.path[:0] = [entry for entry in path if entry not in sys.path]  # the study's modules import here
+    try:
+        return cloudpickle.loads(payload), folder
+    except Exception as exc:  # e.g. the objective's module cannot be imported here
+        return _Unloadable(exc), folder
+
+
+def serve(conn, parent_pid, folder):
+    """A worker process's main loop: run trials of the objective it was last sent until told to stop.
+
+    Messages from the parent, each tagged by its first byte: an objective (with its study's
+    working folder and ``sys.path``), a trial's pickled
+    :func:`~hpsearch.execution.worker.run_trial` keyword arguments, "parked" (the study ended:
+    drop the objective and wait up to :data:`PARKED_SECONDS` for another), and an empty
     message to stop. To the parent: ``("start",)`` as the objective is called, then
     ``("done", record)``.
     """
@@ -112,29 +139,31 @@ def serve(conn, parent_pid, folder):
     _die_with_parent(parent_pid)
     from hpsearch.execution.worker import run_trial
 
-    try:
-        import cloudpickle
-
-        objective = cloudpickle.loads(conn.recv_bytes())
-    except (EOFError, OSError):
-        return
-    except Exception as exc:  # e.g. the objective's module cannot be imported here
-        objective = _Unloadable(exc)
+    objective, parked = None, False
     while True:
         try:
+            if parked and not conn.poll(PARKED_SECONDS):
+                return  # unused for a while: nothing keeps it
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the parent closed the pipe
         if not data:
             return
-        kwargs = pickle.loads(data)
-        try:
-            os.chdir(folder)  # an earlier trial's os.chdir() must not move this one
-        except OSError:
-            pass
-        conn.send(("start",))
-        record = run_trial(objective, in_worker=True, **kwargs)
-        conn.send(("done", record))
+        kind, body = data[:1], data[1:]
+        parked = kind == _PARK
+        if parked:
+            objective = None  # the finished study's objective (and the data it holds) is freed
+        elif kind == _OBJECTIVE:
+            objective, folder = _load_objective(body)
+        else:
+            kwargs = pickle.loads(body)
+            try:
+                os.chdir(folder)  # an earlier trial's os.chdir() must not move this one
+            except OSError:
+                pass
+            conn.send(("start",))
+            record = run_trial(objective, in_worker=True, **kwargs)
+            conn.send(("done", record))
 
 
 # ---------------------------------------------------------------------- the parent's side
@@ -157,20 +186,21 @@ class _Worker:
         self.process.start()
         child_end.close()
         self.conn, self.payload = parent_end, payload
-        self.sent = False
+        self.sent = None      # the objective message the worker has
         self.retired = False  # killed on purpose: never given another trial
         self.key = None
         self.started = None   # when the objective was called (monotonic), once the worker says so
         self.deadline = None
+        self.parked_at = None
 
     def send_objective(self):
-        if not self.sent:
-            self.conn.send_bytes(self.payload)
-            self.sent = True
+        if self.sent is not self.payload:
+            self.conn.send_bytes(_OBJECTIVE + self.payload)
+            self.sent = self.payload
 
     def assign(self, key, kwargs, timeout):
         self.send_objective()
-        self.conn.send_bytes(pickle.dumps(kwargs, protocol=pickle.HIGHEST_PROTOCOL))
+        self.conn.send_bytes(_TRIAL + pickle.dumps(kwargs, protocol=pickle.HIGHEST_PROTOCOL))
         self.key, self.started, self.deadline, self.timeout = key, None, None, timeout
 
     def receive(self):
@@ -204,6 +234,61 @@ class _Worker:
         except OSError:
             pass
 
+    def park(self):
+        """Keep this idle worker for the next study of this process; False if it cannot be."""
+        try:
+            self.conn.send_bytes(_PARK)
+        except OSError:
+            return False
+        self.parked_at, self.payload = time.monotonic(), None
+        return True
+
+    def reusable(self):
+        """Parked, alive, and not about to end for having waited too long."""
+        return (self.parked_at is not None and self.process.is_alive()
+                and time.monotonic() - self.parked_at < PARKED_SECONDS - 30)
+
+
+# idle workers of finished studies, by start method: the next study of this process takes them
+_parked = {}
+_parked_lock = threading.Lock()
+
+
+def _end_parked():
+    """At exit: end the parked workers now (multiprocessing would wait for them to end by themselves)."""
+    with _parked_lock:
+        workers = [w for pool in _parked.values() for w in pool]
+        _parked.clear()
+    for worker in workers:
+        _kill(worker.process)
+    for worker in workers:
+        worker.process.join(STOP_GRACE_SECONDS)
+
+
+def _park(start_method, workers):
+    with _parked_lock:
+        if not _parked:  # the first parking of this process (the keys stay once added)
+            import atexit
+
+            # registered after multiprocessing's own exit handler, so it runs before it
+            atexit.register(_end_parked)
+        _parked.setdefault(start_method, []).extend(workers)
+
+
+def _take_parked(start_method, n):
+    """Up to ``n`` parked workers of ``start_method`` that can run another study."""
+    with _parked_lock:
+        pool = _parked.get(start_method, [])
+        taken = []
+        while pool and len(taken) < n:
+            worker = pool.pop()
+            if worker.reusable():
+                taken.append(worker)
+            else:
+                worker.stop()
+                _kill(worker.process)
+    return taken
+
 
 class WorkerProcesses:
     """``n`` trial worker processes for one study (use it as a context manager; see the module docstring).
@@ -228,7 +313,10 @@ class WorkerProcesses:
             self._context = get_context("loky")
         else:
             self._context = multiprocessing.get_context(start_method)
-        self._payload = cloudpickle.dumps(objective, protocol=pickle.HIGHEST_PROTOCOL)
+        self._start_method = start_method
+        self._payload = pickle.dumps((os.getcwd(), list(sys.path),
+                                      cloudpickle.dumps(objective, protocol=pickle.HIGHEST_PROTOCOL)),
+                                     protocol=pickle.HIGHEST_PROTOCOL)
         self._n = n
         self._workers = []
 
@@ -236,20 +324,29 @@ class WorkerProcesses:
         self.resize(self._n)
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(park=exc_type is None)
         return False
 
     def resize(self, n):
-        """Have ``n`` workers (more start at once; there are never fewer than already running)."""
+        """Have ``n`` workers (parked ones first, then new ones started at once; there are never
+        fewer than already running)."""
         self._n = max(self._n, n)
-        new = [_Worker(self._context, self._payload) for _ in range(self._n - len(self._workers))]
+        new = _take_parked(self._start_method, self._n - len(self._workers))
+        new += [_Worker(self._context, None) for _ in range(self._n - len(self._workers) - len(new))]
         self._workers.extend(new)
         for worker in new:  # after every start, so the workers' start-ups overlap
+            worker.payload, worker.parked_at = self._payload, None
             worker.send_objective()
 
-    def close(self):
-        """Stop every worker: idle ones are asked, busy ones (a study interrupted) killed."""
+    def close(self, park=False):
+        """Stop every worker: idle ones are parked for the next study (``park``, a study that
+        ended normally) or asked to end, busy ones (a study interrupted) killed."""
+        kept = [w for w in self._workers if park and w.key is None and not w.retired and w.process.is_alive()
+                and w.park()]
+        if kept:
+            _park(self._start_method, kept)
+        self._workers = [w for w in self._workers if w not in kept]
         for worker in self._workers:
             if worker.key is None and worker.process.is_alive():
                 worker.stop()

@@ -92,7 +92,7 @@ class TrialPool:
         return self
 
     def __exit__(self, *exc):
-        self._stack.close()
+        self._stack.__exit__(*exc)  # an interrupted study's workers are not kept for the next
         return False
 
     @property
@@ -242,7 +242,7 @@ class AutoPool:
         return self
 
     def __exit__(self, *exc):
-        self._stack.close()
+        self._stack.__exit__(*exc)  # an interrupted study's workers are not kept for the next
         return False
 
     def run(self, requests, extras=None):

@@ -302,3 +302,37 @@ def test_one_job_in_python_runs_in_this_process_unless_isolation_is_asked_for():
             n_trials=2, seed=0, **options)
         assert os.getpid() not in set(isolated.trials["pid"]), options
         assert isolated.trials["score"].tolist() == here.trials["score"].tolist()
+
+
+def test_the_next_study_of_a_process_reuses_its_workers_and_they_end_with_it(tmp_path):
+    # a SearchCV.fit after another must not pay for fresh interpreters again (scikit-learn's
+    # loky executor is reused too); the second study gets its own objective, and the parked
+    # workers do not keep the script from ending
+    (tmp_path / "twice.py").write_text(textwrap.dedent('''
+        import os
+        import hpsearch as hp
+
+        def first(params, budget, seed, report=None):
+            return {"score": 1.0, "pid": float(os.getpid())}
+
+        def second(params, budget, seed, report=None):
+            return {"score": 2.0, "pid": float(os.getpid())}
+
+        space = {"lr": hp.LogUniform(1e-4, 1e-1)}
+        one = hp.Study(first, space, metric="score").optimize(n_trials=6, seed=0, n_jobs=2, backend="loky")
+        two = hp.Study(second, space, metric="score").optimize(n_trials=6, seed=0, n_jobs=2, backend="loky")
+        pids = set(one.trials["pid"].astype(int))
+        print(sorted(set(two.trials["score"])), set(two.trials["pid"].astype(int)) == pids, len(pids))
+        print(" ".join(map(str, sorted(pids))))
+    '''))
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "twice.py"], cwd=tmp_path, env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    first_line, pids = proc.stdout.splitlines()
+    assert first_line == "[2.0] True 2"
+    assert time.monotonic() - started < 60   # not the parked workers' 300 s
+    deadline = time.monotonic() + 5
+    while any(_alive(int(pid)) for pid in pids.split()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(int(pid)) for pid in pids.split())
