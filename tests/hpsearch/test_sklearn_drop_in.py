@@ -17,6 +17,7 @@ from sklearn.svm import SVC
 import hpsearch as hp
 from hpsearch.errors import StudyInterrupted
 from hpsearch.sklearn import BaseSearch, GridSearchCV, RandomizedSearchCV, SearchCV
+from sklearn_fixtures import InterruptingSVC
 
 
 @pytest.fixture(scope="module")
@@ -247,20 +248,6 @@ def test_follow_up_candidates_are_real_fits_in_cv_results_and_the_report_says_wh
     assert said[1:] == [f"RandomizedSearchCV: {f}" for f in search.boundary_]
 
 
-class _InterruptingSVC(SVC):
-    """An SVC whose fit presses Ctrl-C once, when a shared countdown reaches zero."""
-
-    countdown = [None]
-
-    def fit(self, X, y, sample_weight=None):
-        if self.countdown[0] is not None:
-            self.countdown[0] -= 1
-            if self.countdown[0] == 0:
-                self.countdown[0] = None
-                raise KeyboardInterrupt
-        return super().fit(X, y, sample_weight=sample_weight)
-
-
 def test_follow_up_is_stored_resumed_and_the_same_for_any_n_jobs(digits, tmp_path):
     X, y = digits[0][:600], digits[1][:600]
     settings = dict(n_iter=12, cv=3, random_state=0, follow_up=True)
@@ -270,9 +257,9 @@ def test_follow_up_is_stored_resumed_and_the_same_for_any_n_jobs(digits, tmp_pat
     assert "  C high edge: cleared: the metric does not clearly improve past it" in straight.edge_report_
     _same_search(RandomizedSearchCV(SVC(), SVC_EXAMPLE, n_jobs=2, **settings).fit(X, y), straight)
     # Ctrl-C in the follow-up's second candidate (the 40th fit); the same fit again resumes it
-    search = RandomizedSearchCV(_InterruptingSVC(), SVC_EXAMPLE, storage=tmp_path / "s.db", name="svc",
+    search = RandomizedSearchCV(InterruptingSVC(), SVC_EXAMPLE, storage=tmp_path / "s.db", name="svc",
                                 backend="threading", **settings)
-    _InterruptingSVC.countdown[0] = 12 * 3 + 4
+    InterruptingSVC.countdown[0] = 12 * 3 + 4
     with pytest.raises(StudyInterrupted):
         search.fit(X, y)
     assert len(hp.load_study(tmp_path / "s.db", "svc")) == 13

@@ -19,6 +19,7 @@ from sklearn.svm import SVC
 import hpsearch as hp
 from hpsearch.errors import StudyInterrupted
 from hpsearch.sklearn import SearchCV
+from sklearn_fixtures import InterruptingSVC
 
 SVC_SPACE = {"C": hp.LogUniform(1e-1, 1e2), "gamma": hp.LogUniform(1e-6, 1e-1)}
 
@@ -118,28 +119,14 @@ def test_error_score_raise_raises_the_estimators_own_error(data):
         search.fit(X, y)
 
 
-class _InterruptingSVC(SVC):
-    """An SVC whose fit presses Ctrl-C once, when a shared countdown reaches zero."""
-
-    countdown = [None]
-
-    def fit(self, X, y, sample_weight=None):
-        if self.countdown[0] is not None:
-            self.countdown[0] -= 1
-            if self.countdown[0] == 0:
-                self.countdown[0] = None
-                raise KeyboardInterrupt
-        return super().fit(X, y, sample_weight=sample_weight)
-
-
 def test_resume_after_an_interruption_gives_the_uninterrupted_results(data, tmp_path):
     X, y = data
     settings = dict(n_trials=6, cv=2, seed=3)
     straight = SearchCV(SVC(), SVC_SPACE, **settings).fit(X, y)
     # backend="threading", one job: the fits run in this process, where the countdown is
-    search = SearchCV(_InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", backend="threading",
+    search = SearchCV(InterruptingSVC(), SVC_SPACE, storage=tmp_path / "search.db", name="svc", backend="threading",
                       **settings)
-    _InterruptingSVC.countdown[0] = 7   # the 4th candidate's second fold
+    InterruptingSVC.countdown[0] = 7   # the 4th candidate's second fold
     with pytest.raises(StudyInterrupted):
         search.fit(X, y)
     assert len(hp.load_study(tmp_path / "search.db", "svc")) == 3
