@@ -141,7 +141,7 @@ def _stack_counts(ax, x, y, max_labels=60):
 
 def _panel_axes(fig, spec):
     """(main, top, right, sub): the scatter, its two marginal panels and their gridspec, with gids."""
-    sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.02, hspace=0.02)
+    sub = spec.subgridspec(2, 2, width_ratios=[4, 1], height_ratios=[1, 4], wspace=0.1, hspace=0.02)  # wspace: room for the last x label of the main panel
     ax = fig.add_subplot(sub[1, 0])
     top = fig.add_subplot(sub[0, 0], sharex=ax)
     right = fig.add_subplot(sub[1, 1], sharey=ax)
